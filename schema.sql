@@ -1,0 +1,62 @@
+-- keygate schema. Idempotent: safe to apply again with
+--   wrangler d1 execute DB --local --file schema.sql   (or --remote)
+-- Timestamps are Unix milliseconds. Keys are stored only as SHA-256 hashes.
+
+CREATE TABLE IF NOT EXISTS tenants (
+  id          TEXT PRIMARY KEY,                      -- ten_…
+  name        TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tenants_created ON tenants (created_at, id);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id                  TEXT PRIMARY KEY,              -- key_…
+  tenant_id           TEXT NOT NULL REFERENCES tenants (id),
+  key_hash            TEXT NOT NULL,                 -- hex SHA-256 of the whole key
+  display             TEXT NOT NULL,                 -- kg_live_ab12…9xYz
+  name                TEXT,
+  description         TEXT,
+  environment         TEXT NOT NULL CHECK (environment IN ('live', 'test')),
+  scopes              TEXT NOT NULL,                 -- JSON array of strings
+  rate_limit          INTEGER NOT NULL,
+  rate_window_seconds INTEGER NOT NULL,
+  expires_at          INTEGER,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  revoked_at          INTEGER,
+  deleted_at          INTEGER,
+  rotated_from        TEXT,                          -- the key this one replaced
+  rotated_to          TEXT                           -- the key that replaced this one
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (key_hash);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
+
+CREATE TABLE IF NOT EXISTS admins (
+  id                 TEXT PRIMARY KEY,               -- adm_…
+  email              TEXT NOT NULL,
+  role               TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+  password_hash      TEXT NOT NULL,                  -- hex PBKDF2-SHA256
+  password_salt      TEXT NOT NULL,                  -- hex, per user
+  password_iterations INTEGER NOT NULL,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS admins_email ON admins (email);
+
+CREATE TABLE IF NOT EXISTS audit_events (
+  id            TEXT PRIMARY KEY,                    -- evt_…
+  actor_type    TEXT NOT NULL,                       -- root | admin | key
+  actor_id      TEXT NOT NULL,
+  action        TEXT NOT NULL,                       -- e.g. key.created
+  resource_type TEXT NOT NULL,
+  resource_id   TEXT NOT NULL,
+  tenant_id     TEXT,
+  request_id    TEXT NOT NULL,
+  details       TEXT,                                -- JSON
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_created ON audit_events (created_at, id);
+CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource_id, created_at);

@@ -1,0 +1,42 @@
+import { rowStatus, type KeyRow } from "../store/key-rows";
+import type { TenantRow } from "../store/tenant-repo";
+import { iso } from "./time";
+
+/** How resources look on the wire: prefixed ids, ISO times, never a key's hash or plaintext. */
+export function tenantView(row: TenantRow) {
+  return {
+    id: row.id,
+    object: "tenant" as const,
+    name: row.name,
+    status: row.status,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function keyStatus(row: KeyRow, now = Date.now()): "active" | "expired" | "revoked" | "deleted" {
+  const status = rowStatus(row);
+  if (status !== "active") return status;
+  return row.expires_at !== null && row.expires_at <= now ? "expired" : "active";
+}
+
+export function keyView(row: KeyRow) {
+  return {
+    id: row.id,
+    object: "api_key" as const,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    description: row.description,
+    environment: row.environment,
+    display: row.display,
+    scopes: JSON.parse(row.scopes) as string[],
+    status: keyStatus(row),
+    expires_at: iso(row.expires_at),
+    rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    revoked_at: iso(row.revoked_at),
+    rotated_from: row.rotated_from,
+    rotated_to: row.rotated_to,
+  };
+}

@@ -1,0 +1,131 @@
+import { ApiError } from "./http/errors";
+
+/** A route rule from ROUTE_SCOPES: requests matching method and path need `scope`. */
+export interface RouteScope {
+  method: string; // upper-case, or "*"
+  path: RegExp;
+  scope: string;
+}
+
+export interface Config {
+  originUrl: URL | null;
+  originUrlTest: URL | null;
+  originTimeoutMs: number;
+  originSigningSecret: string | null;
+  keyPrefix: string;
+  routeScopes: RouteScope[];
+  publicPaths: RegExp[];
+  rateLimitFailOpen: boolean;
+  defaultRateLimit: { limit: number; windowSeconds: number };
+  failedAuth: { limit: number; windowSeconds: number };
+  adminToken: string | null;
+  jwtSecret: string | null;
+}
+
+const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+
+// Bindings are fixed for the life of an isolate, so each env object is parsed once.
+const parsed = new WeakMap<object, Config>();
+
+/** The one place settings are read: every binding is validated here, never at the use site. */
+export function readConfig(env: Env): Config {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Env): Config {
+  const keyPrefix = (env.KEY_PREFIX || "kg").trim();
+  if (!KEY_PREFIX_PATTERN.test(keyPrefix)) {
+    throw misconfigured("KEY_PREFIX", "must be 1-16 lower-case letters or digits, starting with a letter");
+  }
+  return {
+    originUrl: optionalUrl("ORIGIN_URL", env.ORIGIN_URL),
+    originUrlTest: optionalUrl("ORIGIN_URL_TEST", env.ORIGIN_URL_TEST),
+    originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30_000),
+    originSigningSecret: env.ORIGIN_SIGNING_SECRET || null,
+    keyPrefix,
+    routeScopes: parseRouteScopes(env.ROUTE_SCOPES),
+    publicPaths: (env.PUBLIC_PATHS || "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map(globToRegExp),
+    rateLimitFailOpen: (env.RATE_LIMIT_FAIL_OPEN || "false").trim().toLowerCase() === "true",
+    defaultRateLimit: {
+      limit: positiveInt("DEFAULT_RATE_LIMIT", env.DEFAULT_RATE_LIMIT, 60),
+      windowSeconds: positiveInt("DEFAULT_RATE_WINDOW_SECONDS", env.DEFAULT_RATE_WINDOW_SECONDS, 60),
+    },
+    failedAuth: {
+      limit: positiveInt("FAILED_AUTH_LIMIT", env.FAILED_AUTH_LIMIT, 30),
+      windowSeconds: positiveInt("FAILED_AUTH_WINDOW_SECONDS", env.FAILED_AUTH_WINDOW_SECONDS, 60),
+    },
+    adminToken: env.ADMIN_TOKEN || null,
+    jwtSecret: env.JWT_SECRET || null,
+  };
+}
+
+/** Path globs: `*` matches within one segment, `**` across segments; `/servers/*` also matches `/servers`. */
+export function globToRegExp(glob: string): RegExp {
+  let source = "";
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === "*") {
+      if (glob[i + 1] === "*") {
+        source += ".*";
+        i++;
+      } else {
+        source += "[^/]*";
+      }
+    } else {
+      source += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+    }
+  }
+  // "/servers/*" should cover the collection itself, as users write it meaning "servers and below".
+  if (source.endsWith("/[^/]*")) source = `${source.slice(0, -6)}(?:/[^/]*)?`;
+  else if (source.endsWith("/.*")) source = `${source.slice(0, -3)}(?:/.*)?`;
+  return new RegExp(`^${source}$`);
+}
+
+function parseRouteScopes(raw: string | undefined): RouteScope[] {
+  if (!raw || !raw.trim()) return [];
+  let rules: unknown;
+  try {
+    rules = JSON.parse(raw);
+  } catch {
+    throw misconfigured("ROUTE_SCOPES", "is not valid JSON");
+  }
+  if (!Array.isArray(rules)) throw misconfigured("ROUTE_SCOPES", "must be a JSON list");
+  return rules.map((rule, i) => {
+    const { method = "*", path, scope } = (rule ?? {}) as Record<string, unknown>;
+    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || typeof scope !== "string" || !scope) {
+      throw misconfigured("ROUTE_SCOPES", `entry ${i} needs {method, path: "/…", scope}`);
+    }
+    return { method: method.toUpperCase(), path: globToRegExp(path), scope };
+  });
+}
+
+function optionalUrl(name: string, raw: string | undefined): URL | null {
+  if (!raw || !raw.trim()) return null;
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+    return url;
+  } catch {
+    throw misconfigured(name, "must be an http(s) URL");
+  }
+}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw misconfigured(name, "must be a positive whole number");
+  return value;
+}
+
+function misconfigured(name: string, problem: string): ApiError {
+  return new ApiError("configuration_error", `keygate is misconfigured: ${name} ${problem}.`);
+}

@@ -1,0 +1,90 @@
+import { ApiError, type ErrorCode } from "../http/errors";
+
+/** The header that carried the key, so the proxy can take it off before the origin sees it. */
+export type Carrier = "x-api-key" | "authorization";
+
+export interface Credential {
+  key: string;
+  carriers: Carrier[];
+}
+
+const REALM = 'realm="keygate"';
+const CHALLENGE_NO_CREDENTIALS = `Bearer ${REALM}, Basic ${REALM}, charset="UTF-8"`;
+const CHALLENGE_BAD_KEY = `Bearer ${REALM}, error="invalid_token", Basic ${REALM}, charset="UTF-8"`;
+
+/**
+ * A 401 for the gateway, with the RFC 6750/7617 challenge: `error="invalid_token"` only when a
+ * credential was sent.
+ */
+export function unauthorized(code: ErrorCode, message: string): ApiError {
+  const challenge = code === "missing_credentials" ? CHALLENGE_NO_CREDENTIALS : CHALLENGE_BAD_KEY;
+  return new ApiError(code, message, null, { "www-authenticate": challenge });
+}
+
+/**
+ * Finds the API key in `x-api-key`, `Authorization: Bearer` or `Authorization: Basic` (key as
+ * user name, empty password). Returns null when none is present; throws on a malformed or
+ * ambiguous credential. Says nothing about whether the key is real.
+ */
+export function extractCredential(headers: Headers): Credential | null {
+  const fromHeader = apiKeyHeader(headers.get("x-api-key"));
+  const fromAuthorization = authorizationKey(headers.get("authorization"), fromHeader !== null);
+  if (fromHeader !== null && fromAuthorization !== null) {
+    if (fromHeader !== fromAuthorization) {
+      throw new ApiError("ambiguous_credentials", "The request carries two different API keys; send exactly one.");
+    }
+    return { key: fromHeader, carriers: ["x-api-key", "authorization"] };
+  }
+  if (fromHeader !== null) return { key: fromHeader, carriers: ["x-api-key"] };
+  if (fromAuthorization !== null) return { key: fromAuthorization, carriers: ["authorization"] };
+  return null;
+}
+
+/** Repeated `x-api-key` headers arrive joined by ", "; the same key twice is harmless. */
+function apiKeyHeader(raw: string | null): string | null {
+  if (raw === null) return null;
+  const values = raw.split(",").map((v) => v.trim()).filter(Boolean);
+  if (values.length === 0) return null;
+  const first = values[0]!;
+  if (values.some((v) => v !== first)) {
+    throw new ApiError("ambiguous_credentials", "The request carries two different API keys; send exactly one.");
+  }
+  return first;
+}
+
+function authorizationKey(raw: string | null, haveOtherKey: boolean): string | null {
+  if (raw === null || raw.trim() === "") return null;
+  const value = raw.trim();
+  const space = value.indexOf(" ");
+  const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase();
+  const rest = space === -1 ? "" : value.slice(space + 1).trim();
+  if (scheme === "bearer") {
+    if (!rest) throw unauthorized("missing_credentials", "Authorization: Bearer carries no API key.");
+    return rest;
+  }
+  if (scheme === "basic") return basicUser(rest);
+  // Another scheme may be the origin's own business when the key travels in x-api-key.
+  if (haveOtherKey) return null;
+  throw unauthorized(
+    "missing_credentials",
+    "Unsupported Authorization scheme: send the API key in x-api-key, as a Bearer token, or as the Basic user name.",
+  );
+}
+
+function basicUser(encoded: string): string {
+  if (!encoded) throw unauthorized("missing_credentials", "Authorization: Basic carries no credentials.");
+  let decoded: string;
+  try {
+    decoded = atob(encoded);
+  } catch {
+    throw unauthorized("invalid_key", "Authorization: Basic is not valid base64.");
+  }
+  const colon = decoded.indexOf(":");
+  if (colon === -1) throw unauthorized("invalid_key", 'Authorization: Basic must be base64("KEY:").');
+  if (colon !== decoded.length - 1) {
+    throw unauthorized("invalid_key", "Authorization: Basic takes the API key as the user name and an empty password.");
+  }
+  const user = decoded.slice(0, colon);
+  if (!user) throw unauthorized("missing_credentials", "Authorization: Basic carries no API key.");
+  return user;
+}

@@ -1,0 +1,16 @@
+// Secrets and optional settings that wrangler.toml does not declare, so `wrangler types` cannot
+// see them. They arrive as bindings all the same (`wrangler secret put`, .dev.vars, --var).
+interface KeygateOptionalBindings {
+  ADMIN_TOKEN?: string;
+  JWT_SECRET?: string;
+  ORIGIN_SIGNING_SECRET?: string;
+  ORIGIN_URL_TEST?: string;
+  FAILED_AUTH_LIMIT?: string;
+  FAILED_AUTH_WINDOW_SECONDS?: string;
+  DEFAULT_RATE_LIMIT?: string;
+  DEFAULT_RATE_WINDOW_SECONDS?: string;
+}
+interface Env extends KeygateOptionalBindings {}
+declare namespace Cloudflare {
+  interface Env extends KeygateOptionalBindings {}
+}

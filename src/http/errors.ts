@@ -1,0 +1,64 @@
+/**
+ * The one error vocabulary of keygate, gateway and admin alike. Codes are stable: clients branch
+ * on them, so a code is never renamed, only added.
+ */
+export const ERROR_STATUS = {
+  missing_credentials: 401,
+  invalid_key: 401,
+  expired_key: 401,
+  revoked_key: 401,
+  tenant_inactive: 401,
+  invalid_token: 401,
+  invalid_credentials: 401,
+  insufficient_permissions: 403,
+  ambiguous_credentials: 400,
+  invalid_request: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limit_exceeded: 429,
+  too_many_failed_attempts: 429,
+  internal_error: 500,
+  configuration_error: 500,
+  origin_unreachable: 502,
+  auth_unavailable: 503,
+  origin_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** `{"success": false, "error": {code, message, details}, "requestId"}`, always JSON. */
+export function errorResponse(error: ApiError, requestId: string, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(extraHeaders);
+  for (const [name, value] of Object.entries(error.headers)) headers.set(name, value);
+  headers.set("content-type", "application/json; charset=utf-8");
+  headers.set("cache-control", "no-store");
+  headers.set("x-request-id", requestId);
+  const body = JSON.stringify({
+    success: false,
+    error: { code: error.code, message: error.message, details: error.details },
+    requestId,
+  });
+  return new Response(body, { status: error.status, headers });
+}
+
+/** Anything that is not an ApiError is a bug: log it, and show the caller nothing of it. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  console.error("keygate: unexpected error", error);
+  return new ApiError("internal_error", "keygate hit an unexpected error.");
+}

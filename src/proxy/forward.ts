@@ -1,0 +1,104 @@
+import type { Config } from "../config";
+import type { Carrier } from "../credentials/extract";
+import { ApiError } from "../http/errors";
+import type { Environment } from "../keys/format";
+import { sign } from "./signing";
+
+/** Who the origin is told is calling; null for preflights and public paths. */
+export interface Identity {
+  keyId: string;
+  tenantId: string;
+  environment: Environment;
+  scopes: string[];
+  carriers: Carrier[];
+}
+
+// RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
+const IDENTITY_PREFIX = "x-keygate-";
+
+/**
+ * Sends the request on to the origin: same method, path, query and streamed body; the key's
+ * credential and every client-sent x-keygate-* header removed; the caller's identity added (and
+ * signed, when ORIGIN_SIGNING_SECRET is set). The response streams back untouched but for
+ * hop-by-hop headers.
+ */
+export async function forwardToOrigin(
+  request: Request,
+  url: URL,
+  config: Config,
+  identity: Identity | null,
+  requestId: string,
+): Promise<Response> {
+  const origin = (identity?.environment === "test" && config.originUrlTest) || config.originUrl;
+  if (!origin) throw new ApiError("configuration_error", "keygate is misconfigured: ORIGIN_URL is not set.");
+  const pathAndQuery = url.pathname + url.search;
+  const target = origin.origin + origin.pathname.replace(/\/$/, "") + pathAndQuery;
+
+  const headers = upstreamHeaders(request.headers, url, identity?.carriers ?? []);
+  headers.set("x-request-id", requestId);
+  if (identity) {
+    const scopes = identity.scopes.join(",");
+    headers.set("x-keygate-key-id", identity.keyId);
+    headers.set("x-keygate-tenant-id", identity.tenantId);
+    headers.set("x-keygate-environment", identity.environment);
+    headers.set("x-keygate-scopes", scopes);
+    if (config.originSigningSecret) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      headers.set("x-keygate-timestamp", timestamp);
+      headers.set(
+        "x-keygate-signature",
+        await sign(config.originSigningSecret, { timestamp, method: request.method, pathAndQuery, ...identity, scopes, requestId }),
+      );
+    }
+  }
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, config.originTimeoutMs);
+  let upstream: Response;
+  try {
+    upstream = await fetch(target, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (timedOut) throw new ApiError("origin_timeout", "The origin did not answer in time.");
+    console.error("keygate: origin fetch failed", error);
+    throw new ApiError("origin_unreachable", "The origin could not be reached.");
+  } finally {
+    // The timeout bounds the wait for the origin's headers, not a long download.
+    clearTimeout(timer);
+  }
+
+  const response = new Response(upstream.body, upstream);
+  stripHopByHop(response.headers);
+  return response;
+}
+
+function upstreamHeaders(incoming: Headers, url: URL, carriers: Carrier[]): Headers {
+  const headers = new Headers(incoming);
+  stripHopByHop(headers);
+  for (const carrier of carriers) headers.delete(carrier);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
+  }
+  headers.delete("host");
+  headers.set("x-forwarded-host", url.host);
+  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
+  return headers;
+}
+
+function stripHopByHop(headers: Headers): void {
+  const named = headers.get("connection");
+  if (named) {
+    for (const name of named.split(",")) headers.delete(name.trim());
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}

@@ -1,0 +1,25 @@
+import type { KeyPolicy } from "../store/records";
+
+export type Verdict =
+  | "admitted"
+  | "rate_limited"
+  | "insufficient_scope"
+  | "revoked"
+  | "deleted"
+  | "expired"
+  | "tenant_inactive";
+
+/** Scope `*` allows everything; otherwise the exact scope is needed. */
+export function hasScope(scopes: readonly string[], needed: string): boolean {
+  return scopes.includes(needed) || scopes.includes("*");
+}
+
+/** Why a key may not be used right now, in order of finality; null when it may. */
+export function policyRefusal(policy: KeyPolicy, now: number, neededScope: string | null): Verdict | null {
+  if (policy.status === "deleted") return "deleted";
+  if (policy.status === "revoked") return "revoked";
+  if (!policy.tenantActive) return "tenant_inactive";
+  if (policy.expiresAt !== null && policy.expiresAt <= now) return "expired";
+  if (neededScope !== null && !hasScope(policy.scopes, neededScope)) return "insufficient_scope";
+  return null;
+}

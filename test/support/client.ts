@@ -1,0 +1,72 @@
+import { exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { TEST_ADMIN_TOKEN } from "./constants";
+
+/** Test helpers that speak to the real worker (its default export, in workerd) and the real origin. */
+
+export const ADMIN_TOKEN = TEST_ADMIN_TOKEN;
+export const originUrl = () => inject("originUrl");
+
+export function gateway(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(`https://api.example.com${path}`, init);
+}
+
+export function admin(method: string, path: string, body?: unknown, token: string = ADMIN_TOKEN): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  return exports.default.fetch(`https://api.example.com/_keygate/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export interface Created {
+  id: string;
+  key: string;
+  tenant_id: string;
+  [field: string]: unknown;
+}
+
+export async function createTenant(name = "Acme"): Promise<{ id: string; [field: string]: unknown }> {
+  const res = await admin("POST", "/tenants", { name });
+  if (res.status !== 201) throw new Error(`tenant create failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export async function createKey(fields: Record<string, unknown> = {}): Promise<Created> {
+  const tenantId = (fields.tenant_id as string | undefined) ?? (await createTenant()).id;
+  const res = await admin("POST", "/keys", { tenant_id: tenantId, ...fields });
+  if (res.status !== 201) throw new Error(`key create failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** What the origin saw of a proxied request (its JSON echo). */
+export interface Echo {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  bodyLength: number;
+  bodySha256: string;
+}
+
+export async function originCounts(): Promise<Record<string, number>> {
+  return (await fetch(`${originUrl()}/__origin/counts`)).json();
+}
+
+export interface ErrorBody {
+  success: false;
+  error: { code: string; message: string; details: Record<string, unknown> | null };
+  requestId: string;
+}
+
+/** Asserts the one error envelope and returns it. */
+export async function errorOf(res: Response): Promise<ErrorBody & { status: number }> {
+  const body = (await res.json()) as ErrorBody;
+  if (body.success !== false || !body.error?.code || !body.requestId?.startsWith("req_")) {
+    throw new Error(`not an error envelope: ${JSON.stringify(body)}`);
+  }
+  if (res.headers.get("x-request-id") !== body.requestId) throw new Error("x-request-id differs from requestId");
+  return { ...body, status: res.status };
+}

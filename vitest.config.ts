@@ -1,0 +1,36 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_SIGNING_SECRET } from "./test/support/constants";
+
+// Tests run inside workerd with real local D1, KV and Durable Objects. The origin is a real HTTP
+// server on loopback, started by test/global-setup.ts; its URL reaches the worker as ORIGIN_URL.
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: inject<string>("originUrl"),
+          ORIGIN_URL_TEST: `${inject<string>("originUrl")}/test-env`,
+          ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+          JWT_SECRET: TEST_JWT_SECRET,
+          ORIGIN_SIGNING_SECRET: TEST_SIGNING_SECRET,
+          ORIGIN_TIMEOUT_MS: "1500",
+          ROUTE_SCOPES: JSON.stringify([
+            { method: "*", path: "/servers/*", scope: "servers" },
+            { method: "DELETE", path: "/admin-only/**", scope: "admin" },
+          ]),
+          PUBLIC_PATHS: "/health,/public/*",
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**"],
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/apply-schema.ts"],
+    testTimeout: 30_000,
+  },
+});
