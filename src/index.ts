@@ -1,4 +1,3 @@
-import { adminApp } from "./admin/app";
 import { handleGateway } from "./gateway/handler";
 
 export { AttemptGuard } from "./ratelimit/attempt-guard";
@@ -7,10 +6,15 @@ export { KeyGuard } from "./ratelimit/key-guard";
 /** keygate's own routes live under /_keygate/; every other path is the customer's API. */
 const ADMIN_PREFIX = "/_keygate/";
 
+// The admin API (zod schemas, OpenAPI registry) is loaded on its first call, so isolates that only
+// serve the gateway never pay for building it.
+let adminApp: Promise<typeof import("./admin/app").adminApp> | undefined;
+const loadAdmin = () => (adminApp ??= import("./admin/app").then((m) => m.adminApp));
+
 export default {
-  fetch(request, env, ctx) {
+  async fetch(request, env, ctx) {
     const path = request.url.slice(request.url.indexOf("/", 8));
-    if (path.startsWith(ADMIN_PREFIX)) return adminApp.fetch(request, env, ctx);
+    if (path.startsWith(ADMIN_PREFIX)) return (await loadAdmin()).fetch(request, env, ctx);
     return handleGateway(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;
