@@ -94,12 +94,13 @@ export class KeyGuard extends DurableObject<Env> {
     return { ...this.usage };
   }
 
+  /** Stored first, then believed: if the write throws, memory still matches storage. */
   private save(policy: KeyPolicy): KeyPolicy {
-    this.policy = policy;
     this.sql.exec(
       "INSERT INTO guard (id, policy) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
       JSON.stringify(policy),
     );
+    this.policy = policy;
     return policy;
   }
 }
