@@ -70,3 +70,21 @@ export async function errorOf(res: Response): Promise<ErrorBody & { status: numb
   if (res.headers.get("x-request-id") !== body.requestId) throw new Error("x-request-id differs from requestId");
   return { ...body, status: res.status };
 }
+
+/**
+ * A client address no other test uses, for anything that sends unknown, revoked or expired keys
+ * (failed authentications are limited per client address). Each call is its own IPv6 /64, so it
+ * stays separate even if addresses are grouped by network.
+ */
+export function uniqueIp(): string {
+  const [a, b, c] = Array.from(crypto.getRandomValues(new Uint16Array(3)), (n) => n.toString(16));
+  return `2001:db8:${a}:${b}::${c}`;
+}
+
+/** Request options that present `key` in x-api-key, from client address `ip` when given. */
+export function withKey(key: string, ip?: string, init: RequestInit = {}): RequestInit {
+  const headers = new Headers(init.headers);
+  headers.set("x-api-key", key);
+  if (ip) headers.set("cf-connecting-ip", ip);
+  return { ...init, headers };
+}

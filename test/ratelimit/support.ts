@@ -1,0 +1,64 @@
+import { env } from "cloudflare:workers";
+import type { KeyPolicy } from "../../src/store/records";
+import { admin, gateway, withKey, type Created } from "../support/client";
+
+/** Helpers shared by the rate-limit and revocation tests. */
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+export const sleepUntil = (at: number) => sleep(at - Date.now());
+
+/** A gateway response with the client-side times that bracket the server's decision. */
+export interface Timed {
+  res: Response;
+  sent: number;
+  received: number;
+}
+
+export async function timedRequest(key: string, path = "/timed", ip?: string): Promise<Timed> {
+  const sent = Date.now();
+  const res = await gateway(path, withKey(key, ip));
+  const received = Date.now();
+  return { res, sent, received };
+}
+
+/** Sends `n` requests one after another and returns their statuses. */
+export async function statuses(key: string, n: number, ip?: string, path = "/seq"): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await gateway(path, withKey(key, ip));
+    await res.body?.cancel();
+    out.push(res.status);
+  }
+  return out;
+}
+
+export const headerNumber = (res: Response, name: string) => Number(res.headers.get(name));
+
+/** The policy a freshly created key's object holds, from the admin view of the key. */
+export function policyOf(key: Created): KeyPolicy {
+  const rateLimit = key.rate_limit as { limit: number; window_seconds: number };
+  return {
+    status: "active",
+    tenantActive: true,
+    expiresAt: key.expires_at ? Date.parse(key.expires_at as string) : null,
+    scopes: key.scopes as string[],
+    limit: rateLimit.limit,
+    windowSeconds: rateLimit.window_seconds,
+  };
+}
+
+/**
+ * A key change written the way the admin API writes it: straight to the key's Durable Object,
+ * which answers only once the change is stored. Used for what the admin API cannot (yet) say,
+ * such as an expiry already in the past.
+ */
+export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPolicy>): Promise<KeyPolicy> {
+  return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
+}
+
+/** Whether the admin API has `PATCH /keys/:id` yet (another part of the project adds it). */
+export async function hasKeyPatchRoute(): Promise<boolean> {
+  const res = await admin("PATCH", "/keys/key_doesNotExist0", { name: "probe" });
+  const body = (await res.json()) as { error?: { message?: string } };
+  return !(res.status === 404 && body.error?.message === "No such admin route.") && res.status !== 405;
+}
