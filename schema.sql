@@ -42,9 +42,11 @@ CREATE TABLE IF NOT EXISTS admins (
   password_salt      TEXT NOT NULL,                  -- hex, per user
   password_iterations INTEGER NOT NULL,
   created_at         INTEGER NOT NULL,
-  updated_at         INTEGER NOT NULL
+  updated_at         INTEGER NOT NULL,
+  last_signin_at     INTEGER                         -- also names the sign-in failure counter (see signin-throttle.ts)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS admins_email ON admins (email);
+CREATE UNIQUE INDEX IF NOT EXISTS admins_email ON admins (email);   -- stored lower-cased
+CREATE INDEX IF NOT EXISTS admins_created ON admins (created_at, id);
 
 CREATE TABLE IF NOT EXISTS audit_events (
   id            TEXT PRIMARY KEY,                    -- evt_…
@@ -60,3 +62,6 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE INDEX IF NOT EXISTS audit_events_created ON audit_events (created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created_at, id);
+CREATE INDEX IF NOT EXISTS audit_events_action ON audit_events (action, created_at, id);

@@ -1,14 +1,31 @@
 import { prefixedId } from "../keys/random";
+import { fetchPage, type Page, type PageRequest } from "./page";
+
+export type ActorType = "root" | "admin" | "key";
+export type ResourceType = "tenant" | "api_key" | "admin";
 
 export interface AuditEvent {
-  actorType: string;
+  actorType: ActorType;
   actorId: string;
   action: string; // e.g. "key.revoked"
-  resourceType: "tenant" | "api_key" | "admin";
+  resourceType: ResourceType;
   resourceId: string;
   tenantId: string | null;
   requestId: string;
   details?: Record<string, unknown>;
+}
+
+export interface AuditRow {
+  id: string;
+  actor_type: ActorType;
+  actor_id: string;
+  action: string;
+  resource_type: ResourceType;
+  resource_id: string;
+  tenant_id: string | null;
+  request_id: string;
+  details: string | null;
+  created_at: number;
 }
 
 /** A statement to run in the same D1 batch (one transaction) as the change it records. */
@@ -30,4 +47,34 @@ export function insertAuditEvent(db: D1Database, event: AuditEvent, now: number)
       event.details ? JSON.stringify(event.details) : null,
       now,
     );
+}
+
+export interface AuditFilter {
+  resourceId?: string;
+  action?: string;
+  actorId?: string;
+  tenantId?: string;
+}
+
+const FILTER_COLUMNS: Record<keyof AuditFilter, string> = {
+  resourceId: "resource_id",
+  action: "action",
+  actorId: "actor_id",
+  tenantId: "tenant_id",
+};
+
+export function listAuditEvents(db: D1Database, filter: AuditFilter, page: PageRequest): Promise<Page<AuditRow>> {
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  for (const [field, column] of Object.entries(FILTER_COLUMNS) as [keyof AuditFilter, string][]) {
+    if (filter[field] === undefined) continue;
+    where.push(`${column} = ?`);
+    binds.push(filter[field]);
+  }
+  return fetchPage<AuditRow>(
+    db,
+    "SELECT id, actor_type, actor_id, action, resource_type, resource_id, tenant_id, request_id, details, created_at FROM audit_events",
+    { where, binds },
+    page,
+  );
 }

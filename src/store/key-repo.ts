@@ -1,4 +1,5 @@
 import { KEY_ROW_COLUMNS, type KeyRow } from "./key-rows";
+import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
 /** An api_keys row as the admin API needs it: with the hash, to clear the caches by. */
 export interface AdminKeyRow extends KeyRow {
@@ -64,4 +65,71 @@ export function markRevoked(db: D1Database, id: string, now: number): D1Prepared
 
 export function markDeleted(db: D1Database, id: string, now: number): D1PreparedStatement {
   return db.prepare("UPDATE api_keys SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, now, id);
+}
+
+export type KeyListStatus = "active" | "expired" | "revoked" | "deleted";
+
+export interface KeyListFilter {
+  tenantId?: string;
+  environment?: "live" | "test";
+  /** Without a status, every key that is not deleted. */
+  status?: KeyListStatus;
+}
+
+/** The SQL twin of the API's key status (views.ts keyStatus), so filters and views agree. */
+function statusFilter(status: KeyListStatus | undefined, now: number): Filter {
+  switch (status) {
+    case undefined:
+      return { where: ["k.deleted_at IS NULL"], binds: [] };
+    case "deleted":
+      return { where: ["k.deleted_at IS NOT NULL"], binds: [] };
+    case "revoked":
+      return { where: ["k.deleted_at IS NULL", "k.revoked_at IS NOT NULL"], binds: [] };
+    case "expired":
+      return { where: ["k.deleted_at IS NULL", "k.revoked_at IS NULL", "k.expires_at IS NOT NULL", "k.expires_at <= ?"], binds: [now] };
+    case "active":
+      return { where: ["k.deleted_at IS NULL", "k.revoked_at IS NULL", "(k.expires_at IS NULL OR k.expires_at > ?)"], binds: [now] };
+  }
+}
+
+export function listKeys(db: D1Database, filter: KeyListFilter, page: PageRequest, now = Date.now()): Promise<Page<AdminKeyRow>> {
+  const { where, binds } = statusFilter(filter.status, now);
+  if (filter.tenantId !== undefined) {
+    where.push("k.tenant_id = ?");
+    binds.push(filter.tenantId);
+  }
+  if (filter.environment !== undefined) {
+    where.push("k.environment = ?");
+    binds.push(filter.environment);
+  }
+  return fetchPage<AdminKeyRow>(db, SELECT_ADMIN_ROW, { where, binds }, page, "k.");
+}
+
+/** What PATCH may change. Revoked and deleted rows are left alone even if a revoke raced us. */
+export interface KeyChange {
+  name: string | null;
+  description: string | null;
+  scopes: string[];
+  expires_at: number | null;
+  rate_limit: number;
+  rate_window_seconds: number;
+}
+
+export function updateKey(db: D1Database, id: string, change: KeyChange, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE api_keys SET name = ?, description = ?, scopes = ?, expires_at = ?, rate_limit = ?, rate_window_seconds = ?, updated_at = ?
+       WHERE id = ? AND revoked_at IS NULL AND deleted_at IS NULL`,
+    )
+    .bind(change.name, change.description, JSON.stringify(change.scopes), change.expires_at, change.rate_limit, change.rate_window_seconds, now, id);
+}
+
+/** Links the old key to its successor and shortens its life to the grace period. */
+export function markRotated(db: D1Database, id: string, rotatedTo: string, expiresAt: number, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE api_keys SET rotated_to = ?, expires_at = ?, updated_at = ?
+       WHERE id = ? AND rotated_to IS NULL AND revoked_at IS NULL AND deleted_at IS NULL`,
+    )
+    .bind(rotatedTo, expiresAt, now, id);
 }

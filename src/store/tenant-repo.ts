@@ -1,3 +1,5 @@
+import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
+
 export interface TenantRow {
   id: string;
   name: string;
@@ -6,8 +8,15 @@ export interface TenantRow {
   updated_at: number;
 }
 
+const SELECT_TENANT = "SELECT id, name, status, created_at, updated_at FROM tenants";
+
 export function getTenant(db: D1Database, id: string): Promise<TenantRow | null> {
-  return db.prepare("SELECT id, name, status, created_at, updated_at FROM tenants WHERE id = ?").bind(id).first<TenantRow>();
+  return db.prepare(`${SELECT_TENANT} WHERE id = ?`).bind(id).first<TenantRow>();
+}
+
+export function listTenants(db: D1Database, filter: { status?: TenantRow["status"] }, page: PageRequest): Promise<Page<TenantRow>> {
+  const where: Filter = filter.status ? { where: ["status = ?"], binds: [filter.status] } : { where: [], binds: [] };
+  return fetchPage<TenantRow>(db, SELECT_TENANT, where, page);
 }
 
 export function insertTenant(db: D1Database, row: TenantRow): D1PreparedStatement {
