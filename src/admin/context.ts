@@ -1,10 +1,11 @@
 import type { Config } from "../config";
+import type { AdminRole } from "../store/admin-repo";
 
 /** Who is calling the admin API. */
 export type Principal =
   | { kind: "root" } // the ADMIN_TOKEN secret
-  | { kind: "admin"; id: string; role: "owner" | "admin" | "viewer" }
-  | { kind: "key"; keyId: string; tenantId: string }; // tenant self-service
+  | { kind: "admin"; id: string; email: string; role: AdminRole } // a signed-in admin's JWT
+  | { kind: "key"; keyId: string; tenantId: string; scopes: string[] }; // tenant self-service
 
 export interface AdminEnv {
   Bindings: Env;
@@ -13,15 +14,4 @@ export interface AdminEnv {
     config: Config;
     principal: Principal;
   };
-}
-
-export function actorOf(principal: Principal): { type: string; id: string } {
-  switch (principal.kind) {
-    case "root":
-      return { type: "root", id: "root" };
-    case "admin":
-      return { type: "admin", id: principal.id };
-    case "key":
-      return { type: "key", id: principal.keyId };
-  }
 }

@@ -6,6 +6,7 @@ const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*)$/;
 
 export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a tenant id (ten_…)");
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");
+export const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,64}$/, "must be an admin id (adm_…)");
 
 const Name = z.string().trim().min(1).max(200);
 const Description = z.string().max(1000);
@@ -19,6 +20,12 @@ export const RateLimit = z
     window_seconds: z.number().int().min(1).max(86_400),
   })
   .openapi({ example: { limit: 60, window_seconds: 60 } });
+
+/** Lower-cased, so one person cannot hold two accounts (or two failure counters) by case. */
+const Email = z.email().max(254).toLowerCase();
+/** NIST SP 800-63B: long passphrases welcome, no composition rules. */
+const Password = z.string().min(12).max(256);
+const Role = z.enum(["owner", "admin", "viewer"]);
 
 export const FutureTime = z.iso
   .datetime({ offset: true })
@@ -43,6 +50,47 @@ export const KeyCreate = z
     rate_limit: RateLimit.optional(),
   })
   .openapi("KeyCreate");
+
+/** PATCH semantics: an absent field is unchanged; `null` clears name, description and expiry. */
+export const KeyUpdate = z
+  .strictObject({
+    name: Name.nullable().optional(),
+    description: Description.nullable().optional(),
+    scopes: Scopes.optional(),
+    expires_at: FutureTime.nullable().optional(),
+    rate_limit: RateLimit.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "at least one field is required")
+  .openapi("KeyUpdate");
+
+/** 30 days: long enough to roll a key through any deployment, short enough to end. */
+export const MAX_GRACE_SECONDS = 30 * 86_400;
+
+export const KeyRotate = z
+  .strictObject({
+    grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).default(0).openapi({
+      description: "How long the old key keeps working. 0 (the default) ends it at once.",
+      example: 3600,
+    }),
+  })
+  .openapi("KeyRotate");
+
+export const AdminCreate = z.strictObject({ email: Email, password: Password, role: Role }).openapi("AdminCreate");
+
+export const AdminUpdate = z
+  .strictObject({ role: Role.optional(), password: Password.optional() })
+  .refine((v) => v.role !== undefined || v.password !== undefined, "role or password is required")
+  .openapi("AdminUpdate");
+
+export const Signin = z
+  .discriminatedUnion("grant_type", [
+    z.strictObject({ grant_type: z.literal("password"), email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) }),
+    z.strictObject({ grant_type: z.literal("refresh") }),
+  ])
+  .openapi("Signin", {
+    description: 'Password sign-in, or `{"grant_type":"refresh"}` with `Authorization: Bearer <current token>`.',
+    example: { grant_type: "password", email: "ops@example.com", password: "correct horse battery staple" },
+  });
 
 export const Tenant = z
   .object({
@@ -79,6 +127,50 @@ export const Key = z
 export const KeyWithSecret = Key.extend({
   key: z.string().openapi({ description: "The API key itself. Shown once, never again." }),
 }).openapi("ApiKeyWithSecret");
+
+export const Admin = z
+  .object({
+    id: z.string(),
+    object: z.literal("admin"),
+    email: z.string(),
+    role: Role,
+    created_at: z.string(),
+    updated_at: z.string(),
+    last_signin_at: z.string().nullable(),
+  })
+  .openapi("Admin");
+
+export const AccessToken = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().openapi({ example: 3600 }),
+  })
+  .openapi("AccessToken");
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    object: z.literal("audit_event"),
+    action: z.string().openapi({ example: "key.revoked" }),
+    actor: z.object({ type: z.enum(["root", "admin", "key"]), id: z.string() }),
+    resource: z.object({ type: z.enum(["tenant", "api_key", "admin"]), id: z.string() }),
+    tenant_id: z.string().nullable(),
+    request_id: z.string(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    created_at: z.string(),
+  })
+  .openapi("AuditEvent");
+
+export const KeyUsage = z
+  .object({
+    object: z.literal("key_usage"),
+    key_id: z.string(),
+    requests: z.number().openapi({ description: "Requests the key was admitted for." }),
+    rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit." }),
+    last_used_at: z.string().nullable(),
+  })
+  .openapi("KeyUsage");
 
 export const ErrorEnvelope = z
   .object({

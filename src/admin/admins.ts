@@ -1,0 +1,131 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "../http/errors";
+import { prefixedId } from "../keys/random";
+import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
+import { actorOf, adminResource, auditStatement } from "./audit-trail";
+import type { AdminEnv } from "./context";
+import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
+import { hashPassword } from "./passwords";
+import { permit } from "./permissions";
+import { errors, json, jsonBody } from "./responses";
+import { Admin, AdminCreate, AdminId, AdminUpdate, IdParam } from "./schemas";
+import { validationHook } from "./validation";
+import { adminView } from "./views";
+
+/** Admin users: managed by owners, or by the ADMIN_TOKEN (which is how the first owner is made). */
+export const adminRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
+
+async function loadAdmin(env: Env, id: string): Promise<AdminRow> {
+  const row = await getAdmin(env.DB, id);
+  if (!row) throw new ApiError("not_found", "No such admin.");
+  return row;
+}
+
+/** The root token always remains, but an owner-less keygate needs it to recover: refuse that. */
+async function assertNotLastOwner(env: Env, row: AdminRow): Promise<void> {
+  if (row.role === "owner" && (await countOwners(env.DB)) <= 1) {
+    throw new ApiError("conflict", "This is the last owner; make another owner first.");
+  }
+}
+
+function emailTaken(): ApiError {
+  return new ApiError("conflict", "An admin with this email exists.", { field: "email" });
+}
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admins",
+    summary: "Create an admin user",
+    description: "Owners only (or the ADMIN_TOKEN, which is how the first owner is created). The password is stored as a PBKDF2-SHA256 verifier.",
+    middleware: [permit("admins")],
+    request: { body: jsonBody(AdminCreate) },
+    responses: { 201: json(Admin, "The admin"), ...errors(400, 401, 403, 409) },
+  }),
+  async (c) => {
+    const { email, password, role } = c.req.valid("json");
+    if (await getAdminByEmail(c.env.DB, email)) throw emailTaken();
+    const now = Date.now();
+    const row: AdminRow = { id: prefixedId("adm"), email, role, ...(await hashPassword(password)), created_at: now, updated_at: now, last_signin_at: null };
+    try {
+      await c.env.DB.batch([insertAdmin(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
+    } catch (error) {
+      // Two concurrent creates with one email: the unique index decides.
+      if (String(error).includes("UNIQUE")) throw emailTaken();
+      throw error;
+    }
+    return c.json(adminView(row), 201);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admins",
+    summary: "List admin users",
+    middleware: [permit("admins")],
+    request: { query: z.strictObject(pageParams("admins")) },
+    responses: { 200: json(ListEnvelope(Admin), "A page of admins"), ...errors(400, 401, 403) },
+  }),
+  async (c) => c.json(listOf("admins", await listAdmins(c.env.DB, pageRequest(c.req.valid("query"))), adminView), 200),
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admins/{id}",
+    summary: "Get an admin user",
+    middleware: [permit("admins")],
+    request: { params: IdParam(AdminId) },
+    responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404) },
+  }),
+  async (c) => c.json(adminView(await loadAdmin(c.env, c.req.valid("param").id)), 200),
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/admins/{id}",
+    summary: "Change an admin's role or password",
+    description: "A role change applies to the admin's current tokens at once (roles are read from D1 on every call).",
+    middleware: [permit("admins")],
+    request: { params: IdParam(AdminId), body: jsonBody(AdminUpdate) },
+    responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const change = c.req.valid("json");
+    const current = await loadAdmin(c.env, c.req.valid("param").id);
+    if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.env, current);
+    const now = Date.now();
+    const row: AdminRow = {
+      ...current,
+      ...(change.password !== undefined ? await hashPassword(change.password) : {}),
+      role: change.role ?? current.role,
+      updated_at: now,
+    };
+    // The audit trail says that the password changed, never what to.
+    const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(change.password !== undefined ? { password_changed: true } : {}) };
+    await c.env.DB.batch([updateAdmin(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "admin.updated", adminResource(row), now, details)]);
+    return c.json(adminView(row), 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admins/{id}",
+    summary: "Delete an admin user",
+    description: "Immediate: the admin's tokens stop working on their next call.",
+    middleware: [permit("admins")],
+    request: { params: IdParam(AdminId) },
+    responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 409) },
+  }),
+  async (c) => {
+    const row = await loadAdmin(c.env, c.req.valid("param").id);
+    await assertNotLastOwner(c.env, row);
+    const now = Date.now();
+    await c.env.DB.batch([deleteAdmin(c.env.DB, row.id), auditStatement(c.env.DB, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email })]);
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,63 @@
+import type { Context } from "hono";
+import { insertAuditEvent, type ActorType, type ResourceType } from "../store/audit-repo";
+import type { AdminEnv, Principal } from "./context";
+
+/** Who did it and under which request: the "who" and "when" of every audit event. */
+export interface Actor {
+  type: ActorType;
+  id: string;
+  requestId: string;
+}
+
+export interface Resource {
+  type: ResourceType;
+  id: string;
+  tenantId: string | null;
+}
+
+function actorIdentity(principal: Principal): { type: ActorType; id: string } {
+  switch (principal.kind) {
+    case "root":
+      return { type: "root", id: "root" };
+    case "admin":
+      return { type: "admin", id: principal.id };
+    case "key":
+      return { type: "key", id: principal.keyId };
+  }
+}
+
+export function actorOf(c: Context<AdminEnv>): Actor {
+  return { ...actorIdentity(c.var.principal), requestId: c.var.requestId };
+}
+
+/**
+ * The audit event for a change, as a statement for the change's own D1 batch: the change and its
+ * record commit together or not at all.
+ */
+export function auditStatement(
+  db: D1Database,
+  actor: Actor,
+  action: string,
+  resource: Resource,
+  now: number,
+  details?: Record<string, unknown>,
+): D1PreparedStatement {
+  return insertAuditEvent(
+    db,
+    {
+      actorType: actor.type,
+      actorId: actor.id,
+      action,
+      resourceType: resource.type,
+      resourceId: resource.id,
+      tenantId: resource.tenantId,
+      requestId: actor.requestId,
+      details,
+    },
+    now,
+  );
+}
+
+export const keyResource = (row: { id: string; tenant_id: string }): Resource => ({ type: "api_key", id: row.id, tenantId: row.tenant_id });
+export const tenantResource = (row: { id: string }): Resource => ({ type: "tenant", id: row.id, tenantId: row.id });
+export const adminResource = (row: { id: string }): Resource => ({ type: "admin", id: row.id, tenantId: null });

@@ -1,0 +1,42 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { listAuditEvents } from "../store/audit-repo";
+import type { AdminEnv } from "./context";
+import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
+import { permit } from "./permissions";
+import { errors, json } from "./responses";
+import { AuditEvent, TenantId } from "./schemas";
+import { validationHook } from "./validation";
+import { auditView } from "./views";
+
+export const auditRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
+
+const Id = z.string().min(1).max(100);
+
+auditRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/audit-events",
+    summary: "List audit events",
+    description: "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id.",
+    middleware: [permit("read")],
+    request: {
+      query: z.strictObject({
+        resource_id: Id.optional().openapi({ example: "key_6Bq0Yl2N3pXzZk1VwR4s" }),
+        action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "key.revoked"').optional(),
+        actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…) or a key id (key_…).' }),
+        tenant_id: TenantId.optional(),
+        ...pageParams("audit_events"),
+      }),
+    },
+    responses: { 200: json(ListEnvelope(AuditEvent), "A page of audit events"), ...errors(400, 401, 403) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const page = await listAuditEvents(
+      c.env.DB,
+      { resourceId: query.resource_id, action: query.action, actorId: query.actor_id, tenantId: query.tenant_id },
+      pageRequest(query),
+    );
+    return c.json(listOf("audit_events", page, auditView), 200);
+  },
+);

@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../http/errors";
+import type { AdminRole } from "../store/admin-repo";
+import type { AdminEnv, Principal } from "./context";
+
+/**
+ * What a route needs: `read` (any admin), `write` (tenants and keys), `admins` (managing admin
+ * users). Roles grant them; root (ADMIN_TOKEN) has all. A tenant's API key has none, and only
+ * reaches routes declared `selfService`, always confined to its own tenant.
+ */
+export type Access = "read" | "write" | "admins";
+
+const GRANTS: Record<AdminRole, ReadonlySet<Access>> = {
+  owner: new Set(["read", "write", "admins"]),
+  admin: new Set(["read", "write"]),
+  viewer: new Set(["read"]),
+};
+
+export function allows(principal: Principal, access: Access, selfService: boolean): boolean {
+  switch (principal.kind) {
+    case "root":
+      return true;
+    case "admin":
+      return GRANTS[principal.role].has(access);
+    case "key":
+      return selfService;
+  }
+}
+
+/** Route middleware: runs before input validation, so a caller without the right learns nothing. */
+export function permit(access: Access, options: { selfService?: boolean } = {}): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const principal = c.var.principal;
+    if (!allows(principal, access, options.selfService ?? false)) {
+      const message =
+        principal.kind === "key"
+          ? "An API key may only manage its own tenant's keys."
+          : `The role "${principal.kind === "admin" ? principal.role : ""}" may not do this.`;
+      throw new ApiError("insufficient_permissions", message, { required: access });
+    }
+    await next();
+  };
+}
+
+/** The one tenant a self-service caller may touch; null for admins (all tenants). */
+export function ownTenant(principal: Principal): string | null {
+  return principal.kind === "key" ? principal.tenantId : null;
+}

@@ -1,0 +1,37 @@
+import { ApiError } from "../http/errors";
+import { attemptGuard } from "../ratelimit/guard-client";
+import type { WindowState } from "../ratelimit/sliding-log";
+
+/**
+ * Password guessing is limited per email and per client IP, each counted by its own AttemptGuard
+ * object. An attempt is counted BEFORE the password is checked: a limit that only counted after a
+ * wrong answer would still check, and so confirm, a right one during the lock-out.
+ *
+ * Per email the counter is named after the admin's last successful sign-in, so a success starts a
+ * fresh counter: the email limit counts failures since the last success. Per IP every attempt
+ * counts (a success does not reset an address that may be spraying many emails).
+ */
+export const SIGNIN_LIMITS = {
+  perEmail: { limit: 10, windowSeconds: 900 },
+  perIp: { limit: 30, windowSeconds: 900 },
+} as const;
+
+export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: number | null, ip: string): Promise<void> {
+  let windows: WindowState[];
+  try {
+    windows = await Promise.all([
+      attemptGuard(env, `signin-email:${lastSigninAt ?? 0}:${email}`).recordFailure(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
+      attemptGuard(env, `signin-ip:${ip}`).recordFailure(SIGNIN_LIMITS.perIp.limit, SIGNIN_LIMITS.perIp.windowSeconds),
+    ]);
+  } catch (error) {
+    // Without the counters nothing limits guessing: refuse rather than check passwords unguarded.
+    console.error("keygate: sign-in attempt counter unavailable", error);
+    throw new ApiError("auth_unavailable", "Sign-in is temporarily unavailable; try again shortly.");
+  }
+  const retryAfterMs = Math.max(0, ...windows.filter((w) => !w.admitted).map((w) => w.retryAfterMs));
+  if (windows.some((w) => !w.admitted)) {
+    throw new ApiError("too_many_failed_attempts", "Too many sign-in attempts; try again later.", null, {
+      "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    });
+  }
+}

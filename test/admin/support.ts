@@ -1,0 +1,86 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { admin, errorOf, uniqueIp } from "../support/client";
+
+/** Admin-suite helpers: admin users, sign-in, self-service calls, stored-state snapshots. */
+
+export const BASE = "https://api.example.com";
+export const PASSWORD = "correct horse battery staple";
+
+let counter = 0;
+export function uniqueEmail(tag = "admin"): string {
+  return `${tag}-${Date.now().toString(36)}-${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+}
+
+/** POST /signins; from a fresh client address unless told otherwise (attempts are limited per IP). */
+export function signin(body: unknown, init: { ip?: string; authorization?: string } = {}): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", "cf-connecting-ip": init.ip ?? uniqueIp() };
+  if (init.authorization) headers.authorization = init.authorization;
+  return exports.default.fetch(`${BASE}/_keygate/v1/signins`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export async function tokenFor(email: string, password = PASSWORD): Promise<string> {
+  const res = await signin({ grant_type: "password", email, password });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export interface SignedIn {
+  id: string;
+  email: string;
+  role: string;
+  token: string;
+}
+
+/** An admin user of `role`, created with the ADMIN_TOKEN, and signed in. */
+export async function adminUser(role: "owner" | "admin" | "viewer"): Promise<SignedIn> {
+  const email = uniqueEmail(role);
+  const res = await admin("POST", "/admins", { email, password: PASSWORD, role });
+  if (res.status !== 201) throw new Error(`admin create failed: ${res.status} ${await res.text()}`);
+  const created = (await res.json()) as { id: string };
+  return { id: created.id, email, role, token: await tokenFor(email) };
+}
+
+/** An admin API call made with a tenant's API key (x-api-key), from a fresh client address. */
+export function asKey(key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  const all: Record<string, string> = { "x-api-key": key, "cf-connecting-ip": uniqueIp(), ...headers };
+  if (body !== undefined) all["content-type"] = "application/json";
+  return exports.default.fetch(`${BASE}/_keygate/v1${path}`, {
+    method,
+    headers: all,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** A raw admin API call with whatever headers the test wants. */
+export function rawAdmin(method: string, path: string, init: { headers?: Record<string, string>; body?: BodyInit } = {}): Promise<Response> {
+  return exports.default.fetch(`${BASE}/_keygate/v1${path}`, { method, headers: init.headers, body: init.body });
+}
+
+export async function expectError(res: Response, status: number, code: string) {
+  const error = await errorOf(res);
+  expect({ status: error.status, code: error.error.code }).toEqual({ status, code });
+  return error;
+}
+
+/** The fields a 400 named as failing (each once, in order). */
+export async function failingFields(res: Response): Promise<string[]> {
+  const error = await expectError(res, 400, "invalid_request");
+  return [...new Set(((error.error.details?.fields ?? []) as { field: string }[]).map((f) => f.field))];
+}
+
+/** Everything D1 holds about keys, tenants, admins and the audit trail: to prove a refusal changed nothing. */
+export async function storedState() {
+  const all = async (table: string) => (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY id`).all()).results;
+  return { tenants: await all("tenants"), keys: await all("api_keys"), admins: await all("admins"), audit: await all("audit_events") };
+}
+
+export async function json<T = Record<string, unknown>>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  return JSON.parse(text) as T;
+}
