@@ -9,8 +9,36 @@ import { attemptGuard } from "../ratelimit/guard-client";
  */
 const blockedUntil = new IsolateCache<number>(10_000, 3_600_000);
 
+/**
+ * The client whose failures are counted together. An IPv6 client usually owns a whole /64 and can
+ * pick a fresh address per request, so IPv6 addresses are grouped by their /64; IPv4 (also when
+ * mapped into IPv6) counts per address. Without the header (not behind Cloudflare) everyone
+ * shares one bucket.
+ */
 export function clientIp(request: Request): string {
-  return request.headers.get("cf-connecting-ip") ?? "unknown";
+  const raw = request.headers.get("cf-connecting-ip")?.trim().toLowerCase();
+  if (!raw) return "unknown";
+  if (!raw.includes(":")) return raw;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(raw);
+  if (mapped) return mapped[1]!;
+  return ipv6Network(raw) ?? raw.slice(0, 64);
+}
+
+/** `2001:db8:1:2:…` -> `2001:db8:1:2::/64`; null if it is not an IPv6 address. */
+function ipv6Network(address: string): string | null {
+  const halves = address.split("::");
+  if (halves.length > 2) return null;
+  const groups = (part: string | undefined) => (part ? part.split(":") : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  // A trailing dotted IPv4 part stands for two groups, and only the first four groups matter.
+  const tailLength = tail.length + (tail.at(-1)?.includes(".") ? 1 : 0);
+  const missing = 8 - head.length - tailLength;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const full = [...head, ...Array<string>(Math.max(0, missing)).fill("0"), ...tail];
+  const network = full.slice(0, 4);
+  if (!network.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return null;
+  return `${network.map((group) => parseInt(group, 16).toString(16)).join(":")}::/64`;
 }
 
 export function assertNotBlocked(ip: string, now = Date.now()): void {
