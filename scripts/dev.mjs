@@ -1,0 +1,94 @@
+// `npm run dev`: keygate on this machine, ready to curl.
+// Creates .dev.vars (random secrets) if needed, applies schema.sql to the local D1, starts the demo
+// origin and `wrangler dev`, then makes a demo tenant and key and prints how to call it.
+//   PORT         keygate's port (default 8787)
+//   ORIGIN_PORT  the demo origin's port (default 8788, the ORIGIN_URL in wrangler.toml)
+import { relative } from "node:path";
+import { startOrigin } from "./origin.mjs";
+import { adminClient, applySchema, DEV_VARS_PATH, ensureDevVars, ROOT, startWrangler } from "./local.mjs";
+
+const HOST = "127.0.0.1";
+const port = Number(process.env.PORT ?? 8787);
+const originPort = Number(process.env.ORIGIN_PORT ?? 8788);
+
+const cleanups = [];
+let stopping = false;
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nkeygate: stopping…");
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      console.error(error);
+    }
+  }
+  process.exit(code);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => shutdown(0));
+
+try {
+  const { vars, added } = ensureDevVars();
+  const devVars = relative(process.cwd(), DEV_VARS_PATH) || DEV_VARS_PATH;
+  if (added.length > 0) console.log(`keygate: wrote random ${added.join(", ")} to ${DEV_VARS_PATH}`);
+  else console.log(`keygate: using secrets from ${DEV_VARS_PATH}`);
+
+  console.log("keygate: applying schema.sql to the local D1 (.wrangler/state)…");
+  await applySchema();
+
+  const origin = await startOrigin({ port: originPort, host: HOST, quiet: false }).catch((error) => {
+    throw error.code === "EADDRINUSE" ? new Error(`port ${originPort} is in use: set ORIGIN_PORT to another port`) : error;
+  });
+  cleanups.push(() => origin.close());
+
+  console.log("keygate: starting wrangler dev…");
+  const wrangler = await startWrangler({
+    port,
+    ip: HOST,
+    output: "inherit",
+    // Only when the origin moved: otherwise ORIGIN_URL from wrangler.toml or .dev.vars stands.
+    vars: process.env.ORIGIN_PORT ? { ORIGIN_URL: origin.url } : {},
+  });
+  cleanups.push(() => wrangler.stop());
+  wrangler.process.once("exit", (code) => {
+    if (!stopping) console.error(`keygate: wrangler dev exited (${code ?? "signal"})`);
+    shutdown(code || 1);
+  });
+
+  const admin = adminClient(wrangler.url, vars.ADMIN_TOKEN);
+  const tenant = await admin.createTenant("Demo tenant");
+  const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
+  printBanner({ url: wrangler.url, originUrl: origin.url, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
+} catch (error) {
+  console.error(`keygate: ${error.message}`);
+  await shutdown(1);
+}
+
+function printBanner({ url, originUrl, devVars, adminToken, tenant, key }) {
+  const k = key.key;
+  console.log(`
+────────────────────────────────────────────────────────────────────────
+ keygate is running on ${url}   (demo origin: ${originUrl})
+
+ secrets   ${devVars}  (ADMIN_TOKEN, JWT_SECRET, ORIGIN_SIGNING_SECRET)
+ tenant    ${tenant.id}
+ key       ${k}
+           (${key.id}; the plaintext is shown only once)
+
+ Call the API behind keygate, with any of the three credential styles:
+   curl -i ${url}/hello -H "x-api-key: ${k}"
+   curl -i ${url}/hello -H "Authorization: Bearer ${k}"
+   curl -i ${url}/hello -u "${k}:"
+
+ Admin API (create another key for the demo tenant):
+   curl -s ${url}/_keygate/v1/keys -H "Authorization: Bearer ${adminToken}" \\
+     -H "content-type: application/json" -d '{"tenant_id": "${tenant.id}", "scopes": ["read"]}'
+ Revoke the demo key:
+   curl -s -X POST ${url}/_keygate/v1/keys/${key.id}/revoke -H "Authorization: Bearer ${adminToken}"
+
+ Ctrl-C stops keygate and the demo origin. Local state: ${relative(process.cwd(), `${ROOT}/.wrangler/state`) || ".wrangler/state"}
+────────────────────────────────────────────────────────────────────────
+`);
+}
