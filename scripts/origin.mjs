@@ -1,5 +1,6 @@
 // A small real HTTP origin on loopback, for the demo, the tests and the benchmarks.
 //   GET  /__origin/counts          -> {"<x-keygate-key-id>": n, ...} requests seen per key
+//   GET  /__origin/paths           -> {"<path>": n, ...} requests seen per path (did anything get through?)
 //   POST /__origin/reset           -> clears the counts
 //   GET  /__origin/download?bytes=N -> N deterministic bytes (streamed), x-sha256 header
 //   *    /__origin/slow?ms=N       -> answers after N ms
@@ -16,10 +17,12 @@ export function patternBytes(offset, length) {
 
 export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {}) {
   const counts = new Map();
+  const paths = new Map();
   const server = createServer((req, res) => {
     const url = new URL(req.url, "http://origin");
     const keyId = req.headers["x-keygate-key-id"];
     if (typeof keyId === "string") counts.set(keyId, (counts.get(keyId) ?? 0) + 1);
+    if (!url.pathname.startsWith("/__origin/")) paths.set(url.pathname, (paths.get(url.pathname) ?? 0) + 1);
     if (!quiet) console.log(`origin: ${req.method} ${req.url} key=${keyId ?? "-"}`);
 
     if (url.pathname === "/__origin/static") {
@@ -31,8 +34,13 @@ export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {})
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify(Object.fromEntries(counts)));
     }
+    if (url.pathname === "/__origin/paths") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify(Object.fromEntries(paths)));
+    }
     if (url.pathname === "/__origin/reset") {
       counts.clear();
+      paths.clear();
       res.writeHead(204);
       return res.end();
     }
