@@ -1,0 +1,121 @@
+// End-to-end support: keygate under a real `wrangler dev` (started by the same code as
+// `npm run dev`), a real loopback origin, and the real `curl` binary as the client.
+// Plain ESM because it needs Node's APIs; support.d.mts types it for the test files.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startOrigin } from "../../scripts/origin.mjs";
+import { adminClient, applySchema, randomSecret, startWrangler } from "../../scripts/local.mjs";
+
+/**
+ * A fresh keygate: its own temp state directory (D1/KV/DO) with schema.sql applied, its own
+ * origin and free port, bindings passed as --var, and .dev.vars ignored (an empty --env-file).
+ */
+export async function startKeygate({ vars = {} } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "keygate-e2e-"));
+  const cleanups = [() => rm(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const origin = await startOrigin();
+    cleanups.push(() => origin.close());
+    const persistTo = join(dir, "state");
+    const envFile = join(dir, "empty.env");
+    await writeFile(envFile, "");
+    await applySchema({ persistTo });
+    const adminToken = randomSecret();
+    const wrangler = await startWrangler({
+      persistTo,
+      envFile,
+      vars: {
+        ORIGIN_URL: origin.url,
+        ADMIN_TOKEN: adminToken,
+        JWT_SECRET: randomSecret(),
+        ORIGIN_SIGNING_SECRET: randomSecret(),
+        ...vars,
+      },
+    });
+    cleanups.push(() => wrangler.stop());
+    const originJson = async (path) => (await fetch(`${origin.url}${path}`)).json();
+    return {
+      url: wrangler.url,
+      originUrl: origin.url,
+      dir,
+      adminToken,
+      admin: adminClient(wrangler.url, adminToken),
+      originCounts: () => originJson("/__origin/counts"),
+      originPaths: () => originJson("/__origin/paths"),
+      wranglerLogs: () => wrangler.logs(),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Runs `curl -sS <args> <url>` and returns what it received: the status and headers of the last
+ * response (after any `100 Continue`), the body bytes and their SHA-256.
+ */
+export async function curl(url, args = []) {
+  const scratch = join(tmpdir(), `keygate-curl-${randomBytes(8).toString("hex")}`);
+  const headerFile = `${scratch}.headers`;
+  const bodyFile = `${scratch}.body`;
+  try {
+    const { code, stderr } = await run("curl", ["-sS", "--max-time", "120", "-D", headerFile, "-o", bodyFile, ...args, url]);
+    if (code !== 0) throw new Error(`curl ${args.join(" ")} ${url} failed (${code}): ${stderr}`);
+    const body = await readFile(bodyFile).catch(() => Buffer.alloc(0));
+    const blocks = (await readFile(headerFile, "utf8")).split(/\r?\n\r?\n/).filter((b) => b.trim());
+    const lines = (blocks.at(-1) ?? "").split(/\r?\n/);
+    const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0] ?? "")?.[1]);
+    const headers = new Headers();
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    }
+    const text = () => body.toString("utf8");
+    return {
+      status,
+      headers,
+      body: new Uint8Array(body),
+      sha256: createHash("sha256").update(body).digest("hex"),
+      text,
+      json: () => JSON.parse(text()),
+    };
+  } finally {
+    await rm(headerFile, { force: true });
+    await rm(bodyFile, { force: true });
+  }
+}
+
+/** A file of `bytes` random bytes in `dir`, and its SHA-256. */
+export async function randomFile(dir, bytes) {
+  const data = randomBytes(bytes);
+  const path = join(dir, `upload-${randomBytes(4).toString("hex")}.bin`);
+  await writeFile(path, data);
+  return { path, sha256: createHash("sha256").update(data).digest("hex") };
+}
+
+function run(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+/** Asserts the one error envelope (and x-request-id matching it) and returns it with the status. */
+export function errorOf(result) {
+  const body = JSON.parse(result.text());
+  if (body.success !== false || !body.error?.code || !body.requestId?.startsWith("req_")) {
+    throw new Error(`not an error envelope (${result.status}): ${result.text()}`);
+  }
+  if (result.headers.get("x-request-id") !== body.requestId) throw new Error("x-request-id differs from requestId");
+  return { ...body, status: result.status };
+}
