@@ -3,6 +3,7 @@
 // origin and `wrangler dev`, then makes a demo tenant and key and prints how to call it.
 //   PORT         keygate's port (default 8787)
 //   ORIGIN_PORT  the demo origin's port (default 8788, the ORIGIN_URL in wrangler.toml)
+// With ORIGIN_URL set in .dev.vars (and no ORIGIN_PORT), keygate fronts that API instead of the demo.
 import { relative } from "node:path";
 import { startOrigin } from "./origin.mjs";
 import { adminClient, applySchema, DEV_VARS_PATH, ensureDevVars, ROOT, startWrangler } from "./local.mjs";
@@ -38,10 +39,16 @@ try {
   console.log("keygate: applying schema.sql to the local D1 (.wrangler/state)…");
   await applySchema();
 
-  const origin = await startOrigin({ port: originPort, host: HOST, quiet: false }).catch((error) => {
-    throw error.code === "EADDRINUSE" ? new Error(`port ${originPort} is in use: set ORIGIN_PORT to another port`) : error;
-  });
-  cleanups.push(() => origin.close());
+  // An ORIGIN_URL in .dev.vars means "put my own API behind keygate": then no demo origin.
+  const ownOrigin = vars.ORIGIN_URL && !process.env.ORIGIN_PORT ? vars.ORIGIN_URL : null;
+  let originUrl = ownOrigin;
+  if (!ownOrigin) {
+    const origin = await startOrigin({ port: originPort, host: HOST, quiet: false }).catch((error) => {
+      throw error.code === "EADDRINUSE" ? new Error(`port ${originPort} is in use: set ORIGIN_PORT to another port`) : error;
+    });
+    cleanups.push(() => origin.close());
+    originUrl = origin.url;
+  }
 
   console.log("keygate: starting wrangler dev…");
   const wrangler = await startWrangler({
@@ -49,7 +56,7 @@ try {
     ip: HOST,
     output: "inherit",
     // Only when the origin moved: otherwise ORIGIN_URL from wrangler.toml or .dev.vars stands.
-    vars: process.env.ORIGIN_PORT ? { ORIGIN_URL: origin.url } : {},
+    vars: process.env.ORIGIN_PORT ? { ORIGIN_URL: originUrl } : {},
   });
   cleanups.push(() => wrangler.stop());
   wrangler.process.once("exit", (code) => {
@@ -60,17 +67,18 @@ try {
   const admin = adminClient(wrangler.url, vars.ADMIN_TOKEN);
   const tenant = await admin.createTenant("Demo tenant");
   const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
-  printBanner({ url: wrangler.url, originUrl: origin.url, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
+  const originNote = ownOrigin ? `origin: ${ownOrigin}, ORIGIN_URL in ${devVars}` : `demo origin: ${originUrl}`;
+  printBanner({ url: wrangler.url, originNote, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
 } catch (error) {
   console.error(`keygate: ${error.message}`);
   await shutdown(1);
 }
 
-function printBanner({ url, originUrl, devVars, adminToken, tenant, key }) {
+function printBanner({ url, originNote, devVars, adminToken, tenant, key }) {
   const k = key.key;
   console.log(`
 ────────────────────────────────────────────────────────────────────────
- keygate is running on ${url}   (demo origin: ${originUrl})
+ keygate is running on ${url}   (${originNote})
 
  secrets   ${devVars}  (ADMIN_TOKEN, JWT_SECRET, ORIGIN_SIGNING_SECRET)
  tenant    ${tenant.id}
@@ -88,7 +96,7 @@ function printBanner({ url, originUrl, devVars, adminToken, tenant, key }) {
  Revoke the demo key:
    curl -s -X POST ${url}/_keygate/v1/keys/${key.id}/revoke -H "Authorization: Bearer ${adminToken}"
 
- Ctrl-C stops keygate and the demo origin. Local state: ${relative(process.cwd(), `${ROOT}/.wrangler/state`) || ".wrangler/state"}
+ Ctrl-C stops everything. Local state: ${relative(process.cwd(), `${ROOT}/.wrangler/state`) || ".wrangler/state"}
 ────────────────────────────────────────────────────────────────────────
 `);
 }
