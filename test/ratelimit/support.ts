@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { KeyPolicy } from "../../src/store/records";
-import { admin, gateway, withKey, type Created } from "../support/client";
+import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */
 
@@ -49,16 +49,9 @@ export function policyOf(key: Created): KeyPolicy {
 
 /**
  * A key change written the way the admin API writes it: straight to the key's Durable Object,
- * which answers only once the change is stored. Used for what the admin API cannot (yet) say,
- * such as an expiry already in the past.
+ * which answers only once the change is stored. Used for what the admin API refuses to say, such
+ * as an expiry already in the past, or a late "active" arriving after a revocation.
  */
 export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPolicy>): Promise<KeyPolicy> {
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
-}
-
-/** Whether the admin API has `PATCH /keys/:id` yet (another part of the project adds it). */
-export async function hasKeyPatchRoute(): Promise<boolean> {
-  const res = await admin("PATCH", "/keys/key_doesNotExist0", { name: "probe" });
-  const body = (await res.json()) as { error?: { message?: string } };
-  return !(res.status === 404 && body.error?.message === "No such admin route.") && res.status !== 405;
 }
