@@ -216,6 +216,7 @@ export function adminClient(baseUrl, token) {
     createTenant: (name) => call("POST", "/tenants", { name }, 201),
     updateTenant: (id, fields) => call("PATCH", `/tenants/${id}`, fields, 200),
     createKey: (fields) => call("POST", "/keys", fields, 201),
+    updateKey: (id, fields) => call("PATCH", `/keys/${id}`, fields, 200),
     revokeKey: (id) => call("POST", `/keys/${id}/revoke`, undefined, 200),
     deleteKey: (id) => call("DELETE", `/keys/${id}`, undefined, 204),
   };

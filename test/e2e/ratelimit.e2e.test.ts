@@ -77,6 +77,19 @@ describe("exact per-key windows under wrangler dev", () => {
     expect(res.status).toBe(200);
     expect(header(res, "x-ratelimit-remaining")).toBe("1");
   });
+
+  it("raising a spent key's limit through the admin API admits its very next request", async () => {
+    const key = await kg.admin.createKey({ tenant_id: tenant.id, rate_limit: { limit: 2, window_seconds: 60 } });
+    expect(statuses(await burst(key, "/before-raise", 3))).toEqual([200, 200, 429]);
+
+    await kg.admin.updateKey(key.id, { rate_limit: { limit: 4, window_seconds: 60 } });
+    const res = await curl(`${kg.url}/after-raise`, withKey(key));
+
+    expect(res.status).toBe(200);
+    expect(header(res, "x-ratelimit-limit")).toBe("4");
+    expect(header(res, "x-ratelimit-remaining")).toBe("1");
+    expect((await kg.originCounts())[key.id]).toBe(3);
+  });
 });
 
 describe("instant status changes under wrangler dev", () => {

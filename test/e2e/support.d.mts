@@ -21,6 +21,7 @@ export interface AdminClient {
   createTenant(name: string): Promise<TenantView>;
   updateTenant(id: string, fields: { name?: string; status?: "active" | "suspended" }): Promise<TenantView>;
   createKey(fields: Record<string, unknown> & { tenant_id: string }): Promise<KeyView>;
+  updateKey(id: string, fields: Record<string, unknown>): Promise<KeyView>;
   revokeKey(id: string): Promise<KeyView>;
   deleteKey(id: string): Promise<null>;
 }
