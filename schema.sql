@@ -65,3 +65,4 @@ CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource_id, c
 CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_action ON audit_events (action, created_at, id);
+CREATE INDEX IF NOT EXISTS audit_events_request ON audit_events (request_id);

@@ -17,7 +17,7 @@ auditRoutes.openapi(
     method: "get",
     path: "/audit-events",
     summary: "List audit events",
-    description: "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id.",
+    description: "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id (x-request-id of the call that made it).",
     middleware: [permit("read")],
     request: {
       query: z.strictObject({
@@ -25,6 +25,9 @@ auditRoutes.openapi(
         action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "key.revoked"').optional(),
         actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…) or a key id (key_…).' }),
         tenant_id: TenantId.optional(),
+        request_id: z.string().regex(/^req_[0-9A-Za-z]{1,64}$/, "must be a request id (req_…)").optional().openapi({
+          description: "The x-request-id of the call that made the change.",
+        }),
         ...pageParams("audit_events"),
       }),
     },
@@ -34,7 +37,7 @@ auditRoutes.openapi(
     const query = c.req.valid("query");
     const page = await listAuditEvents(
       c.env.DB,
-      { resourceId: query.resource_id, action: query.action, actorId: query.actor_id, tenantId: query.tenant_id },
+      { resourceId: query.resource_id, action: query.action, actorId: query.actor_id, tenantId: query.tenant_id, requestId: query.request_id },
       pageRequest(query),
     );
     return c.json(listOf("audit_events", page, auditView), 200);

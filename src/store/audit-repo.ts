@@ -54,6 +54,7 @@ export interface AuditFilter {
   action?: string;
   actorId?: string;
   tenantId?: string;
+  requestId?: string;
 }
 
 const FILTER_COLUMNS: Record<keyof AuditFilter, string> = {
@@ -61,6 +62,7 @@ const FILTER_COLUMNS: Record<keyof AuditFilter, string> = {
   action: "action",
   actorId: "actor_id",
   tenantId: "tenant_id",
+  requestId: "request_id",
 };
 
 export function listAuditEvents(db: D1Database, filter: AuditFilter, page: PageRequest): Promise<Page<AuditRow>> {

@@ -1,0 +1,105 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
+import { asKey, expectError, json, rawAdmin } from "./support";
+
+interface KeyBody {
+  id: string;
+  key?: string;
+  tenant_id: string;
+  scopes: string[];
+  status: string;
+  rotated_from: string | null;
+}
+interface List<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+const MANAGER_SCOPES = ["keys:manage", "read", "write"];
+
+describe("a tenant's own key with keys:manage", () => {
+  it("creates, lists, gets, rotates and revokes its tenant's keys", async () => {
+    const manager = await createKey({ scopes: MANAGER_SCOPES });
+    const neighbour = await createKey({ name: "someone else's" });
+
+    const created = await json<KeyBody>(await asKey(manager.key, "POST", "/keys", { tenant_id: manager.tenant_id, scopes: ["read"], name: "ci" }), 201);
+    expect(created).toMatchObject({ tenant_id: manager.tenant_id, scopes: ["read"], status: "active" });
+    expect((await gateway("/items", withKey(created.key!, uniqueIp()))).status).toBe(200);
+
+    const listed = await json<List<KeyBody>>(await asKey(manager.key, "GET", "/keys?limit=100"), 200);
+    expect(listed.data.map((k) => k.id).sort()).toEqual([manager.id, created.id].sort());
+    expect(listed.data.map((k) => k.id)).not.toContain(neighbour.id);
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+
+    expect((await json<KeyBody>(await asKey(manager.key, "GET", `/keys/${created.id}`), 200)).id).toBe(created.id);
+
+    const rotated = await json<KeyBody>(await asKey(manager.key, "POST", `/keys/${created.id}/rotate`, { grace_seconds: 0 }), 201);
+    expect(rotated.rotated_from).toBe(created.id);
+    expect((await errorOf(await gateway("/items", withKey(created.key!, uniqueIp())))).error.code).toBe("expired_key");
+
+    const revoked = await json<KeyBody>(await asKey(manager.key, "POST", `/keys/${rotated.id}/revoke`), 200);
+    expect(revoked.status).toBe("revoked");
+    expect((await errorOf(await gateway("/items", withKey(rotated.key!, uniqueIp())))).error.code).toBe("revoked_key");
+  });
+
+  it("is named in the audit trail as the key that acted", async () => {
+    const manager = await createKey({ scopes: MANAGER_SCOPES });
+    const res = await asKey(manager.key, "POST", "/keys", { tenant_id: manager.tenant_id, scopes: ["read"] });
+    const created = await json<KeyBody>(res, 201);
+    const event = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(res.headers.get("x-request-id")).first();
+    expect(event).toMatchObject({ action: "key.created", actor_type: "key", actor_id: manager.id, resource_id: created.id, tenant_id: manager.tenant_id });
+  });
+
+  it("works in every credential style the gateway accepts", async () => {
+    const manager = await createKey({ scopes: ["keys:manage"] });
+    const ip = uniqueIp();
+    for (const authorization of [`Bearer ${manager.key}`, `Basic ${btoa(`${manager.key}:`)}`]) {
+      const res = await rawAdmin("GET", "/keys", { headers: { authorization, "cf-connecting-ip": ip } });
+      expect(res.status, authorization.split(" ")[0]).toBe(200);
+    }
+  });
+
+  it("is held to the key's own rate limit, with the rate-limit headers", async () => {
+    const manager = await createKey({ scopes: ["keys:manage"], rate_limit: { limit: 2, window_seconds: 60 } });
+    const first = await asKey(manager.key, "GET", "/keys");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-ratelimit-limit")).toBe("2");
+    expect(first.headers.get("x-ratelimit-remaining")).toBe("1");
+    expect((await asKey(manager.key, "GET", "/keys")).status).toBe(200);
+    const limited = await asKey(manager.key, "GET", "/keys");
+    await expectError(limited, 429, "rate_limit_exceeded");
+    expect(limited.headers.get("retry-after")).toBeTruthy();
+  });
+});
+
+describe("keys that may not self-serve", () => {
+  it("refuses a key without keys:manage with 403, naming the scope", async () => {
+    const plain = await createKey({ scopes: ["read", "write"] });
+    const error = await expectError(await asKey(plain.key, "GET", "/keys"), 403, "insufficient_permissions");
+    expect(error.error.details).toEqual({ required_scope: "keys:manage" });
+    await expectError(await asKey(plain.key, "POST", "/keys", { tenant_id: plain.tenant_id }), 403, "insufficient_permissions");
+  });
+
+  it("refuses revoked, deleted, expired and unknown keys, and keys of a suspended tenant, as the gateway does", async () => {
+    const revoked = await createKey({ scopes: ["keys:manage"] });
+    await json(await admin("POST", `/keys/${revoked.id}/revoke`), 200);
+    await expectError(await asKey(revoked.key, "GET", "/keys"), 401, "revoked_key");
+
+    const deleted = await createKey({ scopes: ["keys:manage"] });
+    expect((await admin("DELETE", `/keys/${deleted.id}`)).status).toBe(204);
+    await expectError(await asKey(deleted.key, "GET", "/keys"), 401, "invalid_key");
+
+    const expiring = await createKey({ scopes: ["keys:manage"], expires_at: new Date(Date.now() + 500).toISOString() });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await expectError(await asKey(expiring.key, "GET", "/keys"), 401, "expired_key");
+
+    const suspendedTenant = await createTenant("Suspended");
+    const suspended = await createKey({ tenant_id: suspendedTenant.id, scopes: ["keys:manage"] });
+    await json(await admin("PATCH", `/tenants/${suspendedTenant.id}`, { status: "suspended" }), 200);
+    await expectError(await asKey(suspended.key, "GET", "/keys"), 401, "tenant_inactive");
+
+    await expectError(await asKey("kg_live_notARealKeyAtAllxxxxxxxxxxxx", "GET", "/keys"), 401, "invalid_key");
+  });
+});
