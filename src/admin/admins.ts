@@ -1,5 +1,4 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";

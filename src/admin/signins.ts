@@ -11,7 +11,7 @@ import { verifyNothing, verifyPassword } from "./passwords";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
 import { admitSigninAttempt } from "./signin-throttle";
-import { issueToken, TOKEN_TTL_SECONDS } from "./tokens";
+import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS } from "./tokens";
 import { validationHook } from "./validation";
 
 /** The one route that needs no credential: it is where an admin gets one. */
@@ -32,6 +32,7 @@ signinRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    assertTokensConfigured(c.var.config);
     const admin = body.grant_type === "password" ? await passwordGrant(c, body.email, body.password) : await refreshGrant(c);
     const token = await issueToken(c.var.config, admin);
     return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);

@@ -37,6 +37,11 @@ function signingKey(config: Config): Uint8Array {
   return encoder.encode(secret);
 }
 
+/** Fails fast (500 configuration_error) before any password is checked or sign-in recorded. */
+export function assertTokensConfigured(config: Config): void {
+  signingKey(config);
+}
+
 export function issueToken(config: Config, admin: { id: string; role: AdminRole }): Promise<string> {
   return new SignJWT({ role: admin.role })
     .setProtectedHeader({ alg: ALGORITHM, typ: TYPE })

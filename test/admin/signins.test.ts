@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { SIGNIN_LIMITS } from "../../src/admin/signin-throttle";
 import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
-import { BASE, PASSWORD, adminUser, expectError, failingFields, json, signin, uniqueEmail } from "./support";
+import { BASE, PASSWORD, adminUser, expectError, failingFields, json, signin, storedState, uniqueEmail } from "./support";
 
 interface TokenBody {
   access_token: string;
@@ -56,8 +56,9 @@ describe("password grant", () => {
     expect(await failingFields(await signin('{"grant_type": "password",'))).toEqual(["body"]);
   });
 
-  it("answers 500 configuration_error, not a weak token, when JWT_SECRET is missing or short", async () => {
+  it("answers 500 configuration_error, not a weak token, when JWT_SECRET is missing or short, recording nothing", async () => {
     const owner = await adminUser("owner");
+    const before = await storedState();
     for (const JWT_SECRET of [undefined, "too-short"]) {
       const ctx = createExecutionContext();
       const res = await worker.fetch(
@@ -72,6 +73,7 @@ describe("password grant", () => {
       await waitOnExecutionContext(ctx);
       await expectError(res, 500, "configuration_error");
     }
+    expect(await storedState()).toEqual(before);
   });
 });
 
