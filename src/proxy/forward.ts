@@ -32,8 +32,10 @@ export async function forwardToOrigin(
 ): Promise<Response> {
   const origin = (identity?.environment === "test" && config.originUrlTest) || config.originUrl;
   if (!origin) throw new ApiError("configuration_error", "keygate is misconfigured: ORIGIN_URL is not set.");
-  const pathAndQuery = url.pathname + url.search;
-  const target = origin.origin + origin.pathname.replace(/\/$/, "") + pathAndQuery;
+  // What the origin's own request line will say (its base path included), so it can verify the
+  // signature against the path it actually received.
+  const pathAndQuery = origin.pathname.replace(/\/$/, "") + url.pathname + url.search;
+  const target = origin.origin + pathAndQuery;
 
   const headers = upstreamHeaders(request.headers, url, identity?.carriers ?? []);
   headers.set("x-request-id", requestId);
