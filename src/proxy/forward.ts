@@ -88,6 +88,9 @@ function upstreamHeaders(incoming: Headers, url: URL, carriers: Carrier[]): Head
   const headers = new Headers(incoming);
   stripHopByHop(headers);
   for (const carrier of carriers) headers.delete(carrier);
+  // x-api-key is keygate's own header: even where no key is checked (preflights, public paths)
+  // a key sent there is not handed to the origin. Authorization may be the origin's business.
+  headers.delete("x-api-key");
   for (const name of [...headers.keys()]) {
     if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
   }

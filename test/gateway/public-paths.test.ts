@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { createKey, errorOf, gateway } from "../support/client";
+import { echoOf, unknownKey } from "./helpers";
+
+/** What passes without a key: CORS preflights and PUBLIC_PATHS (/health and /public/* in the tests). */
+
+describe("CORS preflight", () => {
+  it("goes to the origin without a key, as an anonymous request", async () => {
+    const res = await gateway("/servers/1", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "DELETE", "access-control-request-headers": "x-api-key" },
+    });
+    const echo = await echoOf(res);
+    expect(echo.method).toBe("OPTIONS");
+    expect(echo.path).toBe("/servers/1");
+    expect(echo.headers["access-control-request-method"]).toBe("DELETE");
+    expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
+    expect(echo.headers["x-keygate-signature"]).toBeUndefined();
+    expect(echo.headers["x-request-id"]).toBe(res.headers.get("x-request-id"));
+  });
+
+  it("an OPTIONS request that is not a preflight still needs a key", async () => {
+    const error = await errorOf(await gateway("/servers/1", { method: "OPTIONS", headers: { origin: "https://app.example.com" } }));
+    expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+  });
+
+  it("other methods with Access-Control-Request-Method are no preflight", async () => {
+    const error = await errorOf(await gateway("/x", { method: "GET", headers: { "access-control-request-method": "GET" } }));
+    expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+  });
+
+  it("cannot smuggle an identity to the origin", async () => {
+    const echo = await echoOf(
+      await gateway("/x", { method: "OPTIONS", headers: { "access-control-request-method": "POST", "x-keygate-key-id": "key_forged", "x-keygate-tenant-id": "ten_forged" } }),
+    );
+    expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
+    expect(echo.headers["x-keygate-tenant-id"]).toBeUndefined();
+  });
+});
+
+describe("PUBLIC_PATHS", () => {
+  it.each(["/health", "/public", "/public/x", "/public/x?y=1"])("%s passes without a key", async (path) => {
+    const echo = await echoOf(await gateway(path));
+    expect(echo.path).toBe(path.split("?")[0]);
+    expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
+  });
+
+  it.each(["/healthz", "/health/deep", "/public/x/y", "/publicity", "/x/public/y", "/"])("%s still needs a key", async (path) => {
+    const error = await errorOf(await gateway(path));
+    expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+  });
+
+  it("passes for any method, and with whatever key or none, without judging it", async () => {
+    const variants: Record<string, string>[] = [{}, { "x-api-key": unknownKey() }, { "x-api-key": "garbage" }];
+    for (const headers of variants) {
+      const echo = await echoOf(await gateway("/public/form", { method: "POST", headers, body: "a=1" }));
+      expect(echo.method).toBe("POST");
+      expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
+    }
+  });
+
+  it("strips client-sent identity headers and does not pass an x-api-key on to the origin", async () => {
+    const key = await createKey();
+    const echo = await echoOf(await gateway("/health", { headers: { "x-api-key": key.key, "x-keygate-key-id": "key_forged" } }));
+    expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
+    expect(echo.headers["x-api-key"]).toBeUndefined();
+  });
+});
