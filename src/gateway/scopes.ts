@@ -10,7 +10,12 @@ export function requiredScope(config: Config, method: string, path: string): str
   return READ_METHODS.has(method) ? "read" : "write";
 }
 
+// An encoded slash, backslash or dot lets an origin that decodes paths see another path than the
+// one matched here (`/public/..%2Fadmin`), so such a path is never public: it needs a key.
+const DISGUISED_SEGMENT = /%2f|%5c|%2e/i;
+
 export function isPublicPath(config: Config, path: string): boolean {
+  if (DISGUISED_SEGMENT.test(path)) return false;
   return config.publicPaths.some((pattern) => pattern.test(path));
 }
 

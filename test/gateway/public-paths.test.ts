@@ -50,6 +50,19 @@ describe("PUBLIC_PATHS", () => {
     expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
   });
 
+  it.each(["/public/..%2Fsecret", "/public/..%2fsecret", "/public/%2E%2E%2Fsecret", "/public/..%5Csecret", "/public/x%2Fy"])(
+    "%s is not public: an encoded separator could lead a decoding origin elsewhere",
+    async (path) => {
+      const error = await errorOf(await gateway(path));
+      expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+    },
+  );
+
+  it("/public/../secret needs a key", async () => {
+    const error = await errorOf(await gateway("/public/../secret"));
+    expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+  });
+
   it("passes for any method, and with whatever key or none, without judging it", async () => {
     const variants: Record<string, string>[] = [{}, { "x-api-key": unknownKey() }, { "x-api-key": "garbage" }];
     for (const headers of variants) {
