@@ -144,6 +144,13 @@ describe("auth_unavailable: D1 failing fails closed", () => {
   });
 });
 
+describe("auth_unavailable: KV unavailable fails closed", () => {
+  it("answers 503 for a key it cannot look up when the KEYS_CACHE binding is missing", async () => {
+    const error = await errorOf(await callWorker("/x", { headers: { "x-api-key": unknownKey(), "cf-connecting-ip": uniqueIp() } }, { KEYS_CACHE: undefined }));
+    expect([error.status, error.error.code]).toEqual([503, "auth_unavailable"]);
+  });
+});
+
 describe("configuration errors", () => {
   it.each([
     ["ROUTE_SCOPES that is not JSON", { ROUTE_SCOPES: "[{" }],

@@ -120,7 +120,8 @@ describe("the format check comes before any I/O", () => {
 
   it("a well-formed key does reach storage (so the checks above can tell)", async () => {
     const res = await callWorker("/x", { headers: { "x-api-key": unknownKey(), "cf-connecting-ip": uniqueIp() } }, NO_STORAGE);
-    expect((await errorOf(res)).status).toBeGreaterThanOrEqual(500);
+    const error = await errorOf(res);
+    expect([error.status, error.error.code]).toEqual([503, "auth_unavailable"]);
   });
 });
 
