@@ -94,9 +94,15 @@ async function issue(env: Env, config: Config, tenantActive: boolean, settings: 
   return { row, plaintext };
 }
 
-/** After D1 has the new key: the first request with it finds it at the edge. */
-async function publish(env: Env, id: string): Promise<AdminKeyRow> {
+/**
+ * After D1 has the new key: the first request with it finds it at the edge. A tenant suspended or
+ * reactivated between our read of it and the insert fanned out to the keys it could see, which did
+ * not include this one, so the tenant's status is read again and carried to the key's object.
+ */
+async function publish(env: Env, id: string, tenantActiveWritten: boolean): Promise<AdminKeyRow> {
   const created = await loadKey(env, id);
+  const tenantActive = created.tenant_status === "active";
+  if (tenantActive !== tenantActiveWritten) await writeKeyPolicy(env, id, { tenantActive }, policyFromRow(created));
   await cacheKey(env, created.key_hash, recordFromRow(created));
   return created;
 }
@@ -106,9 +112,10 @@ export async function createKey(env: Env, config: Config, actor: Actor, settings
   const tenant = await getTenant(env.DB, settings.tenant_id);
   if (!tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
   const now = Date.now();
-  const { row, plaintext } = await issue(env, config, tenant.status === "active", settings, null, now);
+  const tenantActive = tenant.status === "active";
+  const { row, plaintext } = await issue(env, config, tenantActive, settings, null, now);
   await env.DB.batch([insertKey(env.DB, row), auditStatement(env.DB, actor, "key.created", keyResource(row), now)]);
-  return { row: await publish(env, row.id), plaintext };
+  return { row: await publish(env, row.id, tenantActive), plaintext };
 }
 
 /** Name, description, scopes, expiry, rate limit: in force for the very next request. */
@@ -157,7 +164,8 @@ export async function rotateKey(env: Env, config: Config, actor: Actor, row: Adm
     expires_at: row.expires_at,
     rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
   };
-  const { row: next, plaintext } = await issue(env, config, row.tenant_status === "active", settings, row.id, now);
+  const tenantActive = row.tenant_status === "active";
+  const { row: next, plaintext } = await issue(env, config, tenantActive, settings, row.id, now);
   await writeKeyPolicy(env, row.id, { expiresAt: oldExpiresAt }, policyFromRow(row));
   await env.DB.batch([
     insertKey(env.DB, next),
@@ -170,7 +178,7 @@ export async function rotateKey(env: Env, config: Config, actor: Actor, row: Adm
     auditStatement(env.DB, actor, "key.created", keyResource(next), now, { rotated_from: row.id }),
   ]);
   await forgetKey(env, row.key_hash);
-  return { row: await publish(env, next.id), plaintext };
+  return { row: await publish(env, next.id, tenantActive), plaintext };
 }
 
 /** Revoking is final and immediate: the key's object refuses it before this returns. */
