@@ -21,14 +21,23 @@ export function unauthorized(code: ErrorCode, message: string): ApiError {
   return new ApiError(code, message, null, { "www-authenticate": challenge });
 }
 
+/** Whether a string has the shape of one of our keys (format and checksum, no I/O). */
+export type KeyShape = (candidate: string) => boolean;
+
 /**
  * Finds the API key in `x-api-key`, `Authorization: Bearer` or `Authorization: Basic` (key as
  * user name, empty password). Returns null when none is present; throws on a malformed or
  * ambiguous credential. Says nothing about whether the key is real.
+ *
+ * When x-api-key carries the key, an Authorization header that holds no key-shaped credential
+ * (an end user's JWT, the origin's own Basic login, another scheme) is the origin's business and
+ * is left alone; only a second key-shaped credential that differs is ambiguous.
  */
-export function extractCredential(headers: Headers): Credential | null {
+export function extractCredential(headers: Headers, isKeyShaped: KeyShape): Credential | null {
   const fromHeader = apiKeyHeader(headers.get("x-api-key"));
-  const fromAuthorization = authorizationKey(headers.get("authorization"), fromHeader !== null);
+  const raw = headers.get("authorization");
+  const fromAuthorization =
+    fromHeader !== null ? authorizationKeyIfAny(raw, isKeyShaped) : authorizationKey(raw);
   if (fromHeader !== null && fromAuthorization !== null) {
     if (fromHeader !== fromAuthorization) {
       throw new ApiError("ambiguous_credentials", "The request carries two different API keys; send exactly one.");
@@ -52,23 +61,40 @@ function apiKeyHeader(raw: string | null): string | null {
   return first;
 }
 
-function authorizationKey(raw: string | null, haveOtherKey: boolean): string | null {
+/** The only place the key can be: every way of getting Authorization wrong is refused. */
+function authorizationKey(raw: string | null): string | null {
   if (raw === null || raw.trim() === "") return null;
-  const value = raw.trim();
-  const space = value.indexOf(" ");
-  const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase();
-  const rest = space === -1 ? "" : value.slice(space + 1).trim();
+  const { scheme, rest } = splitAuthorization(raw);
   if (scheme === "bearer") {
     if (!rest) throw unauthorized("missing_credentials", "Authorization: Bearer carries no API key.");
     return rest;
   }
   if (scheme === "basic") return basicUser(rest);
-  // Another scheme may be the origin's own business when the key travels in x-api-key.
-  if (haveOtherKey) return null;
   throw unauthorized(
     "missing_credentials",
     "Unsupported Authorization scheme: send the API key in x-api-key, as a Bearer token, or as the Basic user name.",
   );
+}
+
+/** Beside a key in x-api-key: a key-shaped credential here, or null when Authorization is the origin's. */
+function authorizationKeyIfAny(raw: string | null, isKeyShaped: KeyShape): string | null {
+  if (raw === null || raw.trim() === "") return null;
+  let candidate: string | null;
+  try {
+    candidate = authorizationKey(raw);
+  } catch {
+    return null;
+  }
+  return candidate !== null && isKeyShaped(candidate) ? candidate : null;
+}
+
+function splitAuthorization(raw: string): { scheme: string; rest: string } {
+  const value = raw.trim();
+  const space = value.indexOf(" ");
+  return {
+    scheme: (space === -1 ? value : value.slice(0, space)).toLowerCase(),
+    rest: space === -1 ? "" : value.slice(space + 1).trim(),
+  };
 }
 
 function basicUser(encoded: string): string {

@@ -36,7 +36,7 @@ export async function authenticate(
   config: Config,
   neededScope: string | null,
 ): Promise<Caller> {
-  const credential = extractCredential(request.headers);
+  const credential = extractCredential(request.headers, (candidate) => parseKey(candidate, config.keyPrefix) !== null);
   if (!credential) throw unauthorized("missing_credentials", "An API key is required: send it in the x-api-key header.");
   if (!parseKey(credential.key, config.keyPrefix)) throw refusalError("deleted", neededScope, {});
 

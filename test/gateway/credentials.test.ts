@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { extractCredential } from "../../src/credentials/extract";
 import { ApiError } from "../../src/http/errors";
+import { generateKey, parseKey } from "../../src/keys/format";
 import { createKey, errorOf, gateway, originCounts, type Created } from "../support/client";
 import { basic, echoOf } from "./helpers";
 
 /** The code extractCredential refuses with, or "ok:<key>|<carriers>". */
 function outcome(headers: Record<string, string> | [string, string][]): string {
   try {
-    const found = extractCredential(new Headers(headers));
+    const found = extractCredential(new Headers(headers), (candidate) => parseKey(candidate, "kg") !== null);
     return found ? `ok:${found.key}|${found.carriers.join(",")}` : "none";
   } catch (error) {
     if (error instanceof ApiError) return error.code;
@@ -78,17 +79,21 @@ describe("each credential style, end to end through the proxy", () => {
     expect(after[b.id] ?? 0).toBe(before[b.id] ?? 0);
   });
 
-  it("leaves an Authorization header of another scheme to the origin when the key is in x-api-key", async () => {
-    const key = await createKey();
-    const echo = await echoOf(await gateway("/origin-auth", { headers: { "x-api-key": key.key, authorization: "Token origin-session-123" } }));
-    expect(echo.headers["x-keygate-key-id"]).toBe(key.id);
-    expect(echo.headers["authorization"]).toBe("Token origin-session-123");
-    expect(echo.headers["x-api-key"]).toBeUndefined();
-  });
+  it.each(["Token origin-session-123", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", basic("alice", "origin-password")])(
+    "leaves Authorization: %s to the origin when the key is in x-api-key",
+    async (authorization) => {
+      const key = await createKey();
+      const echo = await echoOf(await gateway("/origin-auth", { headers: { "x-api-key": key.key, authorization } }));
+      expect(echo.headers["x-keygate-key-id"]).toBe(key.id);
+      expect(echo.headers["authorization"]).toBe(authorization);
+      expect(echo.headers["x-api-key"]).toBeUndefined();
+    },
+  );
 });
 
 describe("credential parsing", () => {
-  const K = "kg_live_AAAAAAAAAAAAAAAAAAAAAA000000"; // shape only: parsing does not judge keys
+  const K = generateKey("kg", "live");
+  const L = generateKey("kg", "live");
 
   it("finds the key in each place and names the headers that carried it", () => {
     expect(outcome({ "x-api-key": K })).toBe(`ok:${K}|x-api-key`);
@@ -121,15 +126,25 @@ describe("credential parsing", () => {
   });
 
   it("refuses two different keys, in any combination of places", () => {
-    const L = "kg_live_BBBBBBBBBBBBBBBBBBBBBB000000";
     expect(outcome({ "x-api-key": K, authorization: `Bearer ${L}` })).toBe("ambiguous_credentials");
     expect(outcome({ "x-api-key": K, authorization: basic(L) })).toBe("ambiguous_credentials");
     expect(outcome([["x-api-key", K], ["x-api-key", L]])).toBe("ambiguous_credentials");
     expect(outcome({ "x-api-key": `${K}, ${L}` })).toBe("ambiguous_credentials");
   });
 
-  it("lets another Authorization scheme through only when x-api-key carries the key", () => {
-    expect(outcome({ "x-api-key": K, authorization: "Token abc" })).toBe(`ok:${K}|x-api-key`);
+  it("without x-api-key, Authorization must carry the key, however malformed it is", () => {
     expect(outcome({ authorization: "Token abc" })).toBe("missing_credentials");
+    expect(outcome({ authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" })).toBe("ok:eyJhbGciOiJIUzI1NiJ9.e30.x|authorization");
+    expect(outcome({ authorization: basic("alice", "secret") })).toBe("invalid_key");
+  });
+
+  it("beside a key in x-api-key, an Authorization that holds no key belongs to the origin", () => {
+    const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+    for (const authorization of ["Token abc", `Bearer ${JWT}`, basic("alice", "secret"), "Basic %%%", "Bearer", basic(K.slice(0, -1) + (K.endsWith("0") ? "1" : "0"))]) {
+      expect(outcome({ "x-api-key": K, authorization }), authorization).toBe(`ok:${K}|x-api-key`);
+    }
+    // ... but a second key is a second key, in whichever style.
+    expect(outcome({ "x-api-key": K, authorization: `Bearer ${L}` })).toBe("ambiguous_credentials");
+    expect(outcome({ "x-api-key": K, authorization: basic(L) })).toBe("ambiguous_credentials");
   });
 });
