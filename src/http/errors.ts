@@ -14,7 +14,6 @@ export const ERROR_STATUS = {
   ambiguous_credentials: 400,
   invalid_request: 400,
   not_found: 404,
-  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   rate_limit_exceeded: 429,
