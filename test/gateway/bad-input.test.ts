@@ -15,40 +15,40 @@ beforeAll(async () => {
 
 const TEN_KB = "A".repeat(10 * 1024);
 
-type Case = [name: string, headers: () => Record<string, string>, status: number, code: string];
+type Case = [name: string, status: number, code: string, headers: () => Record<string, string>];
 
 const cases: Case[] = [
-  ["an empty x-api-key", () => ({ "x-api-key": "" }), 401, "missing_credentials"],
-  ["an x-api-key of only spaces and commas", () => ({ "x-api-key": "  ,  , " }), 401, "missing_credentials"],
-  ["an empty Authorization", () => ({ authorization: "" }), 401, "missing_credentials"],
-  ["Bearer with no token", () => ({ authorization: "Bearer" }), 401, "missing_credentials"],
-  ["Bearer with only spaces", () => ({ authorization: "Bearer    " }), 401, "missing_credentials"],
-  ["Basic with nothing", () => ({ authorization: "Basic" }), 401, "missing_credentials"],
-  ["Basic with an empty user and password", () => ({ authorization: basic("") }), 401, "missing_credentials"],
-  ["Basic with invalid base64", () => ({ authorization: "Basic %%%not*base64%%%" }), 401, "invalid_key"],
-  ["Basic with a real key and a password", () => ({ authorization: basic(real.key, "hunter2") }), 401, "invalid_key"],
-  ["Basic with a real key and no colon", () => ({ authorization: `Basic ${btoa(real.key)}` }), 401, "invalid_key"],
-  ["Basic with the key as password", () => ({ authorization: basic("", real.key) }), 401, "invalid_key"],
-  ["an unknown scheme", () => ({ authorization: `Digest username="${real.key}"` }), 401, "missing_credentials"],
-  ["a bare key in Authorization", () => ({ authorization: real.key }), 401, "missing_credentials"],
-  ["a Token scheme carrying a real key", () => ({ authorization: `Token ${real.key}` }), 401, "missing_credentials"],
-  ["a 10 KB x-api-key", () => ({ "x-api-key": `kg_live_${TEN_KB}` }), 401, "invalid_key"],
-  ["a 10 KB Bearer token", () => ({ authorization: `Bearer kg_live_${TEN_KB}` }), 401, "invalid_key"],
-  ["a 10 KB Basic user", () => ({ authorization: basic(`kg_live_${TEN_KB}`) }), 401, "invalid_key"],
-  ["a 10 KB value after a real key", () => ({ "x-api-key": real.key + TEN_KB }), 401, "invalid_key"],
+  ["an empty x-api-key", 401, "missing_credentials", () => ({ "x-api-key": "" })],
+  ["an x-api-key of only spaces and commas", 401, "missing_credentials", () => ({ "x-api-key": "  ,  , " })],
+  ["an empty Authorization", 401, "missing_credentials", () => ({ authorization: "" })],
+  ["Bearer with no token", 401, "missing_credentials", () => ({ authorization: "Bearer" })],
+  ["Bearer with only spaces", 401, "missing_credentials", () => ({ authorization: "Bearer    " })],
+  ["Basic with nothing", 401, "missing_credentials", () => ({ authorization: "Basic" })],
+  ["Basic with an empty user and password", 401, "missing_credentials", () => ({ authorization: basic("") })],
+  ["Basic with invalid base64", 401, "invalid_key", () => ({ authorization: "Basic %%%not*base64%%%" })],
+  ["Basic with a real key and a password", 401, "invalid_key", () => ({ authorization: basic(real.key, "hunter2") })],
+  ["Basic with a real key and no colon", 401, "invalid_key", () => ({ authorization: `Basic ${btoa(real.key)}` })],
+  ["Basic with the key as password", 401, "invalid_key", () => ({ authorization: basic("", real.key) })],
+  ["an unknown scheme", 401, "missing_credentials", () => ({ authorization: `Digest username="${real.key}"` })],
+  ["a bare key in Authorization", 401, "missing_credentials", () => ({ authorization: real.key })],
+  ["a Token scheme carrying a real key", 401, "missing_credentials", () => ({ authorization: `Token ${real.key}` })],
+  ["a 10 KB x-api-key", 401, "invalid_key", () => ({ "x-api-key": `kg_live_${TEN_KB}` })],
+  ["a 10 KB Bearer token", 401, "invalid_key", () => ({ authorization: `Bearer kg_live_${TEN_KB}` })],
+  ["a 10 KB Basic user", 401, "invalid_key", () => ({ authorization: basic(`kg_live_${TEN_KB}`) })],
+  ["a 10 KB value after a real key", 401, "invalid_key", () => ({ "x-api-key": real.key + TEN_KB })],
   // Header values are byte strings: each character up to \xff travels as one raw byte, not UTF-8.
-  ["non-UTF-8 bytes in x-api-key", () => ({ "x-api-key": "kg_live_\xff\xfe\xfd\x80\x81AAAAAAAAAAAAAAAAAAAAAAAA" }), 401, "invalid_key"],
-  ["a real key with a non-UTF-8 byte appended", () => ({ "x-api-key": `${real.key}\xe9` }), 401, "invalid_key"],
-  ["non-UTF-8 bytes in a Basic user", () => ({ authorization: `Basic ${btoa("\xff\xfe\xe9:")}` }), 401, "invalid_key"],
-  ["SQL in x-api-key", () => ({ "x-api-key": "kg_live_' OR '1'='1' --" }), 401, "invalid_key"],
-  ["SQL in a Bearer token", () => ({ authorization: "Bearer '; DROP TABLE api_keys; --" }), 401, "invalid_key"],
-  ["SQL in a Basic user", () => ({ authorization: basic("x' UNION SELECT key_hash FROM api_keys --") }), 401, "invalid_key"],
-  ["a real key in upper case", () => ({ "x-api-key": real.key.toUpperCase() }), 401, "invalid_key"],
-  ["a real key and a different one", () => ({ "x-api-key": real.key, authorization: `Bearer ${unknownKey()}` }), 400, "ambiguous_credentials"],
+  ["non-UTF-8 bytes in x-api-key", 401, "invalid_key", () => ({ "x-api-key": "kg_live_\xff\xfe\xfd\x80\x81AAAAAAAAAAAAAAAAAAAAAAAA" })],
+  ["a real key with a non-UTF-8 byte appended", 401, "invalid_key", () => ({ "x-api-key": `${real.key}\xe9` })],
+  ["non-UTF-8 bytes in a Basic user", 401, "invalid_key", () => ({ authorization: `Basic ${btoa("\xff\xfe\xe9:")}` })],
+  ["SQL in x-api-key", 401, "invalid_key", () => ({ "x-api-key": "kg_live_' OR '1'='1' --" })],
+  ["SQL in a Bearer token", 401, "invalid_key", () => ({ authorization: "Bearer '; DROP TABLE api_keys; --" })],
+  ["SQL in a Basic user", 401, "invalid_key", () => ({ authorization: basic("x' UNION SELECT key_hash FROM api_keys --") })],
+  ["a real key in upper case", 401, "invalid_key", () => ({ "x-api-key": real.key.toUpperCase() })],
+  ["a real key and a different one", 400, "ambiguous_credentials", () => ({ "x-api-key": real.key, authorization: `Bearer ${unknownKey()}` })],
 ];
 
 describe("bad credentials on the gateway", () => {
-  it.each(cases)("%s: %i %s, nothing stored, nothing forwarded", async (_, headers, status, code) => {
+  it.each(cases)("%s: %i %s, nothing stored, nothing forwarded", async (_, status, code, headers) => {
     const before = await storedState();
     const seen = (await originCounts())[real.id] ?? 0;
     const res = await callWorker("/bad", { method: "POST", headers: { ...headers(), "cf-connecting-ip": uniqueIp() }, body: "{}" });
