@@ -71,7 +71,8 @@ export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {})
       setTimeout(() => {
         const body = JSON.stringify({
           method: req.method,
-          path: url.pathname,
+          // As received: WHATWG URL would read "//servers/1" as host "servers", path "/1".
+          path: req.url.split("?")[0],
           query: url.search,
           headers: req.headers,
           bodyLength: length,

@@ -50,7 +50,7 @@ export async function signedInAdmin(c: Context<AdminEnv>, token: string): Promis
 async function selfService(c: Context<AdminEnv>): Promise<Record<string, string>> {
   // Hono types the context it was given by its own narrower interface; it is the Workers one.
   const ctx = c.executionCtx as unknown as ExecutionContext;
-  const caller = await authenticate(c.req.raw, c.env, ctx, c.var.config, SELF_SERVICE_SCOPE);
+  const caller = await authenticate(c.req.raw, c.env, ctx, c.var.config, [SELF_SERVICE_SCOPE]);
   c.set("principal", { kind: "key", keyId: caller.keyId, tenantId: caller.tenantId, scopes: caller.scopes });
   return caller.rateLimitHeaders;
 }

@@ -6,7 +6,7 @@ import { hashKey } from "../keys/hash";
 import { keyGuard } from "../ratelimit/guard-client";
 import { rateLimitHeaders } from "../ratelimit/headers";
 import type { Admission } from "../ratelimit/key-guard";
-import { policyRefusal, type Verdict } from "../ratelimit/policy";
+import { missingScopes, policyRefusal, type Verdict } from "../ratelimit/policy";
 import { findKeyByHash } from "../store/key-store";
 import type { KeyRecord } from "../store/records";
 import { assertNotBlocked, clientIp, failedAttempt } from "./failed-attempts";
@@ -34,23 +34,23 @@ export async function authenticate(
   env: Env,
   ctx: ExecutionContext,
   config: Config,
-  neededScope: string | null,
+  neededScopes: readonly string[],
 ): Promise<Caller> {
   const credential = extractCredential(request.headers, (candidate) => parseKey(candidate, config.keyPrefix) !== null);
   if (!credential) throw unauthorized("missing_credentials", "An API key is required: send it in the x-api-key header.");
-  if (!parseKey(credential.key, config.keyPrefix)) throw refusalError("deleted", neededScope, {});
+  if (!parseKey(credential.key, config.keyPrefix)) throw refusalError("deleted", [], {});
 
   const ip = clientIp(request);
   assertNotBlocked(ip);
   const record = await findKeyByHash(env, ctx, await hashKey(credential.key));
   // Revoked and deleted are final, so a cache saying so saves the trip to the key's object.
   const known = record && record.status === "active" ? record : null;
-  const admission = known ? await admit(env, config, known, neededScope) : null;
+  const admission = known ? await admit(env, config, known, neededScopes) : null;
   const verdict: Verdict = !record
     ? "deleted"
     : admission
       ? admission.verdict
-      : (policyRefusal(record, Date.now(), neededScope) ?? "admitted");
+      : (policyRefusal(record, Date.now(), neededScopes) ?? "admitted");
   const headers = admission ? rateLimitHeaders(admission.window, admission.windowSeconds) : {};
 
   if (verdict === "admitted") {
@@ -63,7 +63,8 @@ export async function authenticate(
       rateLimitHeaders: headers,
     };
   }
-  const error = refusalError(verdict, neededScope, headers);
+  const missing = missingScopes(admission?.scopes ?? record?.scopes ?? [], neededScopes);
+  const error = refusalError(verdict, missing, headers);
   throw COUNTED_FAILURES.has(verdict) ? await failedAttempt(env, config, ip, error) : error;
 }
 
@@ -71,10 +72,10 @@ export async function authenticate(
  * Asks the key's object. If it cannot be reached the request fails closed, unless
  * RATE_LIMIT_FAIL_OPEN is set: then the cached snapshot decides, without a window (null).
  */
-async function admit(env: Env, config: Config, record: KeyRecord, neededScope: string | null): Promise<Admission | null> {
+async function admit(env: Env, config: Config, record: KeyRecord, neededScopes: readonly string[]): Promise<Admission | null> {
   try {
     const { id, tenantId, environment, ...snapshot } = record;
-    return await keyGuard(env, id).admit(neededScope, snapshot);
+    return await keyGuard(env, id).admit(neededScopes, snapshot);
   } catch (error) {
     console.error("keygate: key guard unavailable", error);
     if (config.rateLimitFailOpen) return null;
@@ -83,7 +84,7 @@ async function admit(env: Env, config: Config, record: KeyRecord, neededScope: s
 }
 
 /** The answer to every refusal. Unknown, malformed and deleted keys read the same, on purpose. */
-function refusalError(verdict: Exclude<Verdict, "admitted">, neededScope: string | null, headers: Record<string, string>): ApiError {
+function refusalError(verdict: Exclude<Verdict, "admitted">, missing: readonly string[], headers: Record<string, string>): ApiError {
   switch (verdict) {
     case "deleted":
       return unauthorized("invalid_key", "The API key is not valid.");
@@ -98,9 +99,9 @@ function refusalError(verdict: Exclude<Verdict, "admitted">, neededScope: string
     case "insufficient_scope":
       return new ApiError(
         "insufficient_permissions",
-        `This API key lacks the scope "${neededScope}" needed for this request.`,
-        { required_scope: neededScope },
-        { ...headers, "www-authenticate": `Bearer realm="keygate", error="insufficient_scope", scope="${neededScope}"` },
+        `This API key lacks the scope "${missing[0]}" needed for this request.`,
+        missing.length > 1 ? { required_scope: missing[0], required_scopes: missing } : { required_scope: missing[0] },
+        { ...headers, "www-authenticate": `Bearer realm="keygate", error="insufficient_scope", scope="${missing.join(" ")}"` },
       );
   }
 }

@@ -3,7 +3,7 @@ import { errorResponse, toApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
 import { forwardToOrigin } from "../proxy/forward";
 import { authenticate } from "./authenticate";
-import { isPreflight, isPublicPath, requiredScope } from "./scopes";
+import { isPreflight, isPublicPath, requiredScopes } from "./scopes";
 
 /** Every request outside /_keygate/: authenticate, then proxy with the caller's identity. */
 export async function handleGateway(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -16,7 +16,7 @@ export async function handleGateway(request: Request, env: Env, ctx: ExecutionCo
     if (isPreflight(request) || isPublicPath(config, url.pathname)) {
       response = await forwardToOrigin(request, url, config, null, requestId);
     } else {
-      const caller = await authenticate(request, env, ctx, config, requiredScope(config, request.method, url.pathname));
+      const caller = await authenticate(request, env, ctx, config, requiredScopes(config, request.method, url.pathname));
       rateLimitHeaders = caller.rateLimitHeaders;
       response = await forwardToOrigin(request, url, config, caller, requestId);
     }

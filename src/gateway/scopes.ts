@@ -2,12 +2,47 @@ import type { Config } from "../config";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** The scope a request needs: the first ROUTE_SCOPES rule that matches, else read or write. */
-export function requiredScope(config: Config, method: string, path: string): string {
+/** The scope one path needs: the first ROUTE_SCOPES rule that matches, else read or write. */
+function scopeFor(config: Config, method: string, path: string): string {
   for (const rule of config.routeScopes) {
     if ((rule.method === "*" || rule.method === method) && rule.path.test(path)) return rule.scope;
   }
   return READ_METHODS.has(method) ? "read" : "write";
+}
+
+/**
+ * The scopes a request needs. Origins differ in how they read a path: many merge slashes, some
+ * decode %2F or resolve dot segments, some ignore case. A path that means something else under such
+ * a reading (`//servers/1`, `/x/..%2Fservers/1`, `/SERVERS/1`) needs the scopes of every reading,
+ * so no spelling of a path slips past its rule. Ordinary paths have one reading and one scope.
+ */
+export function requiredScopes(config: Config, method: string, path: string): string[] {
+  const scopes = new Set([scopeFor(config, method, path)]);
+  if (UNUSUAL_PATH.test(path)) {
+    const canonical = canonicalPath(path);
+    scopes.add(scopeFor(config, method, canonical));
+    scopes.add(scopeFor(config, method, canonical.toLowerCase()));
+  }
+  return [...scopes];
+}
+
+const UNUSUAL_PATH = /%|\\|\/\/|\/\.|[A-Z]/;
+
+/** The path as the most forgiving origin would read it: decoded, slashes merged, dots resolved. */
+export function canonicalPath(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape stays as sent; the other readings still apply.
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.replace(/\\/g, "/").split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join("/")}${decoded.endsWith("/") && segments.length > 0 ? "/" : ""}`;
 }
 
 // An encoded slash, backslash or dot lets an origin that decodes paths see another path than the

@@ -60,12 +60,12 @@ export class KeyGuard extends DurableObject<Env> {
    * Decides one gateway request. `snapshot` seeds an object that has never been written (a key
    * created before its object existed); a written object never takes a cache's word over its own.
    */
-  admit(neededScope: string | null, snapshot: KeyPolicy): Admission {
+  admit(neededScopes: readonly string[], snapshot: KeyPolicy): Admission {
     const policy = this.policy ?? this.save(snapshot);
     const now = Date.now();
     const windowMs = policy.windowSeconds * 1000;
     const { scopes, windowSeconds } = policy;
-    const refusal = policyRefusal(policy, now, neededScope);
+    const refusal = policyRefusal(policy, now, neededScopes);
     if (refusal) return { verdict: refusal, scopes, window: this.log.peek(now, policy.limit, windowMs), windowSeconds };
 
     const window = this.log.tryAdmit(now, policy.limit, windowMs);

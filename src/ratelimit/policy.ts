@@ -14,12 +14,17 @@ export function hasScope(scopes: readonly string[], needed: string): boolean {
   return scopes.includes(needed) || scopes.includes("*");
 }
 
+/** The needed scopes the key does not hold. */
+export function missingScopes(scopes: readonly string[], needed: readonly string[]): string[] {
+  return needed.filter((scope) => !hasScope(scopes, scope));
+}
+
 /** Why a key may not be used right now, in order of finality; null when it may. */
-export function policyRefusal(policy: KeyPolicy, now: number, neededScope: string | null): Verdict | null {
+export function policyRefusal(policy: KeyPolicy, now: number, neededScopes: readonly string[]): Verdict | null {
   if (policy.status === "deleted") return "deleted";
   if (policy.status === "revoked") return "revoked";
   if (!policy.tenantActive) return "tenant_inactive";
   if (policy.expiresAt !== null && policy.expiresAt <= now) return "expired";
-  if (neededScope !== null && !hasScope(policy.scopes, neededScope)) return "insufficient_scope";
+  if (missingScopes(policy.scopes, neededScopes).length > 0) return "insufficient_scope";
   return null;
 }

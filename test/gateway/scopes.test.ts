@@ -112,3 +112,35 @@ describe("scope *", () => {
     }
   });
 });
+
+describe("other spellings of a ruled path", () => {
+  // An origin may merge slashes, decode %2F, resolve dot segments or ignore case; each such reading
+  // of the path must not escape the rule that covers what it means.
+  const disguises = ["//servers/1", "/servers//1", "/x/..%2Fservers/1", "/x%2F..%2Fservers/1", "/%73ervers/1", "/SERVERS/1"];
+
+  it("need the ruled scope too, and never reach the origin without it", async () => {
+    const plain = await createKey(); // read, write: no "servers"
+    const before = (await originCounts())[plain.id] ?? 0;
+    for (const path of disguises) expect(await neededScope(plain.key, "GET", path), path).toBe("servers");
+    expect((await originCounts())[plain.id] ?? 0).toBe(before);
+  });
+
+  it("a key holding every scope the readings need passes, and the origin gets the path as sent", async () => {
+    const both = await createKey({ scopes: ["read", "servers"] });
+    const res = await gateway("//servers/1", { headers: { "x-api-key": both.key } });
+    expect(res.status).toBe(200);
+    expect((await echoOf(res)).path).toBe("//servers/1");
+  });
+
+  it("a key holding only the ruled scope still needs the default scope of the literal path", async () => {
+    const servers = await createKey({ scopes: ["servers"] });
+    const res = await gateway("/SERVERS/1", { headers: { "x-api-key": servers.key } });
+    const error = await errorOf(res);
+    expect([error.status, error.error.code, error.error.details?.required_scope]).toEqual([403, "insufficient_permissions", "read"]);
+  });
+
+  it("ordinary paths have one reading and need one scope", async () => {
+    const servers = await createKey({ scopes: ["servers"] });
+    expect(await status(servers.key, "GET", "/servers/1")).toBe(200);
+  });
+});
