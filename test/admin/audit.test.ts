@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, createKey, createTenant } from "../support/client";
-import { PASSWORD, adminUser, expectError, failingFields, json, storedState, uniqueEmail } from "./support";
+import { PASSWORD, adminUser, expectError, failingFields, json, storedState, uniqueEmail, type List } from "./support";
 
 interface Event {
   id: string;
@@ -13,12 +13,6 @@ interface Event {
   request_id: string;
   details: Record<string, unknown> | null;
   created_at: string;
-}
-interface List<T> {
-  object: string;
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
 }
 
 async function events(query: string, token?: string): Promise<Event[]> {

@@ -2,29 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashKey } from "../../src/keys/hash";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
-import { expectError, failingFields, json, storedState } from "./support";
-
-interface KeyBody {
-  id: string;
-  tenant_id: string;
-  name: string | null;
-  description: string | null;
-  environment: string;
-  display: string;
-  scopes: string[];
-  status: string;
-  expires_at: string | null;
-  rate_limit: { limit: number; window_seconds: number };
-  updated_at: string;
-  revoked_at: string | null;
-  key?: string;
-}
-interface List<T> {
-  object: string;
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
+import { expectError, failingFields, json, storedState, type KeyBody, type List } from "./support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();

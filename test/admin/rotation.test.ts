@@ -1,23 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
-import { expectError, failingFields, json, rawAdmin, storedState } from "./support";
-
-interface KeyBody {
-  id: string;
-  key?: string;
-  tenant_id: string;
-  name: string | null;
-  description: string | null;
-  environment: string;
-  display: string;
-  scopes: string[];
-  status: string;
-  expires_at: string | null;
-  rate_limit: { limit: number; window_seconds: number };
-  rotated_from: string | null;
-  rotated_to: string | null;
-}
+import { expectError, failingFields, json, rawAdmin, storedState, type KeyBody } from "./support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,21 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
-import { asKey, expectError, json, rawAdmin } from "./support";
-
-interface KeyBody {
-  id: string;
-  key?: string;
-  tenant_id: string;
-  scopes: string[];
-  status: string;
-  rotated_from: string | null;
-}
-interface List<T> {
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
+import { asKey, expectError, json, rawAdmin, type KeyBody, type List } from "./support";
 
 const MANAGER_SCOPES = ["keys:manage", "read", "write"];
 

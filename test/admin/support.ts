@@ -84,3 +84,32 @@ export async function json<T = Record<string, unknown>>(res: Response, status: n
   expect(res.status, text).toBe(status);
   return JSON.parse(text) as T;
 }
+
+/** A key as the admin API shows it (with `key` only when just created or rotated). */
+export interface KeyBody {
+  id: string;
+  object: string;
+  key?: string;
+  tenant_id: string;
+  name: string | null;
+  description: string | null;
+  environment: string;
+  display: string;
+  scopes: string[];
+  status: string;
+  expires_at: string | null;
+  rate_limit: { limit: number; window_seconds: number };
+  created_at: string;
+  updated_at: string;
+  revoked_at: string | null;
+  rotated_from: string | null;
+  rotated_to: string | null;
+}
+
+/** One page of a list route. */
+export interface List<T> {
+  object: string;
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}

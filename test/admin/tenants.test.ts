@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { admin, createTenant } from "../support/client";
-import { expectError, failingFields, json, storedState } from "./support";
+import { expectError, failingFields, json, storedState, type List } from "./support";
 
 interface TenantBody {
   id: string;
@@ -8,12 +8,6 @@ interface TenantBody {
   name: string;
   status: string;
   created_at: string;
-}
-interface List<T> {
-  object: string;
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
 }
 
 async function walk<T extends { id: string }>(path: string, limit: number): Promise<{ items: T[]; pages: number }> {
