@@ -4,6 +4,8 @@ import { ApiError } from "./http/errors";
 export interface RouteScope {
   method: string; // upper-case, or "*"
   path: RegExp;
+  /** The same glob, case-insensitive: how an origin that ignores case reads it. */
+  pathFolded: RegExp;
   scope: string;
 }
 
@@ -104,7 +106,8 @@ function parseRouteScopes(raw: string | undefined): RouteScope[] {
     if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || typeof scope !== "string" || !scope) {
       throw misconfigured("ROUTE_SCOPES", `entry ${i} needs {method, path: "/…", scope}`);
     }
-    return { method: method.toUpperCase(), path: globToRegExp(path), scope };
+    const exact = globToRegExp(path);
+    return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), scope };
   });
 }
 

@@ -1,5 +1,6 @@
 import { ApiError } from "../http/errors";
 import { attemptGuard } from "../ratelimit/guard-client";
+import { retryAfterSeconds } from "../ratelimit/headers";
 import type { WindowState } from "../ratelimit/sliding-log";
 
 /**
@@ -31,7 +32,7 @@ export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: 
   const retryAfterMs = Math.max(0, ...windows.filter((w) => !w.admitted).map((w) => w.retryAfterMs));
   if (windows.some((w) => !w.admitted)) {
     throw new ApiError("too_many_failed_attempts", "Too many sign-in attempts; try again later.", null, {
-      "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+      "retry-after": String(retryAfterSeconds(retryAfterMs)),
     });
   }
 }

@@ -44,9 +44,32 @@ export function extractCredential(headers: Headers, isKeyShaped: KeyShape): Cred
     }
     return { key: fromHeader, carriers: ["x-api-key", "authorization"] };
   }
-  if (fromHeader !== null) return { key: fromHeader, carriers: ["x-api-key"] };
+  if (fromHeader !== null) {
+    // `Basic base64(KEY:secret)` or `Bearer KEY junk` is not key-shaped, yet it holds the key.
+    return { key: fromHeader, carriers: mentionsKey(raw, fromHeader) ? ["x-api-key", "authorization"] : ["x-api-key"] };
+  }
   if (fromAuthorization !== null) return { key: fromAuthorization, carriers: ["authorization"] };
   return null;
+}
+
+/**
+ * Where no key is checked (preflights, public paths): an Authorization holding something
+ * key-shaped, so a key sent there anyway is not handed to the origin. (x-api-key never reaches it.)
+ */
+export function keyCarriers(headers: Headers, isKeyShaped: KeyShape): Carrier[] {
+  return authorizationKeyIfAny(headers.get("authorization"), isKeyShaped) !== null ? ["authorization"] : [];
+}
+
+function mentionsKey(authorization: string | null, key: string): boolean {
+  if (!authorization) return false;
+  if (authorization.includes(key)) return true;
+  const { scheme, rest } = splitAuthorization(authorization);
+  if (scheme !== "basic") return false;
+  try {
+    return atob(rest).includes(key);
+  } catch {
+    return false;
+  }
 }
 
 /** Repeated `x-api-key` headers arrive joined by ", "; the same key twice is harmless. */

@@ -1,21 +1,18 @@
 import type { Config } from "../config";
 import { extractCredential, unauthorized, type Carrier } from "../credentials/extract";
-import { ApiError } from "../http/errors";
-import { parseKey, type Environment } from "../keys/format";
+import { ApiError, authUnavailable } from "../http/errors";
+import { parseKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
+import type { Identity } from "../proxy/forward";
 import { keyGuard } from "../ratelimit/guard-client";
 import { rateLimitHeaders } from "../ratelimit/headers";
 import type { Admission } from "../ratelimit/key-guard";
 import { missingScopes, policyRefusal, type Verdict } from "../ratelimit/policy";
 import { findKeyByHash } from "../store/key-store";
-import type { KeyRecord } from "../store/records";
+import { isFinal, type KeyRecord } from "../store/records";
 import { assertNotBlocked, clientIp, failedAttempt } from "./failed-attempts";
 
-export interface Caller {
-  keyId: string;
-  tenantId: string;
-  environment: Environment;
-  scopes: string[];
+export interface Caller extends Identity {
   carriers: Carrier[];
   /** Rate-limit headers for the response; empty when failing open without the key's object. */
   rateLimitHeaders: Record<string, string>;
@@ -26,7 +23,7 @@ const COUNTED_FAILURES = new Set<Verdict>(["deleted", "revoked", "expired"]);
 
 /**
  * Who is calling, and may they: format and checksum (no I/O), then the key's record from the
- * caches or D1, then the key's Durable Object, which alone decides status, scope and the window.
+ * caches or D1, then the key's Durable Object, which alone decides status, scopes and the window.
  * Throws the ApiError to answer with.
  */
 export async function authenticate(
@@ -44,14 +41,14 @@ export async function authenticate(
   assertNotBlocked(ip);
   const record = await findKeyByHash(env, ctx, await hashKey(credential.key));
   // Revoked and deleted are final, so a cache saying so saves the trip to the key's object.
-  const known = record && record.status === "active" ? record : null;
-  const admission = known ? await admit(env, config, known, neededScopes) : null;
+  const usable = record && !isFinal(record.status) ? record : null;
+  const admission = usable ? await admit(env, config, usable, neededScopes) : null;
   const verdict: Verdict = !record
     ? "deleted"
     : admission
       ? admission.verdict
       : (policyRefusal(record, Date.now(), neededScopes) ?? "admitted");
-  const headers = admission ? rateLimitHeaders(admission.window, admission.windowSeconds) : {};
+  const headers = admission?.window ? rateLimitHeaders(admission.window, admission.windowSeconds) : {};
 
   if (verdict === "admitted") {
     return {
@@ -69,17 +66,22 @@ export async function authenticate(
 }
 
 /**
- * Asks the key's object. If it cannot be reached the request fails closed, unless
- * RATE_LIMIT_FAIL_OPEN is set: then the cached snapshot decides, without a window (null).
+ * Asks the key's object, seeding it from the cached record only if it has never been written. If
+ * it cannot be reached the request fails closed, unless RATE_LIMIT_FAIL_OPEN is set: then the
+ * cached record decides, without a window (null). An object refusing work because it is overloaded
+ * is the key's own traffic, so that never fails open: flooding a key must not lift its limit.
  */
 async function admit(env: Env, config: Config, record: KeyRecord, neededScopes: readonly string[]): Promise<Admission | null> {
   try {
+    const guard = keyGuard(env, record.id);
+    const admission = await guard.admit(neededScopes);
+    if (admission) return admission;
     const { id, tenantId, environment, ...snapshot } = record;
-    return await keyGuard(env, id).admit(neededScopes, snapshot);
+    return await guard.admit(neededScopes, snapshot);
   } catch (error) {
     console.error("keygate: key guard unavailable", error);
-    if (config.rateLimitFailOpen) return null;
-    throw new ApiError("auth_unavailable", "Authentication is temporarily unavailable; try again shortly.");
+    if (config.rateLimitFailOpen && !(error as { overloaded?: boolean }).overloaded) return null;
+    throw authUnavailable();
   }
 }
 

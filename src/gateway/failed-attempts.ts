@@ -1,7 +1,8 @@
 import type { Config } from "../config";
 import { ApiError } from "../http/errors";
-import { IsolateCache } from "../store/isolate-cache";
 import { attemptGuard } from "../ratelimit/guard-client";
+import { retryAfterSeconds } from "../ratelimit/headers";
+import { IsolateCache } from "../store/isolate-cache";
 
 /**
  * Failed authentications are limited per client IP. The IP's Durable Object counts them; once it
@@ -12,16 +13,24 @@ const blockedUntil = new IsolateCache<number>(10_000, 3_600_000);
 /**
  * The client whose failures are counted together. An IPv6 client usually owns a whole /64 and can
  * pick a fresh address per request, so IPv6 addresses are grouped by their /64; IPv4 (also when
- * mapped into IPv6) counts per address. Without the header (not behind Cloudflare) everyone
- * shares one bucket.
+ * mapped into IPv6) counts per address. Without the header (not behind Cloudflare), or with
+ * anything in it that is not an address, everyone shares one bucket: a made-up value must not buy
+ * a fresh budget.
  */
 export function clientIp(request: Request): string {
   const raw = request.headers.get("cf-connecting-ip")?.trim().toLowerCase();
   if (!raw) return "unknown";
-  if (!raw.includes(":")) return raw;
+  if (IPV4.test(raw)) return raw;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(raw);
   if (mapped) return mapped[1]!;
-  return ipv6Network(raw) ?? raw.slice(0, 64);
+  return ipv6Network(raw) ?? "unknown";
+}
+
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/** The counter's object: its own namespace, so no client value can name a sign-in counter. */
+export function attemptBucket(ip: string): string {
+  return `ip:${ip}`;
 }
 
 /** `2001:db8:1:2:…` -> `2001:db8:1:2::/64`; null if it is not an IPv6 address. */
@@ -49,7 +58,7 @@ export function assertNotBlocked(ip: string, now = Date.now()): void {
 /** Counts one failure; returns the error to answer with (the 401, or a 429 once over the limit). */
 export async function failedAttempt(env: Env, config: Config, ip: string, failure: ApiError): Promise<ApiError> {
   try {
-    const window = await attemptGuard(env, ip).recordFailure(config.failedAuth.limit, config.failedAuth.windowSeconds);
+    const window = await attemptGuard(env, attemptBucket(ip)).recordFailure(config.failedAuth.limit, config.failedAuth.windowSeconds);
     if (window.admitted) return failure;
     blockedUntil.set(ip, window.now + window.retryAfterMs);
     return tooManyAttempts(window.retryAfterMs);
@@ -62,6 +71,6 @@ export async function failedAttempt(env: Env, config: Config, ip: string, failur
 
 function tooManyAttempts(retryAfterMs: number): ApiError {
   return new ApiError("too_many_failed_attempts", "Too many failed authentication attempts from this client; try again later.", null, {
-    "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    "retry-after": String(retryAfterSeconds(retryAfterMs)),
   });
 }

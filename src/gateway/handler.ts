@@ -1,5 +1,7 @@
 import { readConfig } from "../config";
+import { keyCarriers } from "../credentials/extract";
 import { errorResponse, toApiError } from "../http/errors";
+import { parseKey } from "../keys/format";
 import { prefixedId } from "../keys/random";
 import { forwardToOrigin } from "../proxy/forward";
 import { authenticate } from "./authenticate";
@@ -13,12 +15,14 @@ export async function handleGateway(request: Request, env: Env, ctx: ExecutionCo
     const config = readConfig(env);
     const url = new URL(request.url);
     let response: Response;
-    if (isPreflight(request) || isPublicPath(config, url.pathname)) {
-      response = await forwardToOrigin(request, url, config, null, requestId);
+    const preflight = isPreflight(request);
+    if (preflight || isPublicPath(config, url.pathname)) {
+      const carriers = keyCarriers(request.headers, (candidate) => parseKey(candidate, config.keyPrefix) !== null);
+      response = await forwardToOrigin(request, url, config, { identity: null, carriers, withBody: !preflight }, requestId);
     } else {
       const caller = await authenticate(request, env, ctx, config, requiredScopes(config, request.method, url.pathname));
       rateLimitHeaders = caller.rateLimitHeaders;
-      response = await forwardToOrigin(request, url, config, caller, requestId);
+      response = await forwardToOrigin(request, url, config, { identity: caller, carriers: caller.carriers, withBody: true }, requestId);
     }
     for (const [name, value] of Object.entries(rateLimitHeaders)) response.headers.set(name, value);
     response.headers.set("x-request-id", requestId);

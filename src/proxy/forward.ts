@@ -10,12 +10,14 @@ export interface Identity {
   tenantId: string;
   environment: Environment;
   scopes: string[];
-  carriers: Carrier[];
 }
 
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
 const IDENTITY_PREFIX = "x-keygate-";
+// Names keygate sets for the origin. CGI-style origins read `x_keygate_key_id` as the same header,
+// so a client-sent underscore spelling of any of them is a forgery too.
+const OWN_HEADERS = new Set(["x-request-id", "x-forwarded-host", "x-forwarded-proto"]);
 
 /**
  * Sends the request on to the origin: same method, path, query and streamed body; the key's
@@ -23,11 +25,20 @@ const IDENTITY_PREFIX = "x-keygate-";
  * signed, when ORIGIN_SIGNING_SECRET is set). The response streams back untouched but for
  * hop-by-hop headers.
  */
+/** What to tell the origin and what to take away before it sees the request. */
+export interface Forwarding {
+  identity: Identity | null;
+  /** Headers that carried a key: never handed to the origin. */
+  carriers: readonly Carrier[];
+  /** False for preflights: they pass without a key, so they pass without a body too. */
+  withBody: boolean;
+}
+
 export async function forwardToOrigin(
   request: Request,
   url: URL,
   config: Config,
-  identity: Identity | null,
+  { identity, carriers, withBody }: Forwarding,
   requestId: string,
 ): Promise<Response> {
   const origin = (identity?.environment === "test" && config.originUrlTest) || config.originUrl;
@@ -37,7 +48,7 @@ export async function forwardToOrigin(
   const pathAndQuery = origin.pathname.replace(/\/$/, "") + url.pathname + url.search;
   const target = origin.origin + pathAndQuery;
 
-  const headers = upstreamHeaders(request.headers, url, identity?.carriers ?? []);
+  const headers = upstreamHeaders(request.headers, url, carriers);
   headers.set("x-request-id", requestId);
   if (identity) {
     const scopes = identity.scopes.join(",");
@@ -50,7 +61,16 @@ export async function forwardToOrigin(
       headers.set("x-keygate-timestamp", timestamp);
       headers.set(
         "x-keygate-signature",
-        await sign(config.originSigningSecret, { timestamp, method: request.method, pathAndQuery, ...identity, scopes, requestId }),
+        await sign(config.originSigningSecret, {
+          timestamp,
+          method: request.method,
+          pathAndQuery,
+          keyId: identity.keyId,
+          tenantId: identity.tenantId,
+          environment: identity.environment,
+          scopes,
+          requestId,
+        }),
       );
     }
   }
@@ -66,9 +86,12 @@ export async function forwardToOrigin(
     upstream = await fetch(target, {
       method: request.method,
       headers,
-      body: request.body,
+      body: withBody ? request.body : null,
       redirect: "manual",
       signal: controller.signal,
+      // Cloudflare's cache keys on the URL alone, not on who is calling: one tenant's response
+      // must never be served to another.
+      cache: "no-store",
     });
   } catch (error) {
     if (timedOut) throw new ApiError("origin_timeout", "The origin did not answer in time.");
@@ -84,7 +107,7 @@ export async function forwardToOrigin(
   return response;
 }
 
-function upstreamHeaders(incoming: Headers, url: URL, carriers: Carrier[]): Headers {
+function upstreamHeaders(incoming: Headers, url: URL, carriers: readonly Carrier[]): Headers {
   const headers = new Headers(incoming);
   stripHopByHop(headers);
   for (const carrier of carriers) headers.delete(carrier);
@@ -92,7 +115,8 @@ function upstreamHeaders(incoming: Headers, url: URL, carriers: Carrier[]): Head
   // a key sent there is not handed to the origin. Authorization may be the origin's business.
   headers.delete("x-api-key");
   for (const name of [...headers.keys()]) {
-    if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
+    const dashed = name.replaceAll("_", "-");
+    if (dashed.startsWith(IDENTITY_PREFIX) || (dashed !== name && OWN_HEADERS.has(dashed))) headers.delete(name);
   }
   headers.delete("host");
   headers.set("x-forwarded-host", url.host);

@@ -13,6 +13,11 @@ export function rateLimitHeaders(window: WindowState, windowSeconds: number): Re
     "ratelimit-policy": `"default";q=${window.limit};w=${windowSeconds}`,
     ratelimit: `"default";r=${window.remaining};t=${secondsToReset}`,
   };
-  if (window.retryAfterMs > 0) headers["retry-after"] = String(Math.ceil(window.retryAfterMs / 1000));
+  if (window.retryAfterMs > 0) headers["retry-after"] = String(retryAfterSeconds(window.retryAfterMs));
   return headers;
+}
+
+/** `Retry-After` in whole seconds, rounded up, never 0 for a refusal. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -7,7 +7,8 @@ export interface Admission {
   verdict: Verdict;
   /** The key's scopes as of this decision, for the identity headers. */
   scopes: string[];
-  window: WindowState;
+  /** The window, for the rate-limit headers; null for keys that may not be used at all. */
+  window: WindowState | null;
   windowSeconds: number;
 }
 
@@ -16,6 +17,20 @@ export interface KeyUsage {
   rateLimited: number;
   lastUsedAt: number | null;
 }
+
+/** What the object stores beside the policy, to order concurrent admin writes. */
+interface GuardState extends KeyPolicy {
+  /** The tenant status version last written, so a late fan-out cannot undo a newer one. */
+  tenantVersion?: number;
+  /** Set once by the first rotation; a second, concurrent rotation is refused. */
+  rotatedTo?: string;
+}
+
+/** Refusals after which the window no longer matters to the caller. */
+const FINAL_REFUSALS = new Set<Verdict>(["deleted", "revoked", "tenant_inactive", "expired"]);
+
+/** How stale the stored 429 count may get: refusals are counted in memory, written at most this often. */
+const REFUSAL_FLUSH_MS = 1_000;
 
 /** Revoked and deleted are final: nothing brings a key back, though a revoked key may be deleted. */
 function nextStatus(current: KeyStatus, requested: KeyStatus | undefined): KeyStatus {
@@ -32,8 +47,9 @@ function nextStatus(current: KeyStatus, requested: KeyStatus | undefined): KeySt
 export class KeyGuard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly log: SlidingLog;
-  private policy: KeyPolicy | null = null;
+  private state: GuardState | null = null;
   private usage: KeyUsage = { requests: 0, rateLimited: 0, lastUsedAt: null };
+  private usageWrittenAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -50,23 +66,31 @@ export class KeyGuard extends DurableObject<Env> {
       )
       .toArray()[0];
     if (row) {
-      this.policy = JSON.parse(row.policy) as KeyPolicy;
+      this.state = JSON.parse(row.policy) as GuardState;
       this.usage = { requests: row.requests, rateLimited: row.rate_limited, lastUsedAt: row.last_used_at };
     }
     this.log = new SlidingLog(this.sql, "hits");
   }
 
   /**
-   * Decides one gateway request. `snapshot` seeds an object that has never been written (a key
-   * created before its object existed); a written object never takes a cache's word over its own.
+   * Decides one gateway request. An object that has never been written (a key inserted into D1
+   * by other means) answers null, and the caller asks again with its cached snapshot to seed it;
+   * a written object never takes a cache's word over its own.
    */
-  admit(neededScopes: readonly string[], snapshot: KeyPolicy): Admission {
-    const policy = this.policy ?? this.save(snapshot);
+  admit(neededScopes: readonly string[], snapshot?: KeyPolicy): Admission | null {
+    if (!this.state) {
+      if (!snapshot) return null;
+      this.save(snapshot);
+    }
+    const policy = this.state!;
     const now = Date.now();
     const windowMs = policy.windowSeconds * 1000;
     const { scopes, windowSeconds } = policy;
     const refusal = policyRefusal(policy, now, neededScopes);
-    if (refusal) return { verdict: refusal, scopes, window: this.log.peek(now, policy.limit, windowMs), windowSeconds };
+    if (refusal) {
+      const window = FINAL_REFUSALS.has(refusal) ? null : this.log.peek(now, policy.limit, windowMs);
+      return { verdict: refusal, scopes, window, windowSeconds };
+    }
 
     const window = this.log.tryAdmit(now, policy.limit, windowMs);
     if (window.admitted) {
@@ -75,32 +99,57 @@ export class KeyGuard extends DurableObject<Env> {
     } else {
       this.usage.rateLimited++;
     }
-    this.sql.exec(
-      "UPDATE guard SET requests = ?, rate_limited = ?, last_used_at = ? WHERE id = 1",
-      this.usage.requests,
-      this.usage.rateLimited,
-      this.usage.lastUsedAt,
-    );
+    // An admission writes anyway; a refusal should cost no storage, so its count waits a little.
+    if (window.admitted || now - this.usageWrittenAt >= REFUSAL_FLUSH_MS) this.writeUsage(now);
     return { verdict: window.admitted ? "admitted" : "rate_limited", scopes, window, windowSeconds };
   }
 
-  /** Admin write-through: the change is durable here before the admin call returns. */
-  update(change: Partial<KeyPolicy>, snapshot: KeyPolicy): KeyPolicy {
-    const current = this.policy ?? snapshot;
-    return this.save({ ...current, ...change, status: nextStatus(current.status, change.status) });
+  /**
+   * Admin write-through: the change is durable here before the admin call returns. A tenant
+   * status change carries `tenantVersion`; one older than the version already written is ignored,
+   * so two suspensions and reactivations racing through their fan-outs end as the newer one says.
+   */
+  update(change: Partial<KeyPolicy>, snapshot: KeyPolicy, tenantVersion?: number): void {
+    const current: GuardState = this.state ?? snapshot;
+    const next: GuardState = { ...current, ...change, status: nextStatus(current.status, change.status) };
+    if (change.tenantActive !== undefined && tenantVersion !== undefined) {
+      if (tenantVersion < (current.tenantVersion ?? -Infinity)) next.tenantActive = current.tenantActive;
+      else next.tenantVersion = tenantVersion;
+    }
+    this.save(next);
+  }
+
+  /**
+   * The first step of a rotation: claims this key's one successor and shortens its life to
+   * `expiresAt`. False when the key was already rotated or can no longer be used.
+   */
+  claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy): boolean {
+    const current: GuardState = this.state ?? snapshot;
+    if (current.rotatedTo || current.status !== "active") return false;
+    this.save({ ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) });
+    return true;
   }
 
   getUsage(): KeyUsage {
     return { ...this.usage };
   }
 
+  private writeUsage(now: number): void {
+    this.sql.exec(
+      "UPDATE guard SET requests = ?, rate_limited = ?, last_used_at = ? WHERE id = 1",
+      this.usage.requests,
+      this.usage.rateLimited,
+      this.usage.lastUsedAt,
+    );
+    this.usageWrittenAt = now;
+  }
+
   /** Stored first, then believed: if the write throws, memory still matches storage. */
-  private save(policy: KeyPolicy): KeyPolicy {
+  private save(state: GuardState): void {
     this.sql.exec(
       "INSERT INTO guard (id, policy) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
-      JSON.stringify(policy),
+      JSON.stringify(state),
     );
-    this.policy = policy;
-    return policy;
+    this.state = state;
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/errors";
+import { authUnavailable } from "../http/errors";
 import { IsolateCache } from "./isolate-cache";
 import { KEY_ROW_COLUMNS, recordFromRow, type KeyRow } from "./key-rows";
 import type { KeyRecord } from "./records";
@@ -74,6 +74,6 @@ async function unavailableOnError<T>(read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (error) {
     console.error("keygate: key lookup failed", error);
-    throw new ApiError("auth_unavailable", "Authentication is temporarily unavailable; try again shortly.");
+    throw authUnavailable();
   }
 }

@@ -143,7 +143,11 @@ describe("credential parsing", () => {
     for (const authorization of ["Token abc", `Bearer ${JWT}`, basic("alice", "secret"), "Basic %%%", "Bearer", basic(K.slice(0, -1) + (K.endsWith("0") ? "1" : "0"))]) {
       expect(outcome({ "x-api-key": K, authorization }), authorization).toBe(`ok:${K}|x-api-key`);
     }
-    // ... but a second key is a second key, in whichever style.
+    // ... unless it holds the very key in another shape: then it is a carrier, kept from the origin.
+    for (const authorization of [basic(K, "secret"), `Bearer ${K} extra`, `Token ${K}`]) {
+      expect(outcome({ "x-api-key": K, authorization }), authorization).toBe(`ok:${K}|x-api-key,authorization`);
+    }
+    // ... and a second key is a second key, in whichever style.
     expect(outcome({ "x-api-key": K, authorization: `Bearer ${L}` })).toBe("ambiguous_credentials");
     expect(outcome({ "x-api-key": K, authorization: basic(L) })).toBe("ambiguous_credentials");
   });

@@ -31,10 +31,32 @@ describe("CORS preflight", () => {
 
   it("cannot smuggle an identity to the origin", async () => {
     const echo = await echoOf(
-      await gateway("/x", { method: "OPTIONS", headers: { "access-control-request-method": "POST", "x-keygate-key-id": "key_forged", "x-keygate-tenant-id": "ten_forged" } }),
+      await gateway("/x", {
+        method: "OPTIONS",
+        headers: {
+          origin: "https://app.example.com",
+          "access-control-request-method": "POST",
+          "x-keygate-key-id": "key_forged",
+          "x-keygate-tenant-id": "ten_forged",
+          x_keygate_key_id: "key_forged_underscore",
+        },
+      }),
     );
     expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
     expect(echo.headers["x-keygate-tenant-id"]).toBeUndefined();
+    expect(echo.headers["x_keygate_key_id"]).toBeUndefined();
+  });
+
+  it("without an Origin header it is no preflight and needs a key", async () => {
+    const error = await errorOf(await gateway("/x", { method: "OPTIONS", headers: { "access-control-request-method": "POST" } }));
+    expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
+  });
+
+  it("reaches the origin without a body", async () => {
+    const echo = await echoOf(
+      await gateway("/x", { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" }, body: "smuggled" }),
+    );
+    expect(echo.bodyLength).toBe(0);
   });
 });
 
@@ -50,7 +72,7 @@ describe("PUBLIC_PATHS", () => {
     expect([error.status, error.error.code]).toEqual([401, "missing_credentials"]);
   });
 
-  it.each(["/public/..%2Fsecret", "/public/..%2fsecret", "/public/%2E%2E%2Fsecret", "/public/..%5Csecret", "/public/x%2Fy"])(
+  it.each(["/public/..%2Fsecret", "/public/..%2fsecret", "/public/%2E%2E%2Fsecret", "/public/..%5Csecret", "/public/x%2Fy", "/public/..;/secret"])(
     "%s is not public: an encoded separator could lead a decoding origin elsewhere",
     async (path) => {
       const error = await errorOf(await gateway(path));
@@ -77,5 +99,15 @@ describe("PUBLIC_PATHS", () => {
     const echo = await echoOf(await gateway("/health", { headers: { "x-api-key": key.key, "x-keygate-key-id": "key_forged" } }));
     expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
     expect(echo.headers["x-api-key"]).toBeUndefined();
+  });
+
+  it("does not pass on a key sent as a Bearer token or Basic user, but leaves other Authorization alone", async () => {
+    const key = await createKey();
+    for (const authorization of [`Bearer ${key.key}`, `Basic ${btoa(`${key.key}:`)}`]) {
+      const echo = await echoOf(await gateway("/health", { headers: { authorization } }));
+      expect(echo.headers.authorization, authorization).toBeUndefined();
+    }
+    const echo = await echoOf(await gateway("/health", { headers: { authorization: "Bearer some.user.jwt" } }));
+    expect(echo.headers.authorization).toBe("Bearer some.user.jwt");
   });
 });

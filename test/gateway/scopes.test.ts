@@ -102,6 +102,22 @@ describe("ROUTE_SCOPES", () => {
     const res = await callWorker("/lower", { method: "POST", headers: { "x-api-key": key.key }, body: "{}" }, { ROUTE_SCOPES: rules });
     expect((await errorOf(res)).error.details).toEqual({ required_scope: "special" });
   });
+
+  it("a lower-case request method meets its rule (Fetch upper-cases only the standard methods)", async () => {
+    const key = await createKey({ scopes: ["read", "write"] });
+    const rules = JSON.stringify([{ method: "PATCH", path: "/p", scope: "patcher" }]);
+    const res = await callWorker("/p", { method: "patch", headers: { "x-api-key": key.key }, body: "{}" }, { ROUTE_SCOPES: rules });
+    expect((await errorOf(res)).error.details).toEqual({ required_scope: "patcher" });
+  });
+
+  it("a rule written with capitals lets a key holding just its scope through, and covers other casings", async () => {
+    const reports = await createKey({ scopes: ["reports"] });
+    const plain = await createKey({ scopes: ["read"] });
+    const rules = JSON.stringify([{ method: "GET", path: "/api/Reports/*", scope: "reports" }]);
+    const call = (key: string, path: string) => callWorker(path, { headers: { "x-api-key": key } }, { ROUTE_SCOPES: rules });
+    expect((await call(reports.key, "/api/Reports/1")).status).toBe(200);
+    expect((await errorOf(await call(plain.key, "/api/reports/1"))).error.details).toEqual({ required_scope: "reports" });
+  });
 });
 
 describe("scope *", () => {

@@ -52,6 +52,6 @@ export function policyOf(key: Created): KeyPolicy {
  * which answers only once the change is stored. Used for what the admin API refuses to say, such
  * as an expiry already in the past, or a late "active" arriving after a revocation.
  */
-export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPolicy>): Promise<KeyPolicy> {
+export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPolicy>): Promise<void> {
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
 }
