@@ -144,6 +144,11 @@ try {
     console.log(`\n${results.workerErrors} error(s) logged by the workers, first: ${workerLogs.find((l) => l.level === "error").message.slice(0, 500)}`);
   }
   log(`wrote ${join(outDir, "results.md")} and results.json in ${results.durationSeconds} s`);
+} catch (error) {
+  // A 500 from the admin API says little; what the worker logged says why.
+  const errors = workerLogs.filter((l) => l.level === "error").slice(0, 5);
+  for (const entry of errors) console.error(`worker error: ${entry.message.slice(0, 2_000)}`);
+  throw error;
 } finally {
   await cleanUp();
 }
