@@ -52,7 +52,7 @@ adminApp.notFound((c) => errorResponse(new ApiError("not_found", "No such admin 
 
 adminApp.onError((error, c) => {
   const requestId = c.var.requestId ?? prefixedId("req");
-  if (error instanceof HTTPException && !(error instanceof ApiError)) return errorResponse(fromHonoRefusal(error), requestId);
+  if (error instanceof HTTPException) return errorResponse(fromHonoRefusal(error), requestId);
   return errorResponse(toApiError(error), requestId);
 });
 
