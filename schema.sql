@@ -43,8 +43,12 @@ CREATE TABLE IF NOT EXISTS admins (
   password_iterations INTEGER NOT NULL,
   created_at         INTEGER NOT NULL,
   updated_at         INTEGER NOT NULL,
-  last_signin_at     INTEGER                         -- also names the sign-in failure counter (see signin-throttle.ts)
+  last_signin_at     INTEGER,                        -- also names the sign-in failure counter (see signin-throttle.ts)
+  session_epoch      INTEGER NOT NULL DEFAULT 0      -- in every JWT; bumped on a password change, which ends older tokens
 );
+-- admins is new in this release, so session_epoch is part of its CREATE TABLE rather than an
+-- ALTER TABLE (which SQLite cannot make idempotent). A database made by a pre-release build
+-- needs `ALTER TABLE admins ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0` once.
 CREATE UNIQUE INDEX IF NOT EXISTS admins_email ON admins (email);   -- stored lower-cased
 CREATE INDEX IF NOT EXISTS admins_created ON admins (created_at, id);
 

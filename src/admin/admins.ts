@@ -46,7 +46,16 @@ adminRoutes.openapi(
     const { email, password, role } = c.req.valid("json");
     if (await getAdminByEmail(c.env.DB, email)) throw emailTaken();
     const now = Date.now();
-    const row: AdminRow = { id: prefixedId("adm"), email, role, ...(await hashPassword(password)), created_at: now, updated_at: now, last_signin_at: null };
+    const row: AdminRow = {
+      id: prefixedId("adm"),
+      email,
+      role,
+      ...(await hashPassword(password)),
+      created_at: now,
+      updated_at: now,
+      last_signin_at: null,
+      session_epoch: 0,
+    };
     try {
       await c.env.DB.batch([insertAdmin(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
     } catch (error) {
@@ -87,7 +96,8 @@ adminRoutes.openapi(
     method: "patch",
     path: "/admins/{id}",
     summary: "Change an admin's role or password",
-    description: "A role change applies to the admin's current tokens at once (roles are read from D1 on every call).",
+    description:
+      "A role change applies to the admin's current tokens at once (roles are read from D1 on every call). A password change ends every token the admin holds: they sign in again.",
     middleware: [permit("admins")],
     request: { params: IdParam(AdminId), body: jsonBody(AdminUpdate) },
     responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404, 409) },
@@ -97,15 +107,15 @@ adminRoutes.openapi(
     const current = await loadAdmin(c.env, c.req.valid("param").id);
     if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.env, current);
     const now = Date.now();
-    const row: AdminRow = {
-      ...current,
-      ...(change.password !== undefined ? await hashPassword(change.password) : {}),
-      role: change.role ?? current.role,
-      updated_at: now,
-    };
+    const password = change.password !== undefined ? await hashPassword(change.password) : undefined;
     // The audit trail says that the password changed, never what to.
-    const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(change.password !== undefined ? { password_changed: true } : {}) };
-    await c.env.DB.batch([updateAdmin(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "admin.updated", adminResource(row), now, details)]);
+    const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(password ? { password_changed: true } : {}) };
+    const [updated] = await c.env.DB.batch<AdminRow>([
+      updateAdmin(c.env.DB, current.id, { role: change.role, password }, now),
+      auditStatement(c.env.DB, actorOf(c), "admin.updated", adminResource(current), now, details, { ifChanged: true }),
+    ]);
+    const row = updated?.results[0];
+    if (!row) throw new ApiError("not_found", "No such admin.");
     return c.json(adminView(row), 200);
   },
 );
@@ -124,7 +134,10 @@ adminRoutes.openapi(
     const row = await loadAdmin(c.env, c.req.valid("param").id);
     await assertNotLastOwner(c.env, row);
     const now = Date.now();
-    await c.env.DB.batch([deleteAdmin(c.env.DB, row.id), auditStatement(c.env.DB, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email })]);
+    await c.env.DB.batch([
+      deleteAdmin(c.env.DB, row.id),
+      auditStatement(c.env.DB, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),
+    ]);
     return c.body(null, 204);
   },
 );

@@ -32,7 +32,8 @@ export function actorOf(c: Context<AdminEnv>): Actor {
 
 /**
  * The audit event for a change, as a statement for the change's own D1 batch: the change and its
- * record commit together or not at all.
+ * record commit together or not at all. With `ifChanged`, put it right after the change's UPDATE:
+ * an UPDATE that changed nothing (a concurrent call got there first) then records nothing.
  */
 export function auditStatement(
   db: D1Database,
@@ -41,6 +42,7 @@ export function auditStatement(
   resource: Resource,
   now: number,
   details?: Record<string, unknown>,
+  options: { ifChanged?: boolean } = {},
 ): D1PreparedStatement {
   return insertAuditEvent(
     db,
@@ -55,6 +57,7 @@ export function auditStatement(
       details,
     },
     now,
+    options,
   );
 }
 

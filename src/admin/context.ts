@@ -1,11 +1,12 @@
 import type { Config } from "../config";
+import type { Environment } from "../keys/format";
 import type { AdminRole } from "../store/admin-repo";
 
 /** Who is calling the admin API. */
 export type Principal =
   | { kind: "root" } // the ADMIN_TOKEN secret
   | { kind: "admin"; id: string; email: string; role: AdminRole } // a signed-in admin's JWT
-  | { kind: "key"; keyId: string; tenantId: string; scopes: string[] }; // tenant self-service
+  | { kind: "key"; keyId: string; tenantId: string; environment: Environment; scopes: string[] }; // tenant self-service
 
 export interface AdminEnv {
   Bindings: Env;

@@ -12,8 +12,8 @@ export function bearerToken(header: string | undefined): string {
   return match[1]!;
 }
 
-export function invalidToken(): ApiError {
-  return new ApiError("invalid_token", "The admin token is not valid.", null, {
+export function invalidToken(message = "The admin token is not valid."): ApiError {
+  return new ApiError("invalid_token", message, null, {
     "www-authenticate": `${CHALLENGE}, error="invalid_token"`,
   });
 }

@@ -10,7 +10,12 @@ import type { WindowState } from "../ratelimit/sliding-log";
  *
  * Per email the counter is named after the admin's last successful sign-in, so a success starts a
  * fresh counter: the email limit counts failures since the last success. Per IP every attempt
- * counts (a success does not reset an address that may be spraying many emails).
+ * counts, successes included, on purpose: an address has no "last success" to name a counter
+ * after (one valid account must not reset an address that is spraying other emails), and
+ * counting only failures would mean reading the count before the password check and adding to it
+ * after, so a burst of guesses sent at once would all read the same count and all be checked.
+ * Counting first is one atomic step. What it costs is small: 30 sign-ins per address per 15
+ * minutes, where a token lasts an hour and refreshes are not counted.
  */
 export const SIGNIN_LIMITS = {
   perEmail: { limit: 10, windowSeconds: 900 },

@@ -1,17 +1,17 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { clientIp } from "../gateway/failed-attempts";
+import { assertNotBlocked, clientIp } from "../gateway/failed-attempts";
 import { ApiError } from "../http/errors";
 import { getAdminByEmail, markSignedIn } from "../store/admin-repo";
 import { adminResource, auditStatement } from "./audit-trail";
-import { signedInAdmin } from "./auth";
+import { countingFailures, verifyAdminToken } from "./auth";
 import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
 import { verifyNothing, verifyPassword } from "./passwords";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
 import { admitSigninAttempt } from "./signin-throttle";
-import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS } from "./tokens";
+import { assertTokensConfigured, issueToken, MAX_SESSION_SECONDS, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
 /** The one route that needs no credential: it is where an admin gets one. */
@@ -24,7 +24,9 @@ signinRoutes.openapi(
     path: SIGNINS_PATH,
     summary: "Sign in (or refresh) for a 1-hour admin JWT",
     description:
-      'Password: `{"grant_type":"password","email","password"}`. Refresh: `{"grant_type":"refresh"}` with `Authorization: Bearer <current token>`, only while that token is valid. ' +
+      'Password: `{"grant_type":"password","email","password"}`. Refresh: `{"grant_type":"refresh"}` with `Authorization: Bearer <current token>`, ' +
+      `only while that token is valid, and at most ${MAX_SESSION_SECONDS / 3600} hours after the password was given (then sign in again). ` +
+      "A password change ends every token issued before it. " +
       "A wrong password and an unknown email both give 401 invalid_credentials. Attempts are limited per email and per client IP (429).",
     security: [],
     request: { body: jsonBody(Signin) },
@@ -33,8 +35,8 @@ signinRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     assertTokensConfigured(c.var.config);
-    const admin = body.grant_type === "password" ? await passwordGrant(c, body.email, body.password) : await refreshGrant(c);
-    const token = await issueToken(c.var.config, admin);
+    const { admin, authTime } = body.grant_type === "password" ? await passwordGrant(c, body.email, body.password) : await refreshGrant(c);
+    const token = await issueToken(c.var.config, admin, authTime);
     return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
   },
 );
@@ -43,7 +45,7 @@ signinRoutes.openapi(
  * Known and unknown emails take the same path (a D1 read, the two attempt counters, one PBKDF2)
  * and get the same answer, so neither the reply nor its timing tells which emails are admins.
  */
-async function passwordGrant(c: Context<AdminEnv>, email: string, password: string) {
+async function passwordGrant(c: Context<AdminEnv>, email: string, password: string): Promise<Grant> {
   const admin = await getAdminByEmail(c.env.DB, email);
   await admitSigninAttempt(c.env, email, admin?.last_signin_at ?? null, clientIp(c.req.raw));
   const valid = admin ? await verifyPassword(password, admin) : await verifyNothing(password);
@@ -53,12 +55,31 @@ async function passwordGrant(c: Context<AdminEnv>, email: string, password: stri
     markSignedIn(c.env.DB, admin.id, now),
     auditStatement(c.env.DB, { type: "admin", id: admin.id, requestId: c.var.requestId }, "admin.signed_in", adminResource(admin), now),
   ]);
-  return admin;
+  return { admin, authTime: Math.floor(now / 1000) };
 }
 
-/** Only an admin's own, still valid JWT can be exchanged: not the root token, not an API key. */
-async function refreshGrant(c: Context<AdminEnv>) {
-  const token = bearerToken(c.req.header("authorization"));
-  if (!looksLikeJwt(token)) throw invalidToken();
-  return signedInAdmin(c, token);
+/** Who the new token is for, and when they last gave their password. */
+interface Grant {
+  admin: TokenSubject;
+  authTime: number;
+}
+
+/**
+ * Only an admin's own, still valid JWT of the current session epoch can be exchanged: not the root
+ * token, not an API key. The new token keeps the sign-in time of the old one, so refreshing keeps
+ * a session alive for at most MAX_SESSION_SECONDS after the password was given; a stolen token
+ * cannot be refreshed forever. Bad tokens count as failed authentications of the client.
+ */
+async function refreshGrant(c: Context<AdminEnv>): Promise<Grant> {
+  const ip = clientIp(c.req.raw);
+  assertNotBlocked(ip);
+  return countingFailures(c, ip, async () => {
+    const token = bearerToken(c.req.header("authorization"));
+    if (!looksLikeJwt(token)) throw invalidToken();
+    const { admin, claims } = await verifyAdminToken(c, token);
+    if (Date.now() / 1000 - claims.auth_time > MAX_SESSION_SECONDS) {
+      throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
+    }
+    return { admin, authTime: claims.auth_time };
+  });
 }

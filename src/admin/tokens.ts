@@ -12,6 +12,8 @@ import { invalidToken } from "./credentials";
  * passes as an admin token.
  */
 export const TOKEN_TTL_SECONDS = 3600;
+/** Refreshing extends a session up to this long after the password was given (OIDC's auth_time). */
+export const MAX_SESSION_SECONDS = 24 * 3600;
 const ALGORITHM = "HS256";
 const ISSUER = "keygate";
 const AUDIENCE = "keygate-admin";
@@ -25,6 +27,17 @@ export interface TokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** The admin's session epoch when the token was issued; a password change moves it on. */
+  epoch: number;
+  /** When the admin last gave their password (Unix seconds); refresh carries it unchanged. */
+  auth_time: number;
+}
+
+/** Who a token is for, and of which sign-in. */
+export interface TokenSubject {
+  id: string;
+  role: AdminRole;
+  session_epoch: number;
 }
 
 const encoder = new TextEncoder();
@@ -42,8 +55,9 @@ export function assertTokensConfigured(config: Config): void {
   signingKey(config);
 }
 
-export function issueToken(config: Config, admin: { id: string; role: AdminRole }): Promise<string> {
-  return new SignJWT({ role: admin.role })
+/** `authTime`: when the password was given (now for a password grant, the old token's for a refresh). */
+export function issueToken(config: Config, admin: TokenSubject, authTime: number): Promise<string> {
+  return new SignJWT({ role: admin.role, epoch: admin.session_epoch, auth_time: authTime })
     .setProtectedHeader({ alg: ALGORITHM, typ: TYPE })
     .setSubject(admin.id)
     .setIssuer(ISSUER)
@@ -63,13 +77,21 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
       issuer: ISSUER,
       audience: AUDIENCE,
       typ: TYPE,
-      requiredClaims: ["sub", "jti", "iat", "exp"],
+      requiredClaims: ["sub", "jti", "iat", "exp", "epoch", "auth_time"],
     });
-    const { sub, jti, iat, exp, role } = payload;
-    if (typeof sub !== "string" || typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number" || !isRole(role)) {
+    const { sub, jti, iat, exp, role, epoch, auth_time } = payload;
+    if (
+      typeof sub !== "string" ||
+      typeof jti !== "string" ||
+      typeof iat !== "number" ||
+      typeof exp !== "number" ||
+      !isRole(role) ||
+      !Number.isSafeInteger(epoch) ||
+      !Number.isSafeInteger(auth_time)
+    ) {
       throw new Error("malformed claims");
     }
-    return { sub, role, jti, iat, exp };
+    return { sub, role, jti, iat, exp, epoch: epoch as number, auth_time: auth_time as number };
   } catch {
     throw invalidToken();
   }

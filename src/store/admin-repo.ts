@@ -16,10 +16,12 @@ export interface AdminRow extends PasswordVerifier {
   created_at: number;
   updated_at: number;
   last_signin_at: number | null;
+  /** Carried by every token; a token with an older epoch is refused (bumped on a password change). */
+  session_epoch: number;
 }
 
-const SELECT_ADMIN =
-  "SELECT id, email, role, password_hash, password_salt, password_iterations, created_at, updated_at, last_signin_at FROM admins";
+const ADMIN_COLUMNS = "id, email, role, password_hash, password_salt, password_iterations, created_at, updated_at, last_signin_at, session_epoch";
+const SELECT_ADMIN = `SELECT ${ADMIN_COLUMNS} FROM admins`;
 
 export function getAdmin(db: D1Database, id: string): Promise<AdminRow | null> {
   return db.prepare(`${SELECT_ADMIN} WHERE id = ?`).bind(id).first<AdminRow>();
@@ -41,16 +43,36 @@ export async function countOwners(db: D1Database): Promise<number> {
 export function insertAdmin(db: D1Database, row: AdminRow): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO admins (id, email, role, password_hash, password_salt, password_iterations, created_at, updated_at, last_signin_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO admins (id, email, role, password_hash, password_salt, password_iterations, created_at, updated_at, last_signin_at, session_epoch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(row.id, row.email, row.role, row.password_hash, row.password_salt, row.password_iterations, row.created_at, row.updated_at, row.last_signin_at);
+    .bind(
+      row.id,
+      row.email,
+      row.role,
+      row.password_hash,
+      row.password_salt,
+      row.password_iterations,
+      row.created_at,
+      row.updated_at,
+      row.last_signin_at,
+      row.session_epoch,
+    );
 }
 
-export function updateAdmin(db: D1Database, row: AdminRow): D1PreparedStatement {
+/**
+ * Writes the given role and/or password. A new password also moves the session epoch on, which
+ * ends every token issued before it. RETURNING gives the row as stored.
+ */
+export function updateAdmin(db: D1Database, id: string, change: { role?: AdminRole; password?: PasswordVerifier }, now: number): D1PreparedStatement {
+  const p = change.password;
   return db
-    .prepare("UPDATE admins SET role = ?, password_hash = ?, password_salt = ?, password_iterations = ?, updated_at = ? WHERE id = ?")
-    .bind(row.role, row.password_hash, row.password_salt, row.password_iterations, row.updated_at, row.id);
+    .prepare(
+      `UPDATE admins SET role = coalesce(?, role), password_hash = coalesce(?, password_hash), password_salt = coalesce(?, password_salt),
+         password_iterations = coalesce(?, password_iterations), session_epoch = session_epoch + ?, updated_at = ?
+       WHERE id = ? RETURNING ${ADMIN_COLUMNS}`,
+    )
+    .bind(change.role ?? null, p?.password_hash ?? null, p?.password_salt ?? null, p?.password_iterations ?? null, p ? 1 : 0, now, id);
 }
 
 export function markSignedIn(db: D1Database, id: string, now: number): D1PreparedStatement {

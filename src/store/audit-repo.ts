@@ -28,12 +28,17 @@ export interface AuditRow {
   created_at: number;
 }
 
-/** A statement to run in the same D1 batch (one transaction) as the change it records. */
-export function insertAuditEvent(db: D1Database, event: AuditEvent, now: number): D1PreparedStatement {
+/**
+ * A statement to run in the same D1 batch (one transaction) as the change it records. With
+ * `ifChanged`, the event is only written if the statement just before it in the batch changed a
+ * row (SQLite's changes()), so a change that turned out to be a no-op (a concurrent call made it
+ * first) records nothing.
+ */
+export function insertAuditEvent(db: D1Database, event: AuditEvent, now: number, options: { ifChanged?: boolean } = {}): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_events (id, actor_type, actor_id, action, resource_type, resource_id, tenant_id, request_id, details, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${options.ifChanged ? "changes() > 0" : "true"}`,
     )
     .bind(
       prefixedId("evt"),

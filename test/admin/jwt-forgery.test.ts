@@ -2,7 +2,7 @@ import { decodeJwt, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } fr
 import { describe, expect, it } from "vitest";
 import { admin } from "../support/client";
 import { TEST_JWT_SECRET } from "../support/constants";
-import { adminUser, expectError, signin, storedState } from "./support";
+import { adminUser, adminWith, expectError, signin, storedState } from "./support";
 
 /**
  * Every way to make a token without JWT_SECRET, or to stretch one past its life, must be refused
@@ -14,7 +14,7 @@ const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-
 
 function claimsFor(sub: string, role = "owner", overrides: JWTPayload = {}): JWTPayload {
   const now = Math.floor(Date.now() / 1000);
-  return { sub, role, iss: "keygate", aud: "keygate-admin", jti: `jti_forged${now}`, iat: now, exp: now + 3600, ...overrides };
+  return { sub, role, iss: "keygate", aud: "keygate-admin", jti: `jti_forged${now}`, iat: now, exp: now + 3600, epoch: 0, auth_time: now, ...overrides };
 }
 
 function sign(payload: JWTPayload, key: Uint8Array | CryptoKey, alg = "HS256"): Promise<string> {
@@ -22,7 +22,7 @@ function sign(payload: JWTPayload, key: Uint8Array | CryptoKey, alg = "HS256"): 
 }
 
 async function expectRefused(token: string) {
-  const res = await admin("POST", "/tenants", { name: "forged" }, token);
+  const res = await adminWith(token, "POST", "/tenants", { name: "forged" });
   const error = await expectError(res, 401, "invalid_token");
   expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keygate-admin", error="invalid_token"');
   await expectError(await signin({ grant_type: "refresh" }, { authorization: `Bearer ${token}` }), 401, "invalid_token");
@@ -89,9 +89,18 @@ describe("forged and stale admin tokens", () => {
     await expectRefused(await sign(claimsFor(owner.id, "owner", { aud: "another-service" }), key));
     await expectRefused(await sign(claimsFor(owner.id, "owner", { jti: undefined }), key));
     await expectRefused(await sign(claimsFor(owner.id, "owner", { exp: undefined }), key));
+    await expectRefused(await sign(claimsFor(owner.id, "owner", { epoch: undefined }), key));
+    await expectRefused(await sign(claimsFor(owner.id, "owner", { auth_time: undefined }), key));
+    await expectRefused(await sign(claimsFor(owner.id, "owner", { epoch: "0" }), key));
     await expectRefused(await sign(claimsFor(owner.id, "superuser"), key));
     const otherType = await new SignJWT(claimsFor(owner.id)).setProtectedHeader({ alg: "HS256", typ: "at+jwt+other" }).sign(key);
     await expectRefused(otherType);
+  });
+
+  it("refuses a well-signed token of another session epoch (as before a password change)", async () => {
+    const owner = await adminUser("owner");
+    await expectRefused(await sign(claimsFor(owner.id, "owner", { epoch: 1 }), secret(TEST_JWT_SECRET)));
+    await expectRefused(await sign(claimsFor(owner.id, "owner", { epoch: -1 }), secret(TEST_JWT_SECRET)));
   });
 
   it("refuses a well-signed token for an admin that does not exist", async () => {

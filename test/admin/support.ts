@@ -56,6 +56,20 @@ export function asKey(key: string, method: string, path: string, body?: unknown,
   });
 }
 
+/**
+ * An admin API call with `token` as the bearer, from client address `ip` (a fresh one unless
+ * told): for tokens that are refused, since failed authentications are limited per client.
+ */
+export function adminWith(token: string, method: string, path: string, body?: unknown, ip: string = uniqueIp()): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, "cf-connecting-ip": ip };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  return exports.default.fetch(`${BASE}/_keygate/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
 /** A raw admin API call with whatever headers the test wants. */
 export function rawAdmin(method: string, path: string, init: { headers?: Record<string, string>; body?: BodyInit } = {}): Promise<Response> {
   return exports.default.fetch(`${BASE}/_keygate/v1${path}`, { method, headers: init.headers, body: init.body });
