@@ -34,6 +34,16 @@ CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (key_hash);
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
 
+-- A tenant status change still being written to its keys' Durable Objects (PATCH /tenants/:id
+-- writes at most a bounded number per call; a repeated PATCH continues after after_key_id).
+-- version is the tenants.updated_at the status was written with; the objects ignore older ones.
+CREATE TABLE IF NOT EXISTS tenant_fanouts (
+  tenant_id     TEXT PRIMARY KEY REFERENCES tenants (id),
+  version       INTEGER NOT NULL,
+  tenant_active INTEGER NOT NULL,                    -- 1 active, 0 suspended
+  after_key_id  TEXT NOT NULL DEFAULT ''             -- keys are written in id order; '' = none yet
+);
+
 CREATE TABLE IF NOT EXISTS admins (
   id                 TEXT PRIMARY KEY,               -- adm_…
   email              TEXT NOT NULL,
@@ -65,8 +75,13 @@ CREATE TABLE IF NOT EXISTS audit_events (
   created_at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_events_created ON audit_events (created_at, id);
-CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource_id, created_at);
+-- Filtered lists page by (created_at, id): the resource and request indexes end in both, so a
+-- page is a range scan. Their first versions did not; IF NOT EXISTS cannot change an index, so
+-- they are dropped by their old names and made again under new ones.
+DROP INDEX IF EXISTS audit_events_resource;
+DROP INDEX IF EXISTS audit_events_request;
+CREATE INDEX IF NOT EXISTS audit_events_resource_page ON audit_events (resource_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_action ON audit_events (action, created_at, id);
-CREATE INDEX IF NOT EXISTS audit_events_request ON audit_events (request_id);
+CREATE INDEX IF NOT EXISTS audit_events_request_page ON audit_events (request_id, created_at, id);

@@ -1,9 +1,9 @@
 import type { Config } from "../config";
 import { ApiError } from "../http/errors";
-import { displayForm, generateKey, type Environment } from "../keys/format";
+import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
-import { writeKeyPolicy } from "../ratelimit/guard-client";
+import { keyGuard, writeKeyPolicy } from "../ratelimit/guard-client";
 import { cacheKey, forgetKey } from "../store/key-store";
 import {
   getKey,
@@ -16,10 +16,12 @@ import {
   type KeyChange,
   type NewKey,
 } from "../store/key-repo";
-import { policyFromRow, recordFromRow } from "../store/key-rows";
+import { policyFromRow, recordOf } from "../store/key-rows";
 import type { KeyPolicy } from "../store/records";
 import { getTenant } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "./audit-trail";
+import type { KeySettings, KeyStrength } from "./key-bounds";
+import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";
 
 /**
@@ -28,26 +30,11 @@ import { iso } from "./time";
  * the same batch, then the KV and isolate caches.
  */
 
-export interface KeySettings {
-  tenant_id: string;
-  name?: string | null;
-  description?: string | null;
-  environment: Environment;
-  scopes?: string[];
-  expires_at?: number | null;
-  rate_limit?: { limit: number; window_seconds: number };
+/** A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by. */
+interface TenantStatus {
+  active: boolean;
+  version: number;
 }
-
-/** A PATCH: absent fields stay as they are. */
-export interface KeyUpdateInput {
-  name?: string | null;
-  description?: string | null;
-  scopes?: string[];
-  expires_at?: number | null;
-  rate_limit?: { limit: number; window_seconds: number };
-}
-
-const DEFAULT_SCOPES = ["read", "write"];
 
 export async function loadKey(env: Env, id: string): Promise<AdminKeyRow> {
   const row = await getKey(env.DB, id);
@@ -61,91 +48,115 @@ function assertChangeable(row: AdminKeyRow): void {
   if (row.revoked_at !== null) throw new ApiError("conflict", "The key is revoked.");
 }
 
+/** What decides a key's strength, as a tenant's key would have to ask for it. */
+export function strengthOf(row: AdminKeyRow): KeyStrength {
+  return {
+    environment: row.environment,
+    scopes: row.scopes,
+    expires_at: row.expires_at,
+    rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
+  };
+}
+
 /**
  * Makes a key and writes its Durable Object, so the key exists nowhere that could serve it before
  * its authoritative state does. The caller inserts the row.
  */
-async function issue(env: Env, config: Config, tenantActive: boolean, settings: KeySettings, rotatedFrom: string | null, now: number) {
+async function issue(env: Env, config: Config, id: string, tenant: TenantStatus, settings: KeySettings, rotatedFrom: string | null, now: number) {
   const plaintext = generateKey(config.keyPrefix, settings.environment);
   const row: NewKey = {
-    id: prefixedId("key"),
+    id,
     tenant_id: settings.tenant_id,
     key_hash: await hashKey(plaintext),
     display: displayForm(plaintext, config.keyPrefix),
     name: settings.name ?? null,
     description: settings.description ?? null,
     environment: settings.environment,
-    scopes: settings.scopes ?? DEFAULT_SCOPES,
-    rate_limit: settings.rate_limit?.limit ?? config.defaultRateLimit.limit,
-    rate_window_seconds: settings.rate_limit?.window_seconds ?? config.defaultRateLimit.windowSeconds,
-    expires_at: settings.expires_at ?? null,
+    scopes: settings.scopes,
+    rate_limit: settings.rate_limit.limit,
+    rate_window_seconds: settings.rate_limit.window_seconds,
+    expires_at: settings.expires_at,
     created_at: now,
     rotated_from: rotatedFrom,
   };
   const policy: KeyPolicy = {
     status: "active",
-    tenantActive,
+    tenantActive: tenant.active,
     expiresAt: row.expires_at,
     scopes: row.scopes,
     limit: row.rate_limit,
     windowSeconds: row.rate_window_seconds,
   };
-  await writeKeyPolicy(env, row.id, policy, policy);
+  await writeKeyPolicy(env, row.id, policy, policy, tenant.version);
   return { row, plaintext };
 }
 
 /**
  * After D1 has the new key: the first request with it finds it at the edge. A tenant suspended or
  * reactivated between our read of it and the insert fanned out to the keys it could see, which did
- * not include this one, so the tenant's status is read again and carried to the key's object.
+ * not include this one, so the tenant's status is read again and carried to the key's object, with
+ * its version: if that fan-out did reach the key after all, the object keeps the newer of the two.
  */
-async function publish(env: Env, id: string, tenantActiveWritten: boolean): Promise<AdminKeyRow> {
+async function publish(env: Env, id: string, written: TenantStatus): Promise<AdminKeyRow> {
   const created = await loadKey(env, id);
-  const tenantActive = created.tenant_status === "active";
-  if (tenantActive !== tenantActiveWritten) await writeKeyPolicy(env, id, { tenantActive }, policyFromRow(created));
-  await cacheKey(env, created.key_hash, recordFromRow(created));
+  if (created.tenant_version !== written.version) {
+    await writeKeyPolicy(env, id, { tenantActive: created.tenant_status === "active" }, policyFromRow(created), created.tenant_version);
+  }
+  await cacheKey(env, created.key_hash, recordOf(created));
   return created;
 }
 
 /** Issues a key. The plaintext is returned once and never stored. */
 export async function createKey(env: Env, config: Config, actor: Actor, settings: KeySettings) {
-  const tenant = await getTenant(env.DB, settings.tenant_id);
-  if (!tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
+  const tenantRow = await getTenant(env.DB, settings.tenant_id);
+  if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
   const now = Date.now();
-  const tenantActive = tenant.status === "active";
-  const { row, plaintext } = await issue(env, config, tenantActive, settings, null, now);
+  const tenant: TenantStatus = { active: tenantRow.status === "active", version: tenantRow.updated_at };
+  const { row, plaintext } = await issue(env, config, prefixedId("key"), tenant, settings, null, now);
   await env.DB.batch([insertKey(env.DB, row), auditStatement(env.DB, actor, "key.created", keyResource(row), now)]);
-  return { row: await publish(env, row.id, tenantActive), plaintext };
+  return { row: await publish(env, row.id, tenant), plaintext };
 }
 
-/** Name, description, scopes, expiry, rate limit: in force for the very next request. */
+/**
+ * Name, description, scopes, expiry, rate limit: in force for the very next request. Only the
+ * fields given are written, to the key's object and to D1 alike, so concurrent PATCHes of
+ * different fields both hold; a PATCH of name or description alone never touches the object.
+ */
 export async function updateKey(env: Env, actor: Actor, row: AdminKeyRow, input: KeyUpdateInput): Promise<AdminKeyRow> {
   assertChangeable(row);
+  const policy: Partial<KeyPolicy> = {
+    ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
+    ...(input.expires_at !== undefined ? { expiresAt: input.expires_at } : {}),
+    ...(input.rate_limit !== undefined ? { limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds } : {}),
+  };
+  const changesPolicy = Object.keys(policy).length > 0;
+  if (changesPolicy) await writeKeyPolicy(env, row.id, policy, policyFromRow(row));
   const change: KeyChange = {
-    name: input.name !== undefined ? input.name : row.name,
-    description: input.description !== undefined ? input.description : row.description,
-    scopes: input.scopes ?? (JSON.parse(row.scopes) as string[]),
-    expires_at: input.expires_at !== undefined ? input.expires_at : row.expires_at,
-    rate_limit: input.rate_limit?.limit ?? row.rate_limit,
-    rate_window_seconds: input.rate_limit?.window_seconds ?? row.rate_window_seconds,
+    name: input.name,
+    description: input.description,
+    scopes: input.scopes,
+    expires_at: input.expires_at,
+    rate_limit: input.rate_limit?.limit,
+    rate_window_seconds: input.rate_limit?.window_seconds,
   };
   const now = Date.now();
-  await writeKeyPolicy(
-    env,
-    row.id,
-    { scopes: change.scopes, expiresAt: change.expires_at, limit: change.rate_limit, windowSeconds: change.rate_window_seconds },
-    policyFromRow(row),
-  );
   const details = { changes: { ...input, ...(input.expires_at !== undefined ? { expires_at: iso(input.expires_at) } : {}) } };
-  await env.DB.batch([updateKeyRow(env.DB, row.id, change, now), auditStatement(env.DB, actor, "key.updated", keyResource(row), now, details)]);
-  await forgetKey(env, row.key_hash);
+  const [updated] = await env.DB.batch([
+    updateKeyRow(env.DB, row.id, change, now),
+    auditStatement(env.DB, actor, "key.updated", keyResource(row), now, details, { ifChanged: true }),
+  ]);
+  if (changesPolicy) await forgetKey(env, row.key_hash);
+  // Revoked or deleted since we read it: the object kept it so, and the row was left alone.
+  if (!updated?.meta.changes) throw new ApiError("conflict", "The key was revoked or deleted meanwhile.");
   return loadKey(env, row.id);
 }
 
 /**
  * A new key with the old one's settings; the old key works for `graceSeconds` more (never longer
- * than it would have anyway), then fails as expired. Both keys' objects are written before D1, so
- * a failure part-way leaves the old key ending early rather than living on unrecorded.
+ * than it would have anyway), then fails as expired. The old key's object is asked first: it
+ * grants one rotation only (of two concurrent rotations, the second gets 409 and nothing is
+ * made) and shortens the old key's life in the same step. Then the new key's object, then D1.
+ * A failure after the claim leaves the old key ending on time and no successor: create a new key.
  */
 export async function rotateKey(env: Env, config: Config, actor: Actor, row: AdminKeyRow, graceSeconds: number) {
   assertChangeable(row);
@@ -155,48 +166,54 @@ export async function rotateKey(env: Env, config: Config, actor: Actor, row: Adm
     throw new ApiError("conflict", "The key has expired: extend it with PATCH first, or create a new key.");
   }
   const oldExpiresAt = Math.min(row.expires_at ?? Number.POSITIVE_INFINITY, now + graceSeconds * 1000);
+  const successorId = prefixedId("key");
+  if (!(await keyGuard(env, row.id).claimRotation(successorId, oldExpiresAt, policyFromRow(row)))) {
+    throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
+  }
   const settings: KeySettings = {
+    ...strengthOf(row),
     tenant_id: row.tenant_id,
-    name: row.name,
-    description: row.description,
-    environment: row.environment,
-    scopes: JSON.parse(row.scopes) as string[],
-    expires_at: row.expires_at,
-    rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
+    name: row.name ?? undefined,
+    description: row.description ?? undefined,
   };
-  const tenantActive = row.tenant_status === "active";
-  const { row: next, plaintext } = await issue(env, config, tenantActive, settings, row.id, now);
-  await writeKeyPolicy(env, row.id, { expiresAt: oldExpiresAt }, policyFromRow(row));
+  const tenant: TenantStatus = { active: row.tenant_status === "active", version: row.tenant_version };
+  const { row: next, plaintext } = await issue(env, config, successorId, tenant, settings, row.id, now);
   await env.DB.batch([
-    insertKey(env.DB, next),
     markRotated(env.DB, row.id, next.id, oldExpiresAt, now),
     auditStatement(env.DB, actor, "key.rotated", keyResource(row), now, {
       rotated_to: next.id,
       grace_seconds: graceSeconds,
       expires_at: iso(oldExpiresAt),
     }),
+    insertKey(env.DB, next),
     auditStatement(env.DB, actor, "key.created", keyResource(next), now, { rotated_from: row.id }),
   ]);
   await forgetKey(env, row.key_hash);
-  return { row: await publish(env, next.id, tenantActive), plaintext };
+  return { row: await publish(env, next.id, tenant), plaintext };
 }
 
-/** Revoking is final and immediate: the key's object refuses it before this returns. */
+/**
+ * Revoking is final and immediate: the key's object refuses it before this returns. The object is
+ * written even when D1 already says revoked (it is idempotent), so repeating a revoke repairs an
+ * object that missed it; D1 and the audit trail only record the first.
+ */
 export async function revokeKey(env: Env, actor: Actor, row: AdminKeyRow): Promise<AdminKeyRow> {
   if (row.deleted_at !== null) throw new ApiError("conflict", "The key is deleted.");
-  if (row.revoked_at !== null) return row;
-  const now = Date.now();
   await writeKeyPolicy(env, row.id, { status: "revoked" }, policyFromRow(row));
-  await env.DB.batch([markRevoked(env.DB, row.id, now), auditStatement(env.DB, actor, "key.revoked", keyResource(row), now)]);
+  if (row.revoked_at === null) {
+    const now = Date.now();
+    await env.DB.batch([markRevoked(env.DB, row.id, now), auditStatement(env.DB, actor, "key.revoked", keyResource(row), now, undefined, { ifChanged: true })]);
+  }
   await forgetKey(env, row.key_hash);
   return loadKey(env, row.id);
 }
 
-/** Deleting is final and immediate; the row stays (as deleted) for the audit trail. */
+/** Deleting is final and immediate; the row stays (as deleted) for the audit trail. Idempotent as revoking is. */
 export async function deleteKey(env: Env, actor: Actor, row: AdminKeyRow): Promise<void> {
-  if (row.deleted_at !== null) return;
-  const now = Date.now();
   await writeKeyPolicy(env, row.id, { status: "deleted" }, policyFromRow(row));
-  await env.DB.batch([markDeleted(env.DB, row.id, now), auditStatement(env.DB, actor, "key.deleted", keyResource(row), now)]);
+  if (row.deleted_at === null) {
+    const now = Date.now();
+    await env.DB.batch([markDeleted(env.DB, row.id, now), auditStatement(env.DB, actor, "key.deleted", keyResource(row), now, undefined, { ifChanged: true })]);
+  }
   await forgetKey(env, row.key_hash);
 }

@@ -2,42 +2,41 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
 import { keyGuard } from "../ratelimit/guard-client";
-import { hasScope } from "../ratelimit/policy";
 import type { AdminKeyRow } from "../store/key-repo";
 import { listKeys } from "../store/key-repo";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv } from "./context";
-import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
+import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
+import { createKey, deleteKey, loadKey, revokeKey, rotateKey, strengthOf, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
-import { ownTenant, permit } from "./permissions";
+import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { errors, json, jsonBody } from "./responses";
-import { IdParam, Key, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, KeyWithSecret, TenantId } from "./schemas";
+import { Environment, IdParam, Key, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, KeyWithSecret, TenantId } from "./schemas";
 import { validationHook } from "./validation";
 import { keyView, usageView } from "./views";
 
 export const keyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-const SELF_SERVICE_NOTE = "Also open to a tenant's API key with the scope `keys:manage`, for its own tenant's keys.";
+const SELF_SERVICE_NOTE =
+  "Also open to a tenant's API key with the scope `keys:manage`, for its own tenant's keys of its own environment.";
+const NO_STRONGER_NOTE =
+  "A tenant's key may only issue keys no stronger than itself (403 insufficient_permissions otherwise): its own environment, scopes it holds, " +
+  "expiring no later than itself, a rate limit no higher than its own (neither the limit nor limit per window). " +
+  "What it omits defaults to its own environment, expiry and rate limit.";
 
 /**
- * A key the caller may see. Another tenant's key reads exactly like a key that does not exist, so
- * a tenant's key cannot learn which ids are real.
+ * A key the caller may see. Another tenant's key, or for a tenant's key one of the other
+ * environment, reads exactly like a key that does not exist, so a tenant's key cannot learn which
+ * ids are real.
  */
 async function visibleKey(c: Context<AdminEnv>, id: string): Promise<AdminKeyRow> {
   const row = await loadKey(c.env, id);
   const tenant = ownTenant(c.var.principal);
-  if (tenant !== null && row.tenant_id !== tenant) throw new ApiError("not_found", "No such key.");
-  return row;
-}
-
-/** A tenant's key may only hand out keys no stronger than itself (it sees their plaintext). */
-function assertScopesHeld(c: Context<AdminEnv>, scopes: string[]): void {
-  const principal = c.var.principal;
-  if (principal.kind !== "key") return;
-  const missing = scopes.filter((scope) => !hasScope(principal.scopes, scope));
-  if (missing.length > 0) {
-    throw new ApiError("insufficient_permissions", "An API key may only issue keys with scopes it holds itself.", { missing_scopes: missing });
+  const environment = ownEnvironment(c.var.principal);
+  if ((tenant !== null && row.tenant_id !== tenant) || (environment !== null && row.environment !== environment)) {
+    throw new ApiError("not_found", "No such key.");
   }
+  return row;
 }
 
 keyRoutes.openapi(
@@ -45,16 +44,16 @@ keyRoutes.openapi(
     method: "post",
     path: "/keys",
     summary: "Create a key",
-    description: `Returns the key itself once, in \`key\`. Only its SHA-256 hash is stored. ${SELF_SERVICE_NOTE}`,
+    description: `Returns the key itself once, in \`key\`. Only its SHA-256 hash is stored. ${SELF_SERVICE_NOTE} ${NO_STRONGER_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { body: jsonBody(KeyCreate) },
     responses: { 201: json(KeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404) },
   }),
   async (c) => {
-    const settings = c.req.valid("json");
+    const input = c.req.valid("json");
     const tenant = ownTenant(c.var.principal);
-    if (tenant !== null && settings.tenant_id !== tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-    assertScopesHeld(c, settings.scopes ?? ["read", "write"]);
+    if (tenant !== null && input.tenant_id !== tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
+    const settings = resolveSettings(input, await callerBounds(c), c.var.config);
     const { row, plaintext } = await createKey(c.env, c.var.config, actorOf(c), settings);
     return c.json({ ...keyView(row), key: plaintext }, 201);
   },
@@ -70,7 +69,7 @@ keyRoutes.openapi(
     request: {
       query: z.strictObject({
         tenant_id: TenantId.optional(),
-        environment: z.enum(["live", "test"]).optional(),
+        environment: Environment.optional(),
         status: z.enum(["active", "expired", "revoked", "deleted"]).optional(),
         ...pageParams("keys"),
       }),
@@ -80,13 +79,16 @@ keyRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const own = ownTenant(c.var.principal);
-    // Another tenant's keys are, to a tenant's key, simply not there.
-    if (own !== null && query.tenant_id !== undefined && query.tenant_id !== own) {
+    const ownEnv = ownEnvironment(c.var.principal);
+    // Another tenant's keys, and those of the other environment, are to a tenant's key simply not there.
+    const foreignTenant = own !== null && query.tenant_id !== undefined && query.tenant_id !== own;
+    const foreignEnvironment = ownEnv !== null && query.environment !== undefined && query.environment !== ownEnv;
+    if (foreignTenant || foreignEnvironment) {
       return c.json({ object: "list" as const, data: [], has_more: false, next_cursor: null }, 200);
     }
     const page = await listKeys(
       c.env.DB,
-      { tenantId: own ?? query.tenant_id, environment: query.environment, status: query.status },
+      { tenantId: own ?? query.tenant_id, environment: ownEnv ?? query.environment, status: query.status },
       pageRequest(query),
     );
     return c.json(listOf("keys", page, keyView), 200);
@@ -111,7 +113,8 @@ keyRoutes.openapi(
     method: "patch",
     path: "/keys/{id}",
     summary: "Change a key's name, description, scopes, expiry or rate limit",
-    description: "Written to the key's Durable Object before this returns: the very next request with the key sees the change.",
+    description:
+      "Only the fields sent change. Scopes, expiry and rate limit are written to the key's Durable Object before this returns: the very next request with the key sees the change. 409 if the key is (or meanwhile became) revoked or deleted.",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId), body: jsonBody(KeyUpdate) },
     responses: { 200: json(Key, "The key"), ...errors(400, 401, 403, 404, 409) },
@@ -128,7 +131,7 @@ keyRoutes.openapi(
     method: "post",
     path: "/keys/{id}/rotate",
     summary: "Rotate a key",
-    description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409). ${SELF_SERVICE_NOTE}`,
+    description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409); of two concurrent rotations of one key, one succeeds and the other gets 409. ${SELF_SERVICE_NOTE} A tenant's key may only rotate keys no stronger than itself (403).`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId), body: jsonBody(KeyRotate, false) },
     responses: { 201: json(KeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404, 409) },
@@ -137,7 +140,8 @@ keyRoutes.openapi(
     // The body is optional; without one the validator hands over {} and the default applies here.
     const graceSeconds = c.req.valid("json").grace_seconds ?? 0;
     const row = await visibleKey(c, c.req.valid("param").id);
-    assertScopesHeld(c, JSON.parse(row.scopes) as string[]);
+    const bounds = await callerBounds(c);
+    if (bounds) assertWithin(bounds, strengthOf(row));
     const { row: next, plaintext } = await rotateKey(c.env, c.var.config, actorOf(c), row, graceSeconds);
     return c.json({ ...keyView(next), key: plaintext }, 201);
   },
@@ -148,7 +152,7 @@ keyRoutes.openapi(
     method: "post",
     path: "/keys/{id}/revoke",
     summary: "Revoke a key",
-    description: `Immediate everywhere: the very next request with the key gets 401 revoked_key. ${SELF_SERVICE_NOTE}`,
+    description: `Immediate everywhere: the very next request with the key gets 401 revoked_key. Revoking a revoked key changes nothing (200). ${SELF_SERVICE_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId) },
     responses: { 200: json(Key, "The revoked key"), ...errors(400, 401, 403, 404, 409) },
@@ -164,7 +168,7 @@ keyRoutes.openapi(
     method: "delete",
     path: "/keys/{id}",
     summary: "Delete a key",
-    description: "Immediate everywhere: the very next request with the key gets 401 invalid_key.",
+    description: "Immediate everywhere: the very next request with the key gets 401 invalid_key. Deleting a deleted key changes nothing (204).",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId) },
     responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },

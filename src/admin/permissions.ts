@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../http/errors";
+import type { Environment } from "../keys/format";
 import type { AdminRole } from "../store/admin-repo";
 import type { AdminEnv, Principal } from "./context";
 
@@ -45,4 +46,12 @@ export function permit(access: Access, options: { selfService?: boolean } = {}):
 /** The one tenant a self-service caller may touch; null for admins (all tenants). */
 export function ownTenant(principal: Principal): string | null {
   return principal.kind === "key" ? principal.tenantId : null;
+}
+
+/**
+ * The one environment a self-service caller may touch; null for admins (both). A test key that
+ * could reach live keys would let test tooling (often less guarded) manage production access.
+ */
+export function ownEnvironment(principal: Principal): Environment | null {
+  return principal.kind === "key" ? principal.environment : null;
 }

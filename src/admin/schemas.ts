@@ -14,6 +14,11 @@ const Scope = z.string().max(64).regex(SCOPE_PATTERN, 'must look like "read", "w
 
 export const Scopes = z.array(Scope).max(50).openapi({ example: ["read", "write"] });
 
+/** What a new key may do when its creator does not say. */
+export const DEFAULT_SCOPES: readonly string[] = ["read", "write"];
+
+export const Environment = z.enum(["live", "test"]);
+
 export const RateLimit = z
   .strictObject({
     limit: z.number().int().min(1).max(1_000_000),
@@ -39,17 +44,25 @@ export const TenantUpdate = z
   .refine((v) => v.name !== undefined || v.status !== undefined, "name or status is required")
   .openapi("TenantUpdate");
 
+/**
+ * Omitted environment, expires_at and rate_limit are filled in by the handler, as they depend on
+ * the caller: an admin's key defaults to live, no expiry and the configured limit; a tenant key's
+ * to its own environment, expiry and limit.
+ */
 export const KeyCreate = z
   .strictObject({
     tenant_id: TenantId,
     name: Name.optional(),
     description: Description.optional(),
-    environment: z.enum(["live", "test"]).default("live"),
-    scopes: Scopes.optional(),
-    expires_at: FutureTime.nullable().optional(),
-    rate_limit: RateLimit.optional(),
+    environment: Environment.optional().openapi({ description: "Default: live; for a tenant's own key, its own environment." }),
+    scopes: Scopes.default(() => [...DEFAULT_SCOPES]),
+    expires_at: FutureTime.nullable()
+      .optional()
+      .openapi({ description: "Default: never; for a tenant's own key that expires, its own expiry." }),
+    rate_limit: RateLimit.optional().openapi({ description: "Default: the configured default; for a tenant's own key, its own limit." }),
   })
   .openapi("KeyCreate");
+export type KeyCreateInput = z.output<typeof KeyCreate>;
 
 /** PATCH semantics: an absent field is unchanged; `null` clears name, description and expiry. */
 export const KeyUpdate = z
@@ -62,6 +75,7 @@ export const KeyUpdate = z
   })
   .refine((v) => Object.keys(v).length > 0, "at least one field is required")
   .openapi("KeyUpdate");
+export type KeyUpdateInput = z.output<typeof KeyUpdate>;
 
 /** 30 days: long enough to roll a key through any deployment, short enough to end. */
 export const MAX_GRACE_SECONDS = 30 * 86_400;
@@ -103,6 +117,15 @@ export const Tenant = z
   })
   .openapi("Tenant");
 
+export const TenantUpdated = Tenant.extend({
+  fanout: z
+    .object({
+      pending: z.boolean().openapi({ description: "true: some keys' objects still have the old status; repeat the same PATCH to continue." }),
+    })
+    .optional()
+    .openapi({ description: "Present when the request gave a status." }),
+}).openapi("TenantUpdated");
+
 export const Key = z
   .object({
     id: z.string(),
@@ -110,7 +133,7 @@ export const Key = z
     tenant_id: z.string(),
     name: z.string().nullable(),
     description: z.string().nullable(),
-    environment: z.enum(["live", "test"]),
+    environment: Environment,
     display: z.string().openapi({ example: "kg_live_ab12…9xYz" }),
     scopes: z.array(z.string()),
     status: z.enum(["active", "expired", "revoked", "deleted"]),

@@ -4,13 +4,23 @@ import { prefixedId } from "../keys/random";
 import { writeKeyPolicy } from "../ratelimit/guard-client";
 import { liveKeysOfTenant } from "../store/key-repo";
 import { policyFromRow } from "../store/key-rows";
-import { getTenant, insertTenant, listTenants, updateTenant, type TenantRow } from "../store/tenant-repo";
+import {
+  advanceFanout,
+  ensureFanout,
+  finishFanout,
+  getFanout,
+  getTenant,
+  insertTenant,
+  listTenants,
+  updateTenant,
+  type TenantRow,
+} from "../store/tenant-repo";
 import { actorOf, auditStatement, tenantResource } from "./audit-trail";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
 import { errors, json, jsonBody } from "./responses";
-import { IdParam, Tenant, TenantCreate, TenantId, TenantUpdate } from "./schemas";
+import { IdParam, Tenant, TenantCreate, TenantId, TenantUpdate, TenantUpdated } from "./schemas";
 import { validationHook } from "./validation";
 import { tenantView } from "./views";
 
@@ -18,6 +28,14 @@ export const tenantRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationH
 
 /** How many key objects are written at once when a tenant's status fans out. */
 const FAN_OUT = 32;
+/** Keys read per D1 query of a fan-out. */
+const FANOUT_PAGE = 100;
+/**
+ * Key objects written per PATCH at most. Each write is a subrequest, and Workers caps those per
+ * request: 1,000 to Cloudflare services on the Free plan; Paid plans allow 10,000 by default
+ * (formerly 1,000). 500 writes plus two D1 queries per 100 keys stays well inside the lowest.
+ */
+export const FANOUT_BUDGET = 500;
 
 async function loadTenant(env: Env, id: string): Promise<TenantRow> {
   const row = await getTenant(env.DB, id);
@@ -77,27 +95,67 @@ tenantRoutes.openapi(
     method: "patch",
     path: "/tenants/{id}",
     summary: "Rename, suspend or reactivate a tenant",
-    description: "Suspension is written to every key's Durable Object before this returns: the next request with any of the tenant's keys is refused.",
+    description:
+      "A status is written to the Durable Object of each of the tenant's live keys, in key id order, before this answers: the next request with such a key sees it. " +
+      `One call writes at most ${FANOUT_BUDGET} keys' objects (Workers limits the subrequests of one request). ` +
+      "A tenant with more keys gets 202 with `fanout.pending: true`, and the keys not yet reached keep the old status: repeat the same PATCH until it answers 200 " +
+      `(each repeat continues where the last stopped, ${FANOUT_BUDGET} keys at a time). Repeating a status the tenant already has changes nothing in D1 and writes every key's object again, which repairs a fan-out that failed part-way.`,
     middleware: [permit("write")],
     request: { params: IdParam(TenantId), body: jsonBody(TenantUpdate) },
-    responses: { 200: json(Tenant, "The tenant"), ...errors(400, 401, 403, 404) },
+    responses: {
+      200: json(TenantUpdated, "The tenant; every key's object has its status"),
+      202: json(TenantUpdated, "The tenant; some keys' objects still have the old status: repeat the request"),
+      ...errors(400, 401, 403, 404),
+    },
   }),
   async (c) => {
     const change = c.req.valid("json");
-    const current = await loadTenant(c.env, c.req.valid("param").id);
+    const id = c.req.valid("param").id;
+    const current = await loadTenant(c.env, id);
+    const db = c.env.DB;
     const now = Date.now();
-    const row: TenantRow = { ...current, name: change.name ?? current.name, status: change.status ?? current.status, updated_at: now };
-    const action = change.status && change.status !== current.status ? (change.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated";
-    await c.env.DB.batch([updateTenant(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), action, tenantResource(row), now, change)]);
-    // Always fanned out when a status is given, so repeating the call repairs a partial failure.
-    if (change.status) await fanOutTenantStatus(c.env, row.id, change.status === "active");
-    return c.json(tenantView(row), 200);
+    const action =
+      change.status !== undefined && change.status !== current.status ? (change.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated";
+    // The update changes no row when nothing differs (a repeat, or a concurrent call made the
+    // same change first); the audit event then records nothing either.
+    const statements = [updateTenant(db, id, change, now), auditStatement(db, actorOf(c), action, tenantResource(current), now, change, { ifChanged: true })];
+    if (change.status !== undefined) statements.push(ensureFanout(db, id));
+    await db.batch(statements);
+    const row = await loadTenant(c.env, id);
+    if (change.status === undefined) return c.json(tenantView(row), 200);
+    const pending = await continueFanout(c.env, id);
+    return pending ? c.json({ ...tenantView(row), fanout: { pending } }, 202) : c.json({ ...tenantView(row), fanout: { pending } }, 200);
   },
 );
 
-async function fanOutTenantStatus(env: Env, tenantId: string, tenantActive: boolean): Promise<void> {
-  const keys = await liveKeysOfTenant(env.DB, tenantId);
-  for (let i = 0; i < keys.length; i += FAN_OUT) {
-    await Promise.all(keys.slice(i, i + FAN_OUT).map((key) => writeKeyPolicy(env, key.id, { tenantActive }, policyFromRow(key))));
+/**
+ * Writes the tenant's pending status change to the next FANOUT_BUDGET keys' objects, recording
+ * progress after each page so that the next call (or a repeat after a failure) continues there.
+ * Each write carries the change's version, so an object that already has a newer status keeps
+ * it. Keys created meanwhile carry the status themselves (key-lifecycle.ts publish). True while
+ * keys remain.
+ */
+async function continueFanout(env: Env, tenantId: string): Promise<boolean> {
+  const fanout = await getFanout(env.DB, tenantId);
+  if (!fanout) return false; // a concurrent call finished it
+  const tenantActive = fanout.tenant_active === 1;
+  let after = fanout.after_key_id;
+  for (let written = 0; written < FANOUT_BUDGET; ) {
+    const pageSize = Math.min(FANOUT_PAGE, FANOUT_BUDGET - written);
+    const keys = await liveKeysOfTenant(env.DB, tenantId, after, pageSize);
+    for (let i = 0; i < keys.length; i += FAN_OUT) {
+      await Promise.all(
+        keys.slice(i, i + FAN_OUT).map((key) => writeKeyPolicy(env, key.id, { tenantActive }, policyFromRow(key), fanout.version)),
+      );
+    }
+    written += keys.length;
+    if (keys.length < pageSize) {
+      await finishFanout(env.DB, tenantId, fanout.version);
+      return false;
+    }
+    after = keys.at(-1)!.id;
+    // Replaced by a newer status change: that change's own call writes every key from the start.
+    if (!(await advanceFanout(env.DB, tenantId, fanout.version, after))) return false;
   }
+  return true;
 }

@@ -1,7 +1,7 @@
 import type { KeyUsage } from "../ratelimit/key-guard";
 import type { AdminRow } from "../store/admin-repo";
 import type { AuditRow } from "../store/audit-repo";
-import { rowStatus, type KeyRow } from "../store/key-rows";
+import { rowStatus, type ParsedKeyRow } from "../store/key-rows";
 import type { TenantRow } from "../store/tenant-repo";
 import { iso } from "./time";
 
@@ -17,13 +17,13 @@ export function tenantView(row: TenantRow) {
   };
 }
 
-export function keyStatus(row: KeyRow, now = Date.now()): "active" | "expired" | "revoked" | "deleted" {
+export function keyStatus(row: Pick<ParsedKeyRow, "revoked_at" | "deleted_at" | "expires_at">, now = Date.now()): "active" | "expired" | "revoked" | "deleted" {
   const status = rowStatus(row);
   if (status !== "active") return status;
   return row.expires_at !== null && row.expires_at <= now ? "expired" : "active";
 }
 
-export function keyView(row: KeyRow) {
+export function keyView(row: ParsedKeyRow) {
   return {
     id: row.id,
     object: "api_key" as const,
@@ -32,7 +32,7 @@ export function keyView(row: KeyRow) {
     description: row.description,
     environment: row.environment,
     display: row.display,
-    scopes: JSON.parse(row.scopes) as string[],
+    scopes: row.scopes,
     status: keyStatus(row),
     expires_at: iso(row.expires_at),
     rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },

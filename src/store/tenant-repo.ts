@@ -5,6 +5,7 @@ export interface TenantRow {
   name: string;
   status: "active" | "suspended";
   created_at: number;
+  /** Also the version of the tenant's status: strictly increasing with every change. */
   updated_at: number;
 }
 
@@ -25,6 +26,60 @@ export function insertTenant(db: D1Database, row: TenantRow): D1PreparedStatemen
     .bind(row.id, row.name, row.status, row.created_at, row.updated_at);
 }
 
-export function updateTenant(db: D1Database, row: TenantRow): D1PreparedStatement {
-  return db.prepare("UPDATE tenants SET name = ?, status = ?, updated_at = ? WHERE id = ?").bind(row.name, row.status, row.updated_at, row.id);
+/**
+ * Applies the given fields; changes no row when they are what the tenant already has. updated_at
+ * moves forward by at least 1 even within one millisecond or under a clock step back, so it
+ * versions the status: of two racing status changes, the later write has the higher version.
+ */
+export function updateTenant(db: D1Database, id: string, change: { name?: string; status?: TenantRow["status"] }, now: number): D1PreparedStatement {
+  const name = change.name ?? null;
+  const status = change.status ?? null;
+  return db
+    .prepare(
+      `UPDATE tenants SET name = coalesce(?1, name), status = coalesce(?2, status), updated_at = max(updated_at + 1, ?3)
+       WHERE id = ?4 AND (name IS NOT coalesce(?1, name) OR status IS NOT coalesce(?2, status))`,
+    )
+    .bind(name, status, now, id);
+}
+
+/** A tenant status change still being written to its keys' objects (schema.sql: tenant_fanouts). */
+export interface FanoutRow {
+  tenant_id: string;
+  version: number;
+  tenant_active: 0 | 1;
+  after_key_id: string;
+}
+
+export function getFanout(db: D1Database, tenantId: string): Promise<FanoutRow | null> {
+  return db.prepare("SELECT tenant_id, version, tenant_active, after_key_id FROM tenant_fanouts WHERE tenant_id = ?").bind(tenantId).first<FanoutRow>();
+}
+
+/**
+ * Makes sure a fan-out of the tenant's status as it now stands in D1 exists. A pending fan-out of
+ * the same status is kept, so a repeated PATCH continues it; one of the other status is replaced
+ * by a fresh one from the first key. Taking status and version from the tenants row, in the
+ * statement itself, keeps the record in step with the row even when changes race.
+ */
+export function ensureFanout(db: D1Database, tenantId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO tenant_fanouts (tenant_id, version, tenant_active, after_key_id)
+       SELECT id, updated_at, status = 'active', '' FROM tenants WHERE id = ?
+       ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, tenant_active = excluded.tenant_active, after_key_id = ''
+       WHERE excluded.version > tenant_fanouts.version AND excluded.tenant_active != tenant_fanouts.tenant_active`,
+    )
+    .bind(tenantId);
+}
+
+/** Records progress; false if a newer fan-out replaced this one (it then owns the remaining work). */
+export async function advanceFanout(db: D1Database, tenantId: string, version: number, afterKeyId: string): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE tenant_fanouts SET after_key_id = max(after_key_id, ?) WHERE tenant_id = ? AND version = ?")
+    .bind(afterKeyId, tenantId, version)
+    .run();
+  return result.meta.changes > 0;
+}
+
+export async function finishFanout(db: D1Database, tenantId: string, version: number): Promise<void> {
+  await db.prepare("DELETE FROM tenant_fanouts WHERE tenant_id = ? AND version = ?").bind(tenantId, version).run();
 }
