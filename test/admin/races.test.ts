@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyPolicy } from "../../src/store/records";
-import { admin, createKey, errorOf, gateway, uniqueIp, withKey, type Created } from "../support/client";
+import { admin, createKey, errorOf, gateway, uniqueIp, useKey, withKey, type Created } from "../support/client";
 import { json, type KeyBody } from "./support";
 
 /**
@@ -9,14 +9,6 @@ import { json, type KeyBody } from "./support";
  * trail records what happened exactly once.
  */
 
-async function use(key: string): Promise<string> {
-  const res = await gateway("/items", withKey(key, uniqueIp()));
-  if (res.status === 200) {
-    await res.body?.cancel();
-    return "ok";
-  }
-  return (await errorOf(res)).error.code;
-}
 
 async function events(resourceId: string, action: string): Promise<number> {
   return (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE resource_id = ? AND action = ?").bind(resourceId, action).first<number>("n")) ?? 0;
@@ -41,8 +33,8 @@ describe("concurrent rotations of one key", () => {
     expect(successors.results.map((row) => row.id)).toEqual([winner.id]);
     expect(await events(old.id, "key.rotated")).toBe(1);
     expect((await json<KeyBody>(await admin("GET", `/keys/${old.id}`), 200)).rotated_to).toBe(winner.id);
-    expect(await use(winner.key!)).toBe("ok");
-    expect(await use(old.key)).toBe("ok"); // its grace period
+    expect(await useKey(winner.key!)).toBe("ok");
+    expect(await useKey(old.key)).toBe("ok"); // its grace period
   });
 });
 
@@ -52,7 +44,7 @@ describe("concurrent revokes and deletes of one key", () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => admin("POST", `/keys/${key.id}/revoke`)));
     expect(results.map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
     expect(await events(key.id, "key.revoked")).toBe(1);
-    expect(await use(key.key)).toBe("revoked_key");
+    expect(await useKey(key.key)).toBe("revoked_key");
   });
 
   it("all succeed, and the audit trail records one deletion", async () => {
@@ -60,7 +52,7 @@ describe("concurrent revokes and deletes of one key", () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => admin("DELETE", `/keys/${key.id}`)));
     expect(results.map((res) => res.status)).toEqual([204, 204, 204, 204, 204]);
     expect(await events(key.id, "key.deleted")).toBe(1);
-    expect(await use(key.key)).toBe("invalid_key");
+    expect(await useKey(key.key)).toBe("invalid_key");
   });
 });
 
@@ -71,12 +63,12 @@ describe("revoking or deleting a key D1 already shows as revoked or deleted", ()
     const deleted = await createKey();
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), revoked.id).run();
     await env.DB.prepare("UPDATE api_keys SET deleted_at = ? WHERE id = ?").bind(Date.now(), deleted.id).run();
-    expect(await use(revoked.key)).toBe("ok");
+    expect(await useKey(revoked.key)).toBe("ok");
 
     expect((await json<KeyBody>(await admin("POST", `/keys/${revoked.id}/revoke`), 200)).status).toBe("revoked");
     expect((await admin("DELETE", `/keys/${deleted.id}`)).status).toBe(204);
-    expect(await use(revoked.key)).toBe("revoked_key");
-    expect(await use(deleted.key)).toBe("invalid_key");
+    expect(await useKey(revoked.key)).toBe("revoked_key");
+    expect(await useKey(deleted.key)).toBe("invalid_key");
     expect(await events(revoked.id, "key.revoked")).toBe(0);
     expect(await events(deleted.id, "key.deleted")).toBe(0);
   });
@@ -88,7 +80,7 @@ describe("PATCH /keys/:id writes only the fields it is given", () => {
     // A concurrent PATCH of the scopes has reached the key's object, not yet D1.
     await env.KEY_GUARD.getByName(key.id).update({ scopes: ["write"] }, snapshot(key));
     await json(await admin("PATCH", `/keys/${key.id}`, { name: "renamed", description: "only the labels" }), 200);
-    expect(await use(key.key)).toBe("insufficient_permissions");
+    expect(await useKey(key.key)).toBe("insufficient_permissions");
   });
 
   it("a rate-limit change leaves the scopes alone at the key's object", async () => {

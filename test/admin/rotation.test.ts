@@ -1,18 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
+import { ADMIN_TOKEN, admin, createKey, useKey } from "../support/client";
 import { expectError, failingFields, json, rawAdmin, storedState, type KeyBody } from "./support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function use(key: string) {
-  const res = await gateway("/items", withKey(key, uniqueIp()));
-  if (res.status === 200) {
-    await res.body?.cancel();
-    return "ok";
-  }
-  return (await errorOf(res)).error.code;
-}
 
 describe("POST /keys/:id/rotate", () => {
   it("issues a new key with the same settings, shown once, and ends the old one at once by default", async () => {
@@ -24,7 +16,7 @@ describe("POST /keys/:id/rotate", () => {
       rate_limit: { limit: 7, window_seconds: 30 },
       expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     });
-    expect(await use(old.key)).toBe("ok");
+    expect(await useKey(old.key)).toBe("ok");
     // No body at all: grace_seconds defaults to 0.
     const res = await rawAdmin("POST", `/keys/${old.id}/rotate`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const next = await json<KeyBody>(res, 201);
@@ -44,8 +36,8 @@ describe("POST /keys/:id/rotate", () => {
     });
     expect(next.display).not.toBe(old.display);
 
-    expect(await use(old.key)).toBe("expired_key");
-    expect(await use(next.key!)).toBe("ok");
+    expect(await useKey(old.key)).toBe("expired_key");
+    expect(await useKey(next.key!)).toBe("ok");
     const after = await json<KeyBody>(await admin("GET", `/keys/${old.id}`), 200);
     expect(after).toMatchObject({ rotated_to: next.id, status: "expired" });
     // The plaintext is never shown again.
@@ -56,14 +48,14 @@ describe("POST /keys/:id/rotate", () => {
     const old = await createKey();
     const next = await json<KeyBody>(await admin("POST", `/keys/${old.id}/rotate`, { grace_seconds: 2 }), 201);
     const deadline = Date.now() + 2000;
-    expect(await use(old.key)).toBe("ok");
-    expect(await use(next.key!)).toBe("ok");
+    expect(await useKey(old.key)).toBe("ok");
+    expect(await useKey(next.key!)).toBe("ok");
     const during = await json<KeyBody>(await admin("GET", `/keys/${old.id}`), 200);
     expect(during.status).toBe("active");
     expect(Math.abs(Date.parse(during.expires_at!) - deadline)).toBeLessThan(1500);
     await sleep(Math.max(0, Date.parse(during.expires_at!) - Date.now()) + 150);
-    expect(await use(old.key)).toBe("expired_key");
-    expect(await use(next.key!)).toBe("ok");
+    expect(await useKey(old.key)).toBe("expired_key");
+    expect(await useKey(next.key!)).toBe("ok");
   });
 
   it("never extends an old key's life beyond its own expiry", async () => {
@@ -103,7 +95,7 @@ describe("POST /keys/:id/rotate", () => {
     }
     await expectError(await admin("POST", "/keys/key_00000000000000000000/rotate", {}), 404, "not_found");
     expect(await storedState()).toEqual(before);
-    expect(await use(revoked.key)).toBe("revoked_key");
+    expect(await useKey(revoked.key)).toBe("revoked_key");
   });
 
   it("validates grace_seconds and refuses unknown fields, changing nothing", async () => {
@@ -117,6 +109,6 @@ describe("POST /keys/:id/rotate", () => {
     expect(await rotate({ grace_seconds: 60, scopes: ["*"] })).toEqual(["body"]);
     expect(await rotate("not json")).toEqual(["body"]);
     expect(await storedState()).toEqual(before);
-    expect(await use(key.key)).toBe("ok");
+    expect(await useKey(key.key)).toBe("ok");
   });
 });

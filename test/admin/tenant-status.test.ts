@@ -5,7 +5,7 @@ import { FANOUT_BUDGET } from "../../src/admin/tenants";
 import type { KeyGuard } from "../../src/ratelimit/key-guard";
 import { writeKeyPolicy } from "../../src/ratelimit/guard-client";
 import type { KeyPolicy } from "../../src/store/records";
-import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
+import { admin, createKey, createTenant, useKey } from "../support/client";
 import { json } from "./support";
 
 /**
@@ -21,14 +21,6 @@ interface TenantUpdated {
 
 const patch = (id: string, body: unknown) => admin("PATCH", `/tenants/${id}`, body);
 
-async function use(key: string): Promise<string> {
-  const res = await gateway("/items", withKey(key, uniqueIp()));
-  if (res.status === 200) {
-    await res.body?.cancel();
-    return "ok";
-  }
-  return (await errorOf(res)).error.code;
-}
 
 async function versionOf(tenantId: string): Promise<number> {
   return (await env.DB.prepare("SELECT updated_at FROM tenants WHERE id = ?").bind(tenantId).first<number>("updated_at"))!;
@@ -79,7 +71,7 @@ describe("status versions", () => {
     // The suspension's fan-out arriving late (a slow, concurrent PATCH) changes nothing.
     const policy: KeyPolicy = { status: "active", tenantActive: false, expiresAt: null, scopes: ["read", "write"], limit: 60, windowSeconds: 60 };
     await writeKeyPolicy(env, key.id, { tenantActive: false }, policy, suspendedAt);
-    expect(await use(key.key)).toBe("ok");
+    expect(await useKey(key.key)).toBe("ok");
   });
 
   it("move on even for two changes within one millisecond", async () => {
@@ -97,7 +89,7 @@ describe("status versions", () => {
     const tenant = await createTenant("Suspended first");
     await json(await patch(tenant.id, { status: "suspended" }), 200);
     const key = await createKey({ tenant_id: tenant.id });
-    expect(await use(key.key)).toBe("tenant_inactive");
+    expect(await useKey(key.key)).toBe("tenant_inactive");
     expect((await storedGuard(key.id))?.tenantVersion).toBe(await versionOf(tenant.id));
   });
 });
@@ -110,11 +102,11 @@ describe("repeating a status the tenant already has", () => {
     const version = await versionOf(tenant.id);
     // The key's object missed the suspension (say it failed part-way).
     await env.KEY_GUARD.getByName(key.id).update({ tenantActive: true }, { status: "active", tenantActive: true, expiresAt: null, scopes: ["read", "write"], limit: 60, windowSeconds: 60 });
-    expect(await use(key.key)).toBe("ok");
+    expect(await useKey(key.key)).toBe("ok");
 
     const again = await json<TenantUpdated>(await patch(tenant.id, { status: "suspended" }), 200);
     expect(again).toMatchObject({ status: "suspended", fanout: { pending: false } });
-    expect(await use(key.key)).toBe("tenant_inactive");
+    expect(await useKey(key.key)).toBe("tenant_inactive");
     expect(await versionOf(tenant.id)).toBe(version);
     expect(await tenantEvents(tenant.id)).toEqual(["tenant.created", "tenant.suspended"]);
   });
@@ -130,12 +122,12 @@ describe(`a tenant with more than ${FANOUT_BUDGET} live keys`, () => {
     expect(first).toMatchObject({ id: tenant.id, status: "suspended", fanout: { pending: true } });
     expect((await storedGuard(imported[FANOUT_BUDGET - 1]!))?.tenantActive).toBe(false);
     expect(await storedGuard(imported[FANOUT_BUDGET]!)).toBeNull();
-    expect(await use(last.key)).toBe("ok");
+    expect(await useKey(last.key)).toBe("ok");
 
     const second = await json<TenantUpdated>(await patch(tenant.id, { status: "suspended" }), 200);
     expect(second.fanout).toEqual({ pending: false });
     expect((await storedGuard(imported.at(-1)!))?.tenantActive).toBe(false);
-    expect(await use(last.key)).toBe("tenant_inactive");
+    expect(await useKey(last.key)).toBe("tenant_inactive");
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM tenant_fanouts WHERE tenant_id = ?").bind(tenant.id).first<number>("n")).toBe(0);
     // One suspension, recorded once, however many calls it took.
     expect(await tenantEvents(tenant.id)).toEqual(["tenant.created", "tenant.suspended"]);
@@ -154,7 +146,7 @@ describe(`a tenant with more than ${FANOUT_BUDGET} live keys`, () => {
     expect(await storedGuard(imported[0]!)).toMatchObject({ tenantActive: true, tenantVersion: version });
     await json(await patch(tenant.id, { status: "active" }), 200);
     expect(await storedGuard(imported.at(-1)!)).toMatchObject({ tenantActive: true, tenantVersion: version });
-    expect(await use(last.key)).toBe("ok");
+    expect(await useKey(last.key)).toBe("ok");
     expect(await tenantEvents(tenant.id)).toEqual(["tenant.created", "tenant.reactivated", "tenant.suspended"]);
   });
 });

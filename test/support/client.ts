@@ -88,3 +88,13 @@ export function withKey(key: string, ip?: string, init: RequestInit = {}): Reque
   if (ip) headers.set("cf-connecting-ip", ip);
   return { ...init, headers };
 }
+
+/** One gateway request with `key` from a fresh client address: "ok", or the error code it got. */
+export async function useKey(key: string): Promise<string> {
+  const res = await gateway("/items", withKey(key, uniqueIp()));
+  if (res.status === 200) {
+    await res.body?.cancel();
+    return "ok";
+  }
+  return (await errorOf(res)).error.code;
+}
