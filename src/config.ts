@@ -1,4 +1,5 @@
 import { ApiError } from "./http/errors";
+import { SCOPE_PATTERN } from "./ratelimit/policy";
 
 /** A route rule from ROUTE_SCOPES: requests matching method and path need `scope`. */
 export interface RouteScope {
@@ -51,11 +52,7 @@ function parseConfig(env: Env): Config {
     originSigningSecret: env.ORIGIN_SIGNING_SECRET || null,
     keyPrefix,
     routeScopes: parseRouteScopes(env.ROUTE_SCOPES),
-    publicPaths: (env.PUBLIC_PATHS || "")
-      .split(",")
-      .map((p) => p.trim())
-      .filter(Boolean)
-      .map(globToRegExp),
+    publicPaths: parsePublicPaths(env.PUBLIC_PATHS),
     rateLimitFailOpen: (env.RATE_LIMIT_FAIL_OPEN || "false").trim().toLowerCase() === "true",
     defaultRateLimit: {
       limit: positiveInt("DEFAULT_RATE_LIMIT", env.DEFAULT_RATE_LIMIT, 60),
@@ -92,6 +89,15 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+function parsePublicPaths(raw: string | undefined): RegExp[] {
+  const globs = (raw || "").split(",").map((p) => p.trim()).filter(Boolean);
+  for (const glob of globs) {
+    // "health" would silently never match; a typo here must not look like a working setting.
+    if (!glob.startsWith("/")) throw misconfigured("PUBLIC_PATHS", `entry "${glob}" must start with "/"`);
+  }
+  return globs.map(globToRegExp);
+}
+
 function parseRouteScopes(raw: string | undefined): RouteScope[] {
   if (!raw || !raw.trim()) return [];
   let rules: unknown;
@@ -103,8 +109,8 @@ function parseRouteScopes(raw: string | undefined): RouteScope[] {
   if (!Array.isArray(rules)) throw misconfigured("ROUTE_SCOPES", "must be a JSON list");
   return rules.map((rule, i) => {
     const { method = "*", path, scope } = (rule ?? {}) as Record<string, unknown>;
-    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || typeof scope !== "string" || !scope) {
-      throw misconfigured("ROUTE_SCOPES", `entry ${i} needs {method, path: "/…", scope}`);
+    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || typeof scope !== "string" || !SCOPE_PATTERN.test(scope)) {
+      throw misconfigured("ROUTE_SCOPES", `entry ${i} needs {method, path: "/…", scope} with a scope keys can hold, like "servers" or "write:servers"`);
     }
     const exact = globToRegExp(path);
     return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), scope };

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { SCOPE_PATTERN } from "../ratelimit/policy";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
-const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*)$/;
 
 export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a tenant id (ten_…)");
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");

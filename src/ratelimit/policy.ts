@@ -9,6 +9,12 @@ export type Verdict =
   | "expired"
   | "tenant_inactive";
 
+/**
+ * What a scope may look like: `read`, `write:servers`, `keys:manage`, or `*` alone. Scopes compare
+ * exactly, so no wildcard inside a scope (`servers:*`) is accepted that would never match.
+ */
+export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_-]*(:[a-z0-9_-]+)*)$/;
+
 /** Scope `*` allows everything; otherwise the exact scope is needed. */
 export function hasScope(scopes: readonly string[], needed: string): boolean {
   return scopes.includes(needed) || scopes.includes("*");

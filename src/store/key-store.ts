@@ -13,9 +13,11 @@ const ISOLATE_TTL_MS = 60_000;
 const known = new IsolateCache<KeyRecord>(10_000, ISOLATE_TTL_MS);
 const unknown = new IsolateCache<true>(10_000, ISOLATE_TTL_MS);
 
-/** KV's shortest expiry, and the shortest edge cache it allows. */
+/** Unknown hashes: KV's shortest expiry (60 s), so a key can never stay "unknown" for long. */
 const KV_UNKNOWN_TTL_SECONDS = 60;
+/** Known keys: identity never changes and the key's object decides validity, so a day is safe. */
 const KV_KNOWN_TTL_SECONDS = 86_400;
+/** The shortest edge cache KV allows. */
 const KV_CACHE_TTL_SECONDS = 60;
 
 type KvEntry = KeyRecord | { unknown: true };

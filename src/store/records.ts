@@ -4,7 +4,9 @@ export type KeyStatus = "active" | "revoked" | "deleted";
 
 /**
  * What can change about a key after it is issued. The key's Durable Object holds the
- * authoritative copy; caches hold snapshots that are only ever used to seed it.
+ * authoritative copy. Caches hold snapshots, believed only where they cannot be stale in the
+ * caller's favour (revoked and deleted are final), used to seed an object never written, and to
+ * decide alone only when RATE_LIMIT_FAIL_OPEN lets a request through without its object.
  */
 export interface KeyPolicy {
   status: KeyStatus;

@@ -54,6 +54,9 @@ describe("malformed bodies", () => {
     const create = async (body: unknown) => failingFields(await admin("POST", "/keys", body));
     expect(await create({ tenant_id: 42 })).toEqual(["tenant_id"]);
     expect(await create({ tenant_id: tenant.id, scopes: "read" })).toEqual(["scopes"]);
+    // Scopes compare exactly, so a wildcard inside one, or capitals, would be a scope nothing needs.
+    expect(await create({ tenant_id: tenant.id, scopes: ["servers:*"] })).toEqual(["scopes.0"]);
+    expect(await create({ tenant_id: tenant.id, scopes: ["read", "Write"] })).toEqual(["scopes.1"]);
     expect(await create({ tenant_id: tenant.id, environment: "prod" })).toEqual(["environment"]);
     expect(await create({ tenant_id: tenant.id, expires_at: 1_900_000_000_000 })).toEqual(["expires_at"]);
     expect(await create({ tenant_id: tenant.id, rate_limit: { limit: "60", window_seconds: 60 } })).toEqual(["rate_limit.limit"]);

@@ -155,6 +155,8 @@ describe("configuration errors", () => {
   it.each([
     ["ROUTE_SCOPES that is not JSON", { ROUTE_SCOPES: "[{" }],
     ["ROUTE_SCOPES with a rule lacking a scope", { ROUTE_SCOPES: '[{"path":"/a"}]' }],
+    ["ROUTE_SCOPES with a scope no key can hold", { ROUTE_SCOPES: '[{"path":"/a","scope":"Servers"}]' }],
+    ["PUBLIC_PATHS with an entry that is no path", { PUBLIC_PATHS: "/health,status" }],
     ["an ORIGIN_URL that is not http(s)", { ORIGIN_URL: "ftp://127.0.0.1/" }],
     ["a KEY_PREFIX that keys cannot carry", { KEY_PREFIX: "Bad_Prefix" }],
     ["an ORIGIN_TIMEOUT_MS that is not a number", { ORIGIN_TIMEOUT_MS: "soon" }],
