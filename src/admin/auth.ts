@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import { authenticate } from "../gateway/authenticate";
 import { assertNotBlocked, clientIp, failedAttempt } from "../gateway/failed-attempts";
 import { ApiError } from "../http/errors";
-import { parseKey } from "../keys/format";
+import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
 import type { AdminEnv } from "./context";
@@ -41,7 +41,7 @@ export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
     } else if (looksLikeJwt(token)) {
       const { admin } = await countingFailures(c, ip, () => verifyAdminToken(c, token));
       c.set("principal", { kind: "admin", id: admin.id, email: admin.email, role: admin.role });
-    } else if (parseKey(token, config.keyPrefix)) {
+    } else if (isWellFormedKey(token, config.keyPrefix)) {
       rateLimitHeaders = await selfService(c);
     } else {
       if (config.adminToken !== null && root === null) throw adminTokenTooShort();

@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import { extractCredential, unauthorized, type Carrier } from "../credentials/extract";
 import { ApiError, authUnavailable } from "../http/errors";
-import { parseKey } from "../keys/format";
+import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Identity } from "../proxy/forward";
 import { keyGuard } from "../ratelimit/guard-client";
@@ -33,9 +33,9 @@ export async function authenticate(
   config: Config,
   neededScopes: readonly string[],
 ): Promise<Caller> {
-  const credential = extractCredential(request.headers, (candidate) => parseKey(candidate, config.keyPrefix) !== null);
+  const credential = extractCredential(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
   if (!credential) throw unauthorized("missing_credentials", "An API key is required: send it in the x-api-key header.");
-  if (!parseKey(credential.key, config.keyPrefix)) throw refusalError("deleted", [], {});
+  if (!isWellFormedKey(credential.key, config.keyPrefix)) throw refusalError("deleted", [], {});
 
   const ip = clientIp(request);
   assertNotBlocked(ip);

@@ -1,7 +1,7 @@
 import { readConfig } from "../config";
 import { keyCarriers } from "../credentials/extract";
 import { errorResponse, toApiError } from "../http/errors";
-import { parseKey } from "../keys/format";
+import { isWellFormedKey } from "../keys/format";
 import { prefixedId } from "../keys/random";
 import { forwardToOrigin } from "../proxy/forward";
 import { authenticate } from "./authenticate";
@@ -17,7 +17,7 @@ export async function handleGateway(request: Request, env: Env, ctx: ExecutionCo
     let response: Response;
     const preflight = isPreflight(request);
     if (preflight || isPublicPath(config, url.pathname)) {
-      const carriers = keyCarriers(request.headers, (candidate) => parseKey(candidate, config.keyPrefix) !== null);
+      const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
       response = await forwardToOrigin(request, url, config, { identity: null, carriers, withBody: !preflight }, requestId);
     } else {
       const caller = await authenticate(request, env, ctx, config, requiredScopes(config, request.method, url.pathname));

@@ -36,6 +36,11 @@ export function parseKey(candidate: string, prefix: string): ParsedKey | null {
   return { environment };
 }
 
+/** `parseKey` as a yes/no test, for code that only needs to know whether a string could be a key. */
+export function isWellFormedKey(candidate: string, prefix: string): boolean {
+  return parseKey(candidate, prefix) !== null;
+}
+
 /** What lists and logs may show: `kg_live_ab12…9xYz` (prefix, environment, 4 + last 4 characters). */
 export function displayForm(key: string, prefix: string): string {
   const head = prefix.length + 1 + 5 + 4;

@@ -19,12 +19,6 @@ const IDENTITY_PREFIX = "x-keygate-";
 // so a client-sent underscore spelling of any of them is a forgery too.
 const OWN_HEADERS = new Set(["x-request-id", "x-forwarded-host", "x-forwarded-proto"]);
 
-/**
- * Sends the request on to the origin: same method, path, query and streamed body; the key's
- * credential and every client-sent x-keygate-* header removed; the caller's identity added (and
- * signed, when ORIGIN_SIGNING_SECRET is set). The response streams back untouched but for
- * hop-by-hop headers.
- */
 /** What to tell the origin and what to take away before it sees the request. */
 export interface Forwarding {
   identity: Identity | null;
@@ -34,6 +28,12 @@ export interface Forwarding {
   withBody: boolean;
 }
 
+/**
+ * Sends the request on to the origin: same method, path, query and streamed body; the key's
+ * credential and every client-sent x-keygate-* header removed; the caller's identity added (and
+ * signed, when ORIGIN_SIGNING_SECRET is set). The response streams back untouched but for
+ * hop-by-hop headers.
+ */
 export async function forwardToOrigin(
   request: Request,
   url: URL,
