@@ -26,8 +26,8 @@ export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: 
   let windows: WindowState[];
   try {
     windows = await Promise.all([
-      attemptGuard(env, `signin-email:${lastSigninAt ?? 0}:${email}`).recordFailure(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
-      attemptGuard(env, `signin-ip:${ip}`).recordFailure(SIGNIN_LIMITS.perIp.limit, SIGNIN_LIMITS.perIp.windowSeconds),
+      attemptGuard(env, `signin-email:${lastSigninAt ?? 0}:${email}`).recordAttempt(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
+      attemptGuard(env, `signin-ip:${ip}`).recordAttempt(SIGNIN_LIMITS.perIp.limit, SIGNIN_LIMITS.perIp.windowSeconds),
     ]);
   } catch (error) {
     // Without the counters nothing limits guessing: refuse rather than check passwords unguarded.

@@ -58,7 +58,7 @@ export function assertNotBlocked(ip: string, now = Date.now()): void {
 /** Counts one failure; returns the error to answer with (the 401, or a 429 once over the limit). */
 export async function failedAttempt(env: Env, config: Config, ip: string, failure: ApiError): Promise<ApiError> {
   try {
-    const window = await attemptGuard(env, attemptBucket(ip)).recordFailure(config.failedAuth.limit, config.failedAuth.windowSeconds);
+    const window = await attemptGuard(env, attemptBucket(ip)).recordAttempt(config.failedAuth.limit, config.failedAuth.windowSeconds);
     if (window.admitted) return failure;
     blockedUntil.set(ip, window.now + window.retryAfterMs);
     return tooManyAttempts(window.retryAfterMs);
