@@ -17,6 +17,8 @@ export interface Config {
   originSigningSecret: string | null;
   keyPrefix: string;
   routeScopes: RouteScope[];
+  /** Every method a request could be overridden to, as far as the route rules can tell them apart. */
+  everyMethod: string[];
   publicPaths: RegExp[];
   rateLimitFailOpen: boolean;
   defaultRateLimit: { limit: number; windowSeconds: number };
@@ -24,6 +26,10 @@ export interface Config {
   adminToken: string | null;
   jwtSecret: string | null;
 }
+
+const STANDARD_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
+/** Stands for any method no rule names: it meets only `*` rules, and needs "write" otherwise. */
+const ANY_OTHER_METHOD = "\u0000OTHER";
 
 const KEY_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
 
@@ -45,13 +51,15 @@ function parseConfig(env: Env): Config {
   if (!KEY_PREFIX_PATTERN.test(keyPrefix)) {
     throw misconfigured("KEY_PREFIX", "must be 1-16 lower-case letters or digits, starting with a letter");
   }
+  const routeScopes = parseRouteScopes(env.ROUTE_SCOPES);
   return {
     originUrl: optionalUrl("ORIGIN_URL", env.ORIGIN_URL),
     originUrlTest: optionalUrl("ORIGIN_URL_TEST", env.ORIGIN_URL_TEST),
     originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30_000),
     originSigningSecret: env.ORIGIN_SIGNING_SECRET || null,
     keyPrefix,
-    routeScopes: parseRouteScopes(env.ROUTE_SCOPES),
+    routeScopes,
+    everyMethod: [...new Set([...STANDARD_METHODS, ...routeScopes.map((rule) => rule.method).filter((m) => m !== "*"), ANY_OTHER_METHOD])],
     publicPaths: parsePublicPaths(env.PUBLIC_PATHS),
     rateLimitFailOpen: (env.RATE_LIMIT_FAIL_OPEN || "false").trim().toLowerCase() === "true",
     defaultRateLimit: {
@@ -67,13 +75,18 @@ function parseConfig(env: Env): Config {
   };
 }
 
-/** Path globs: `*` matches within one segment, `**` across segments; `/servers/*` also matches `/servers`. */
+/**
+ * Path globs: `*` matches within one segment, `**` across segments; `/servers/*` also matches
+ * `/servers`. Origins fold a trailing slash and repeated slashes, so the glob is read with them
+ * folded (`/reports/` means `/reports`) and matches a path with or without a trailing slash.
+ */
 export function globToRegExp(glob: string): RegExp {
+  const folded = glob.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
   let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
+  for (let i = 0; i < folded.length; i++) {
+    const ch = folded[i]!;
     if (ch === "*") {
-      if (glob[i + 1] === "*") {
+      if (folded[i + 1] === "*") {
         source += ".*";
         i++;
       } else {
@@ -86,7 +99,7 @@ export function globToRegExp(glob: string): RegExp {
   // "/servers/*" should cover the collection itself, as users write it meaning "servers and below".
   if (source.endsWith("/[^/]*")) source = `${source.slice(0, -6)}(?:/[^/]*)?`;
   else if (source.endsWith("/.*")) source = `${source.slice(0, -3)}(?:/.*)?`;
-  return new RegExp(`^${source}$`);
+  return new RegExp(source === "/" ? "^/$" : `^${source}/?$`);
 }
 
 function parsePublicPaths(raw: string | undefined): RegExp[] {

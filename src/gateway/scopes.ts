@@ -2,7 +2,7 @@ import type { Config } from "../config";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** The scope one reading of a path needs: the first ROUTE_SCOPES rule that matches, else read or write. */
+/** The scope one reading of a request needs: the first ROUTE_SCOPES rule that matches, else read or write. */
 function scopeFor(config: Config, method: string, path: string, folded: boolean): string {
   for (const rule of config.routeScopes) {
     if ((rule.method === "*" || rule.method === method) && (folded ? rule.pathFolded : rule.path).test(path)) return rule.scope;
@@ -11,39 +11,82 @@ function scopeFor(config: Config, method: string, path: string, folded: boolean)
 }
 
 /**
- * The scopes a request needs. Origins differ in how they read a path: many merge slashes, some
- * decode %2F, resolve dot segments, cut `;params`, or ignore case. A path that means something
- * else under such a reading (`//servers/1`, `/x/..%2Fservers/1`, `/SERVERS/1`) needs the scopes
- * of every reading, so no spelling of a path slips past its rule. Ordinary paths have one reading
- * and need one scope.
+ * The scopes a request needs: those of every method it could be executed as (its own and any
+ * override it carries, see overrides.ts) under every reading of its path. Origins differ in how
+ * they read a path (see pathReadings) and some ignore case, so a request needs what each of them
+ * would need, and no spelling slips past its rule. An ordinary request has one method and one
+ * reading, and needs one scope.
  */
-export function requiredScopes(config: Config, rawMethod: string, path: string): string[] {
-  // Fetch upper-cases only the standard methods; "patch" must meet a PATCH rule all the same.
-  const method = rawMethod.toUpperCase();
-  const forgiving = UNUSUAL_PATH.test(path) ? canonicalPath(path) : path;
-  const scopes = new Set([scopeFor(config, method, path, false), scopeFor(config, method, forgiving, true)]);
-  if (forgiving !== path) scopes.add(scopeFor(config, method, forgiving, false));
+export function requiredScopes(config: Config, methods: readonly string[], path: string): string[] {
+  const readings = pathReadings(path);
+  const scopes = new Set<string>();
+  for (const rawMethod of methods) {
+    // Fetch upper-cases only the standard methods; "patch" must meet a PATCH rule all the same.
+    const method = rawMethod.toUpperCase();
+    for (const reading of readings) {
+      scopes.add(scopeFor(config, method, reading, false));
+      scopes.add(scopeFor(config, method, reading, true));
+    }
+  }
   return [...scopes];
 }
 
-const UNUSUAL_PATH = /%|\\|\/\/|\/\.|;/;
+/** Anything in a path that some origin reads differently from its literal spelling. */
+const UNUSUAL_PATH = /[%\\;. \0]|\/\/|.\/$/;
 
-/** The path as the most forgiving origin would read it: decoded, slashes merged, dots resolved, `;params` cut. */
-export function canonicalPath(path: string): string {
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    // A malformed escape stays as sent; the other readings still apply.
+/**
+ * The ways common origins read one path, the literal spelling first. Express (by default), Rails,
+ * Spring and most routers fold a trailing slash and repeated slashes; many decode %-escapes (some
+ * twice), take a backslash for a slash, resolve dot segments, cut `;params` (Tomcat) or stop at a
+ * NUL (C and older PHP); Windows servers drop trailing dots and spaces of a segment; Rails and
+ * Spring's suffix matching route `/reports.json` as `/reports`. So besides the path as sent there
+ * is its most forgiving reading, and that reading without a format suffix.
+ */
+export function pathReadings(path: string): string[] {
+  if (!UNUSUAL_PATH.test(path)) return [path];
+  const forgiving = forgivingPath(path);
+  const readings = new Set([path, forgiving]);
+  const last = forgiving.slice(forgiving.lastIndexOf("/") + 1);
+  const firstDot = last.indexOf(".");
+  if (firstDot > 0) {
+    const base = forgiving.slice(0, forgiving.length - last.length);
+    readings.add(base + last.slice(0, last.lastIndexOf(".")));
+    readings.add(base + last.slice(0, firstDot));
   }
+  return [...readings];
+}
+
+/** The path as the most forgiving origin reads it. Never ends in a slash, except the root itself. */
+export function forgivingPath(path: string): string {
+  let decoded = path;
+  // Decoding twice (or three times) is a real origin behaviour: `%252F` becomes `%2F`, then `/`.
+  for (let round = 0; round < 3 && decoded.includes("%"); round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      break; // a malformed escape stays as sent; the other readings still apply
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  const nul = decoded.indexOf("\0");
+  if (nul !== -1) decoded = decoded.slice(0, nul);
   const segments: string[] = [];
   for (const full of decoded.replace(/\\/g, "/").split("/")) {
-    const segment = full.split(";")[0]!;
+    const segment = windowsSegment(full.split(";")[0]!);
     if (segment === "" || segment === ".") continue;
     if (segment === "..") segments.pop();
     else segments.push(segment);
   }
-  return `/${segments.join("/")}${decoded.endsWith("/") && segments.length > 0 ? "/" : ""}`;
+  return `/${segments.join("/")}`;
+}
+
+/** Windows ignores trailing spaces, and trailing dots of a name (but `.` and `..` keep their meaning). */
+function windowsSegment(segment: string): string {
+  const trimmed = segment.replace(/ +$/, "");
+  if (trimmed === "." || trimmed === "..") return trimmed;
+  return trimmed.replace(/[. ]+$/, "");
 }
 
 // An encoded slash, backslash or dot lets an origin that decodes paths see another path than the
@@ -51,9 +94,10 @@ export function canonicalPath(path: string): string {
 // `/admin`, so such a path is never public: it needs a key.
 const DISGUISED_SEGMENT = /%2f|%5c|%2e|;/i;
 
+/** Public only if every reading of the path is: no origin may read it as a path that needs a key. */
 export function isPublicPath(config: Config, path: string): boolean {
   if (DISGUISED_SEGMENT.test(path)) return false;
-  return config.publicPaths.some((pattern) => pattern.test(path));
+  return pathReadings(path).every((reading) => config.publicPaths.some((pattern) => pattern.test(reading)));
 }
 
 /**
