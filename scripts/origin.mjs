@@ -5,6 +5,8 @@
 //   GET  /__origin/download?bytes=N -> N deterministic bytes (streamed), x-sha256 header
 //   *    /__origin/slow?ms=N       -> answers after N ms
 //   *    /__origin/static          -> a fixed small body (the benchmark's target)
+//   *    …/__origin/respond?status=302&location=…&link=…  -> that status with those response
+//                                     headers (any name; repeated names repeat the header)
 //   *    anything else             -> JSON echo: method, path, query, headers, body length and SHA-256
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
@@ -29,6 +31,13 @@ export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {})
       req.resume();
       res.writeHead(200, { "content-type": "text/plain", "content-length": "2" });
       return res.end("ok");
+    }
+    if (url.pathname.endsWith("/__origin/respond")) {
+      req.resume();
+      const headers = [];
+      for (const [name, value] of url.searchParams) if (name !== "status") headers.push(name, value);
+      res.writeHead(Number(url.searchParams.get("status") ?? 200), headers);
+      return res.end("redirecting");
     }
     if (url.pathname === "/__origin/counts") {
       res.writeHead(200, { "content-type": "application/json" });

@@ -1,7 +1,10 @@
 import type { Config } from "../config";
 import type { Carrier } from "../credentials/extract";
+import { OVERRIDE_HEADERS } from "../gateway/overrides";
+import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import type { Environment } from "../keys/format";
+import { rewriteOriginUrls } from "./redirects";
 import { sign } from "./signing";
 
 /** Who the origin is told is calling; null for preflights and public paths. */
@@ -15,17 +18,45 @@ export interface Identity {
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
 const IDENTITY_PREFIX = "x-keygate-";
-// Names keygate sets for the origin. CGI-style origins read `x_keygate_key_id` as the same header,
-// so a client-sent underscore spelling of any of them is a forgery too.
-const OWN_HEADERS = new Set(["x-request-id", "x-forwarded-host", "x-forwarded-proto"]);
+/**
+ * What proxies tell an origin about the client and the URL it used. The origin must be able to
+ * trust each of these, so a client's own are never forwarded: keygate sets the standard ones from
+ * what it knows and drops the rest, including the path overrides some frameworks honour
+ * (X-Original-URL, X-Rewrite-URL) and every `x-forwarded-*` it does not set.
+ */
+const FORWARDING_PREFIX = "x-forwarded-";
+const CLIENT_CLAIMS = new Set([
+  "forwarded",
+  "x-real-ip",
+  "true-client-ip",
+  "x-client-ip",
+  "client-ip",
+  "x-cluster-client-ip",
+  "fastly-client-ip",
+  "x-original-forwarded-for",
+  "x-originating-ip",
+  "x-remote-ip",
+  "x-remote-addr",
+  "x-proxyuser-ip",
+  "x-envoy-external-address",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-uri",
+  "x-original-host",
+  "x-host",
+  "x-http-host-override",
+]);
+// CGI-style origins (PHP, Apache) read `x_keygate_key_id` as `x-keygate-key-id`, so a client's
+// underscore spelling of a header keygate sets or reads is a forgery of it, and never forwarded.
+const OWN_HEADERS = new Set(["x-request-id", ...OVERRIDE_HEADERS, ...CLIENT_CLAIMS]);
 
 /** What to tell the origin and what to take away before it sees the request. */
 export interface Forwarding {
   identity: Identity | null;
   /** Headers that carried a key: never handed to the origin. */
   carriers: readonly Carrier[];
-  /** False for preflights: they pass without a key, so they pass without a body too. */
-  withBody: boolean;
+  /** The body to send: the request's own stream, the bytes keygate read of it, or null for preflights. */
+  body: BodyInit | null;
 }
 
 /**
@@ -38,7 +69,7 @@ export async function forwardToOrigin(
   request: Request,
   url: URL,
   config: Config,
-  { identity, carriers, withBody }: Forwarding,
+  { identity, carriers, body }: Forwarding,
   requestId: string,
 ): Promise<Response> {
   const origin = (identity?.environment === "test" && config.originUrlTest) || config.originUrl;
@@ -86,7 +117,7 @@ export async function forwardToOrigin(
     upstream = await fetch(target, {
       method: request.method,
       headers,
-      body: withBody ? request.body : null,
+      body,
       redirect: "manual",
       signal: controller.signal,
       // Cloudflare's cache keys on the URL alone, not on who is calling: one tenant's response
@@ -104,6 +135,7 @@ export async function forwardToOrigin(
 
   const response = new Response(upstream.body, upstream);
   stripHopByHop(response.headers);
+  rewriteOriginUrls(response.headers, url, config, origin);
   return response;
 }
 
@@ -116,11 +148,11 @@ function upstreamHeaders(incoming: Headers, url: URL, carriers: readonly Carrier
   headers.delete("x-api-key");
   for (const name of [...headers.keys()]) {
     const dashed = name.replaceAll("_", "-");
-    if (dashed.startsWith(IDENTITY_PREFIX) || (dashed !== name && OWN_HEADERS.has(dashed))) headers.delete(name);
+    const forgery = dashed !== name && OWN_HEADERS.has(dashed);
+    if (forgery || dashed.startsWith(IDENTITY_PREFIX) || dashed.startsWith(FORWARDING_PREFIX) || CLIENT_CLAIMS.has(name)) headers.delete(name);
   }
   headers.delete("host");
-  headers.set("x-forwarded-host", url.host);
-  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
+  setForwarding(headers, url, clientAddress(incoming));
   return headers;
 }
 
@@ -130,4 +162,27 @@ function stripHopByHop(headers: Headers): void {
     for (const name of named.split(",")) headers.delete(name.trim());
   }
   for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+/**
+ * The standard forwarding headers, from what keygate knows: the client's address (from
+ * CF-Connecting-IP, omitted when there is none), and the host, scheme and port the client used.
+ */
+function setForwarding(headers: Headers, url: URL, client: string | null): void {
+  const proto = url.protocol.slice(0, -1);
+  const elements = [`host=${quoted(url.host)}`, `proto=${proto}`];
+  if (client !== null) {
+    elements.unshift(`for=${client.includes(":") ? `"[${client}]"` : client}`);
+    headers.set("x-forwarded-for", client);
+    headers.set("x-real-ip", client);
+  }
+  headers.set("forwarded", elements.join(";"));
+  headers.set("x-forwarded-host", url.host);
+  headers.set("x-forwarded-proto", proto);
+  headers.set("x-forwarded-port", url.port || (proto === "https" ? "443" : "80"));
+}
+
+/** RFC 7239 §4: a value that is not a token (a host with a port, say) goes in quotes. */
+function quoted(value: string): string {
+  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
 }

@@ -106,3 +106,34 @@ describe("wrangler dev + curl", () => {
     expect((await kg.originCounts())[doomed.id]).toBe(1);
   });
 });
+
+describe("what the origin is told, and what it tells the client (issue 8)", () => {
+  it("an origin redirect to its own address brings curl -L back through keygate, key and all", async () => {
+    const target = `${kg.originUrl}/after-redirect?x=1`;
+    const res = await curl(`${kg.url}/__origin/respond?status=302&location=${encodeURIComponent(target)}`, ["-L", "-H", `x-api-key: ${key.key}`]);
+    expect(res.status).toBe(200);
+    const echo = res.json();
+    // The second request went through keygate: the origin saw the identity, never the key.
+    expect(echo).toMatchObject({ path: "/after-redirect", query: "?x=1" });
+    expect(echo.headers["x-keygate-key-id"]).toBe(key.id);
+    expect(echo.headers["x-api-key"]).toBeUndefined();
+    const redirect = await curl(`${kg.url}/__origin/respond?status=302&location=${encodeURIComponent(target)}`, ["-H", `x-api-key: ${key.key}`]);
+    expect(redirect.headers.get("location")).toBe(`${kg.url}/after-redirect?x=1`);
+  });
+
+  it("forged forwarding headers and method overrides do not reach the origin as sent", async () => {
+    const res = await curl(`${kg.url}/fwd`, [
+      "-X", "POST",
+      "-H", `x-api-key: ${key.key}`,
+      "-H", "Forwarded: for=198.51.100.66;host=evil.example;proto=http",
+      "-H", "X-Forwarded-For: 198.51.100.66",
+      "-H", "X-Real-IP: 198.51.100.66",
+      "-H", "True-Client-IP: 198.51.100.66",
+      "-H", "X-Original-URL: /admin",
+      "--data-binary", "x=1",
+    ]);
+    const echo = res.json();
+    expect(JSON.stringify(echo.headers)).not.toMatch(/198\.51\.100\.66|evil\.example|\/admin/);
+    expect(echo.headers.forwarded).toMatch(/host="?127\.0\.0\.1:\d+"?;proto=http$/);
+  });
+});
