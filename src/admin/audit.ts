@@ -10,20 +10,23 @@ import { auditView } from "./views";
 
 export const auditRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-const Id = z.string().min(1).max(100);
+// Up to an email's length: a failed sign-in is filed under the email it tried.
+const Id = z.string().min(1).max(254);
 
 auditRoutes.openapi(
   createRoute({
     method: "get",
     path: "/audit-events",
     summary: "List audit events",
-    description: "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id (x-request-id of the call that made it).",
+    description:
+      "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id (x-request-id of the call that made it). " +
+      "Also sign-ins: `admin.signed_in`, and `signin.failed` (reason `invalid_credentials` for a wrong password and an unknown email alike) and `signin.throttled` (once when a limit starts refusing) with the client's address as the actor.",
     middleware: [permit("read")],
     request: {
       query: z.strictObject({
         resource_id: Id.optional().openapi({ example: "key_6Bq0Yl2N3pXzZk1VwR4s" }),
         action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "key.revoked"').optional(),
-        actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…) or a key id (key_…).' }),
+        actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…), a key id (key_…), or a client address (failed sign-ins).' }),
         tenant_id: TenantId.optional(),
         request_id: z.string().regex(/^req_[0-9A-Za-z]{1,64}$/, "must be a request id (req_…)").optional().openapi({
           description: "The x-request-id of the call that made the change.",

@@ -176,8 +176,14 @@ export const AuditEvent = z
     id: z.string(),
     object: z.literal("audit_event"),
     action: z.string().openapi({ example: "key.revoked" }),
-    actor: z.object({ type: z.enum(["root", "admin", "key"]), id: z.string() }),
-    resource: z.object({ type: z.enum(["tenant", "api_key", "admin"]), id: z.string() }),
+    actor: z.object({
+      type: z.enum(["root", "admin", "key", "client"]).openapi({ description: "`client`: nobody signed in (a failed sign-in); the id is the client's address." }),
+      id: z.string(),
+    }),
+    resource: z.object({
+      type: z.enum(["tenant", "api_key", "admin", "signin"]).openapi({ description: "`signin`: a sign-in attempt; the id is the email it was made for." }),
+      id: z.string(),
+    }),
     tenant_id: z.string().nullable(),
     request_id: z.string(),
     details: z.record(z.string(), z.unknown()).nullable(),

@@ -1,7 +1,7 @@
 import { ApiError } from "../http/errors";
 import { attemptGuard } from "../ratelimit/guard-client";
 import { retryAfterSeconds } from "../ratelimit/headers";
-import type { WindowState } from "../ratelimit/sliding-log";
+import type { AttemptWindow } from "../ratelimit/attempt-guard";
 
 /**
  * Password guessing is limited per email and per client IP, each counted by its own AttemptGuard
@@ -22,8 +22,17 @@ export const SIGNIN_LIMITS = {
   perIp: { limit: 30, windowSeconds: 900 },
 } as const;
 
-export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: number | null, ip: string): Promise<void> {
-  let windows: WindowState[];
+/** A refused sign-in attempt: which limits refused it, and whether this started the block. */
+export interface SigninRefusal {
+  limits: ("email" | "ip")[];
+  retryAfterSeconds: number;
+  /** The first refusal of this block: recorded in the audit trail (the rest of the block is not). */
+  firstRefusal: boolean;
+}
+
+/** Counts the attempt against both limits; a refusal when either is over, null when it may go on. */
+export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: number | null, ip: string): Promise<SigninRefusal | null> {
+  let windows: [AttemptWindow, AttemptWindow];
   try {
     windows = await Promise.all([
       attemptGuard(env, `signin-email:${lastSigninAt ?? 0}:${email}`).recordAttempt(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
@@ -34,10 +43,18 @@ export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: 
     console.error("keygate: sign-in attempt counter unavailable", error);
     throw new ApiError("auth_unavailable", "Sign-in is temporarily unavailable; try again shortly.");
   }
-  const retryAfterMs = Math.max(0, ...windows.filter((w) => !w.admitted).map((w) => w.retryAfterMs));
-  if (windows.some((w) => !w.admitted)) {
-    throw new ApiError("too_many_failed_attempts", "Too many sign-in attempts; try again later.", null, {
-      "retry-after": String(retryAfterSeconds(retryAfterMs)),
-    });
-  }
+  const [perEmail, perIp] = windows;
+  const refusing = windows.filter((w) => !w.admitted);
+  if (refusing.length === 0) return null;
+  return {
+    limits: [...(perEmail.admitted ? [] : ["email" as const]), ...(perIp.admitted ? [] : ["ip" as const])],
+    retryAfterSeconds: retryAfterSeconds(Math.max(...refusing.map((w) => w.retryAfterMs))),
+    firstRefusal: refusing.some((w) => w.firstRefusal),
+  };
+}
+
+export function tooManySignins(refusal: SigninRefusal): ApiError {
+  return new ApiError("too_many_failed_attempts", "Too many sign-in attempts; try again later.", null, {
+    "retry-after": String(refusal.retryAfterSeconds),
+  });
 }

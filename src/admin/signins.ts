@@ -1,16 +1,17 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { assertNotBlocked, clientIp } from "../gateway/failed-attempts";
+import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import { getAdminByEmail, markSignedIn } from "../store/admin-repo";
-import { adminResource, auditStatement } from "./audit-trail";
+import { adminResource, auditStatement, signinResource } from "./audit-trail";
 import { countingFailures, verifyAdminToken } from "./auth";
 import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
 import { verifyNothing, verifyPassword } from "./passwords";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
-import { admitSigninAttempt } from "./signin-throttle";
+import { admitSigninAttempt, tooManySignins } from "./signin-throttle";
 import { assertTokensConfigured, issueToken, MAX_SESSION_SECONDS, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
@@ -42,20 +43,37 @@ signinRoutes.openapi(
 );
 
 /**
- * Known and unknown emails take the same path (a D1 read, the two attempt counters, one PBKDF2)
- * and get the same answer, so neither the reply nor its timing tells which emails are admins.
+ * Known and unknown emails take the same path (a D1 read, the two attempt counters, one PBKDF2, an
+ * audit write when it fails) and get the same answer, so neither the reply nor its timing tells
+ * which emails are admins. Failures are recorded (`signin.failed`, one reason for a wrong
+ * password and an unknown email alike) and so is the start of each throttling block
+ * (`signin.throttled`), with the client's address as the actor, so password spraying shows up
+ * in the audit trail.
  */
 async function passwordGrant(c: Context<AdminEnv>, email: string, password: string): Promise<Grant> {
   const admin = await getAdminByEmail(c.env.DB, email);
-  await admitSigninAttempt(c.env, email, admin?.last_signin_at ?? null, clientIp(c.req.raw));
+  const refusal = await admitSigninAttempt(c.env, email, admin?.last_signin_at ?? null, clientIp(c.req.raw));
+  if (refusal) {
+    if (refusal.firstRefusal) await recordFailedSignin(c, "signin.throttled", email, { reason: "too_many_attempts", limits: refusal.limits, retry_after_seconds: refusal.retryAfterSeconds });
+    throw tooManySignins(refusal);
+  }
   const valid = admin ? await verifyPassword(password, admin) : await verifyNothing(password);
-  if (!admin || !valid) throw new ApiError("invalid_credentials", "The email or password is not correct.");
+  if (!admin || !valid) {
+    await recordFailedSignin(c, "signin.failed", email, { reason: "invalid_credentials" });
+    throw new ApiError("invalid_credentials", "The email or password is not correct.");
+  }
   const now = Date.now();
   await c.env.DB.batch([
     markSignedIn(c.env.DB, admin.id, now),
     auditStatement(c.env.DB, { type: "admin", id: admin.id, requestId: c.var.requestId }, "admin.signed_in", adminResource(admin), now),
   ]);
   return { admin, authTime: Math.floor(now / 1000) };
+}
+
+/** An audit event for a sign-in that did not happen: the client's address acts, on the email it tried. */
+async function recordFailedSignin(c: Context<AdminEnv>, action: string, email: string, details: Record<string, unknown>): Promise<void> {
+  const ip = clientAddress(c.req.raw.headers) ?? "unknown";
+  await auditStatement(c.env.DB, { type: "client", id: ip, requestId: c.var.requestId }, action, signinResource(email), Date.now(), { email, ip, ...details }).run();
 }
 
 /** Who the new token is for, and when they last gave their password. */

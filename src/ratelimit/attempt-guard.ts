@@ -1,6 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { SlidingLog, type WindowState } from "./sliding-log";
 
+export interface AttemptWindow extends WindowState {
+  /** The first refusal of a stretch of refusals: when the subject became blocked, worth recording once. */
+  firstRefusal: boolean;
+}
+
 /**
  * One object per counted subject: a client IP's failed authentications (well-formed keys that are
  * unknown, revoked or expired), or an email's or address's sign-in attempts. A sliding window, so
@@ -8,9 +13,14 @@ import { SlidingLog, type WindowState } from "./sliding-log";
  */
 export class AttemptGuard extends DurableObject<Env> {
   private readonly log = new SlidingLog(this.ctx.storage.sql, "failures");
+  /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
+  private blockedUntil = 0;
 
   /** Counts one attempt if the window has room; `admitted: false` means the subject is over its limit. */
-  recordAttempt(limit: number, windowSeconds: number): WindowState {
-    return this.log.tryAdmit(Date.now(), limit, windowSeconds * 1000);
+  recordAttempt(limit: number, windowSeconds: number): AttemptWindow {
+    const window = this.log.tryAdmit(Date.now(), limit, windowSeconds * 1000);
+    const firstRefusal = !window.admitted && window.now >= this.blockedUntil;
+    if (!window.admitted) this.blockedUntil = window.now + window.retryAfterMs;
+    return { ...window, firstRefusal };
   }
 }

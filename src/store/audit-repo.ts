@@ -1,8 +1,9 @@
 import { prefixedId } from "../keys/random";
 import { fetchPage, type Page, type PageRequest } from "./page";
 
-export type ActorType = "root" | "admin" | "key";
-export type ResourceType = "tenant" | "api_key" | "admin";
+/** `client`: no one signed in, e.g. a failed sign-in; the actor id is the client's address. */
+export type ActorType = "root" | "admin" | "key" | "client";
+export type ResourceType = "tenant" | "api_key" | "admin" | "signin";
 
 export interface AuditEvent {
   actorType: ActorType;

@@ -146,3 +146,63 @@ describe("attempt limits", () => {
     expect((await signin(password(owner.email), { ip: uniqueIp() })).status).toBe(200);
   });
 });
+
+describe("failed sign-ins in the audit trail", () => {
+  interface Event {
+    action: string;
+    actor: { type: string; id: string };
+    resource: { type: string; id: string };
+    request_id: string;
+    details: Record<string, unknown> | null;
+  }
+  const eventsOf = async (query: string): Promise<Event[]> => (await json<{ data: Event[] }>(await admin("GET", `/audit-events?${query}`), 200)).data;
+  const ipv4 = () => `192.0.2.${1 + Math.floor(Math.random() * 254)}`;
+
+  it("records a wrong password and an unknown email alike: the email tried, the client's address, the request, one reason", async () => {
+    const owner = await adminUser("owner");
+    const nobody = uniqueEmail("nobody");
+    for (const email of [owner.email, nobody]) {
+      const ip = uniqueIp();
+      const res = await signin(password(email, "not the password"), { ip });
+      const requestId = res.headers.get("x-request-id")!;
+      await expectError(res, 401, "invalid_credentials");
+      const [event, ...more] = await eventsOf(`request_id=${requestId}`);
+      expect(more).toEqual([]);
+      expect(event).toMatchObject({
+        action: "signin.failed",
+        actor: { type: "client", id: ip },
+        resource: { type: "signin", id: email },
+        request_id: requestId,
+        details: { email, ip, reason: "invalid_credentials" },
+      });
+    }
+  });
+
+  it("shows password spraying: every email one address tried, under that address", async () => {
+    const ip = ipv4();
+    const emails = [uniqueEmail("spray"), uniqueEmail("spray"), uniqueEmail("spray")];
+    for (const email of emails) await expectError(await signin(password(email, "Winter2026!!"), { ip }), 401, "invalid_credentials");
+    const events = await eventsOf(`actor_id=${ip}&action=signin.failed`);
+    expect(events.map((e) => e.resource.id).sort()).toEqual([...emails].sort());
+  });
+
+  it("records the start of a throttling block once, not every refused attempt", async () => {
+    const email = uniqueEmail("locked");
+    for (let i = 0; i < SIGNIN_LIMITS.perEmail.limit; i++) await expectError(await signin(password(email, `guess ${i}`)), 401, "invalid_credentials");
+    const ip = uniqueIp();
+    await expectError(await signin(password(email, "guess"), { ip }), 429, "too_many_failed_attempts");
+    await expectError(await signin(password(email, "guess")), 429, "too_many_failed_attempts");
+    const throttled = await eventsOf(`resource_id=${encodeURIComponent(email)}&action=signin.throttled`);
+    expect(throttled).toHaveLength(1);
+    expect(throttled[0]).toMatchObject({ actor: { type: "client", id: ip }, details: { email, reason: "too_many_attempts", limits: ["email"] } });
+    expect(await eventsOf(`resource_id=${encodeURIComponent(email)}&action=signin.failed`)).toHaveLength(SIGNIN_LIMITS.perEmail.limit);
+  });
+
+  it("records nothing for a successful sign-in but admin.signed_in, and nothing for a malformed request", async () => {
+    const viewer = await adminUser("viewer");
+    const ip = ipv4();
+    expect((await signin(password(viewer.email), { ip })).status).toBe(200);
+    await expectError(await signin({ grant_type: "password", email: viewer.email }, { ip }), 400, "invalid_request");
+    expect(await eventsOf(`actor_id=${ip}`)).toEqual([]);
+  });
+});
