@@ -1,6 +1,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_SIGNING_SECRET } from "./test/support/constants";
+// @ts-expect-error: plain ESM build script, shared with wrangler's [build]
+import { buildAssets } from "./scripts/build-assets.mjs";
+
+// wrangler builds ./static before `dev` and `deploy`; the test runner reads wrangler.toml without
+// running [build], so the static assets are built here.
+buildAssets();
 
 // Tests run inside workerd with real local D1, KV and Durable Objects. The origin is a real HTTP
 // server on loopback, started by test/global-setup.ts; its URL reaches the worker as ORIGIN_URL.

@@ -1,14 +1,55 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { secureHeaders } from "hono/secure-headers";
 import type { AdminEnv } from "./context";
 
 export const OPENAPI_PATH = "/_keygate/openapi.json";
 export const DOCS_PATH = "/_keygate/docs";
 
 /**
+ * Pages admins use on this hostname (where they paste tokens) load nothing from another origin,
+ * run no inline script and cannot be framed. Swagger UI sets styles through the DOM and draws
+ * icons from data: URIs, so those two are allowed; nothing else is.
+ */
+export const pageSecurity = () =>
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    xFrameOptions: "DENY",
+    // Not on loopback http (tests, wrangler dev), where it would be ignored anyway; harmless in production.
+    strictTransportSecurity: "max-age=31536000",
+  });
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>keygate admin API</title>
+<link rel="icon" href="${DOCS_PATH}/favicon-32x32.png">
+<link rel="stylesheet" href="${DOCS_PATH}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${DOCS_PATH}/swagger-ui-bundle.js"></script>
+<script src="${DOCS_PATH}/init.js"></script>
+</body>
+</html>
+`;
+
+/**
  * The contract, generated from the very zod schemas that validate requests, so it cannot drift.
  * Both are public: they describe the API and hold no data. The interactive reference is Swagger
- * UI; the page loads its script from a CDN in the reader's browser, the worker serves only HTML.
+ * UI, served from this worker's static assets (its version pinned by package-lock.json).
  */
 export function serveDocs(app: OpenAPIHono<AdminEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
@@ -33,5 +74,11 @@ export function serveDocs(app: OpenAPIHono<AdminEnv>): void {
     },
     security: [{ bearer: [] }, { apiKey: [] }],
   });
-  app.get(DOCS_PATH, swaggerUI({ url: OPENAPI_PATH, title: "keygate admin API" }));
+  app.use(`${DOCS_PATH}/*`, pageSecurity());
+  app.get(DOCS_PATH, (c) => c.html(DOCS_PAGE));
+  app.get(`${DOCS_PATH}/:file`, async (c) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    // 304 when the browser has it already (the asset server's ETag); any miss reads as the API's 404.
+    return asset.ok || asset.status === 304 ? new Response(asset.body, asset) : c.notFound();
+  });
 }

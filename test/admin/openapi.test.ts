@@ -97,17 +97,6 @@ describe("GET /_keygate/openapi.json", () => {
   });
 });
 
-describe("GET /_keygate/docs", () => {
-  it("serves an interactive reference that loads the spec", async () => {
-    const res = await exports.default.fetch(`${BASE}/_keygate/docs`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
-    const html = await res.text();
-    expect(html).toContain("SwaggerUIBundle");
-    expect(html).toContain("/_keygate/openapi.json");
-  });
-});
-
 describe("every documented route is guarded", () => {
   let viewer: SignedIn;
   beforeAll(async () => {

@@ -74,6 +74,11 @@ describe("the admin API under wrangler dev", () => {
     expect(spec.json().openapi).toBe("3.1.0");
     const docs = await curl(`${kg.url}/_keygate/docs`);
     expect(docs.status).toBe(200);
-    expect(docs.text()).toContain("/_keygate/openapi.json");
+    expect(docs.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    // wrangler ran [build]: Swagger UI and its starter come from this worker, not a CDN.
+    const files = [...docs.text().matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(files).toContain("/_keygate/docs/swagger-ui-bundle.js");
+    for (const file of files) expect((await curl(`${kg.url}${file}`)).status, file).toBe(200);
+    expect((await curl(`${kg.url}/_keygate/docs/init.js`)).text()).toContain("/_keygate/openapi.json");
   });
 });
