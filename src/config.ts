@@ -1,25 +1,13 @@
 import { ApiError } from "./http/errors";
-import { SCOPE_PATTERN } from "./ratelimit/policy";
+import { globToRegExp, type RouteRule, type RouteRules } from "./authority/routes";
+import { SCOPE_PATTERN } from "./authority/scopes";
 
-/** A route rule from ROUTE_SCOPES: requests matching method and path need `scope`. */
-export interface RouteScope {
-  method: string; // upper-case, or "*"
-  path: RegExp;
-  /** The same glob, case-insensitive: how an origin that ignores case reads it. */
-  pathFolded: RegExp;
-  scope: string;
-}
-
-export interface Config {
+export interface Config extends RouteRules {
   originUrl: URL | null;
   originUrlTest: URL | null;
   originTimeoutMs: number;
   originSigningSecret: string | null;
   keyPrefix: string;
-  routeScopes: RouteScope[];
-  /** Every method a request could be overridden to, as far as the route rules can tell them apart. */
-  everyMethod: string[];
-  publicPaths: RegExp[];
   rateLimitFailOpen: boolean;
   defaultRateLimit: { limit: number; windowSeconds: number };
   failedAuth: { limit: number; windowSeconds: number };
@@ -75,33 +63,6 @@ function parseConfig(env: Env): Config {
   };
 }
 
-/**
- * Path globs: `*` matches within one segment, `**` across segments; `/servers/*` also matches
- * `/servers`. Origins fold a trailing slash and repeated slashes, so the glob is read with them
- * folded (`/reports/` means `/reports`) and matches a path with or without a trailing slash.
- */
-export function globToRegExp(glob: string): RegExp {
-  const folded = glob.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
-  let source = "";
-  for (let i = 0; i < folded.length; i++) {
-    const ch = folded[i]!;
-    if (ch === "*") {
-      if (folded[i + 1] === "*") {
-        source += ".*";
-        i++;
-      } else {
-        source += "[^/]*";
-      }
-    } else {
-      source += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-    }
-  }
-  // "/servers/*" should cover the collection itself, as users write it meaning "servers and below".
-  if (source.endsWith("/[^/]*")) source = `${source.slice(0, -6)}(?:/[^/]*)?`;
-  else if (source.endsWith("/.*")) source = `${source.slice(0, -3)}(?:/.*)?`;
-  return new RegExp(source === "/" ? "^/$" : `^${source}/?$`);
-}
-
 function parsePublicPaths(raw: string | undefined): RegExp[] {
   const globs = (raw || "").split(",").map((p) => p.trim()).filter(Boolean);
   for (const glob of globs) {
@@ -111,7 +72,7 @@ function parsePublicPaths(raw: string | undefined): RegExp[] {
   return globs.map(globToRegExp);
 }
 
-function parseRouteScopes(raw: string | undefined): RouteScope[] {
+function parseRouteScopes(raw: string | undefined): RouteRule[] {
   if (!raw || !raw.trim()) return [];
   let rules: unknown;
   try {

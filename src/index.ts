@@ -1,7 +1,8 @@
-import { handleGateway } from "./gateway/handler";
+import { gatewayApp } from "./gateway/app";
 
-export { AttemptGuard } from "./ratelimit/attempt-guard";
-export { KeyGuard } from "./ratelimit/key-guard";
+export { AttemptGuard } from "./guards/attempt-guard";
+export { KeyGuard } from "./guards/key-guard";
+export { Keygate } from "./gateway/entrypoint";
 
 /** keygate's own routes live under /_keygate/; every other path is the customer's API. */
 const ADMIN_PREFIX = "/_keygate/";
@@ -15,6 +16,6 @@ export default {
   async fetch(request, env, ctx) {
     const path = request.url.slice(request.url.indexOf("/", 8));
     if (path.startsWith(ADMIN_PREFIX)) return (await loadAdmin()).fetch(request, env, ctx);
-    return handleGateway(request, env, ctx);
+    return gatewayApp.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
+import type { Services } from "../services";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { actorOf, adminResource, auditStatement } from "./audit-trail";
 import type { AdminEnv } from "./context";
@@ -15,15 +16,15 @@ import { adminView } from "./views";
 /** Admin users: managed by owners, or by the ADMIN_TOKEN (which is how the first owner is made). */
 export const adminRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-async function loadAdmin(env: Env, id: string): Promise<AdminRow> {
-  const row = await getAdmin(env.DB, id);
+async function loadAdmin(services: Services, id: string): Promise<AdminRow> {
+  const row = await getAdmin(services.db, id);
   if (!row) throw new ApiError("not_found", "No such admin.");
   return row;
 }
 
 /** The root token always remains, but an owner-less keygate needs it to recover: refuse that. */
-async function assertNotLastOwner(env: Env, row: AdminRow): Promise<void> {
-  if (row.role === "owner" && (await countOwners(env.DB)) <= 1) {
+async function assertNotLastOwner(services: Services, row: AdminRow): Promise<void> {
+  if (row.role === "owner" && (await countOwners(services.db)) <= 1) {
     throw new ApiError("conflict", "This is the last owner; make another owner first.");
   }
 }
@@ -44,7 +45,7 @@ adminRoutes.openapi(
   }),
   async (c) => {
     const { email, password, role } = c.req.valid("json");
-    if (await getAdminByEmail(c.env.DB, email)) throw emailTaken();
+    if (await getAdminByEmail(c.var.services.db, email)) throw emailTaken();
     const now = Date.now();
     const row: AdminRow = {
       id: prefixedId("adm"),
@@ -57,7 +58,7 @@ adminRoutes.openapi(
       session_epoch: 0,
     };
     try {
-      await c.env.DB.batch([insertAdmin(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
+      await c.var.services.db.batch([insertAdmin(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
     } catch (error) {
       // Two concurrent creates with one email: the unique index decides.
       if (String(error).includes("UNIQUE")) throw emailTaken();
@@ -76,7 +77,7 @@ adminRoutes.openapi(
     request: { query: z.strictObject(pageParams("admins")) },
     responses: { 200: json(ListEnvelope(Admin), "A page of admins"), ...errors(400, 401, 403) },
   }),
-  async (c) => c.json(listOf("admins", await listAdmins(c.env.DB, pageRequest(c.req.valid("query"))), adminView), 200),
+  async (c) => c.json(listOf("admins", await listAdmins(c.var.services.db, pageRequest(c.req.valid("query"))), adminView), 200),
 );
 
 adminRoutes.openapi(
@@ -88,7 +89,7 @@ adminRoutes.openapi(
     request: { params: IdParam(AdminId) },
     responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404) },
   }),
-  async (c) => c.json(adminView(await loadAdmin(c.env, c.req.valid("param").id)), 200),
+  async (c) => c.json(adminView(await loadAdmin(c.var.services, c.req.valid("param").id)), 200),
 );
 
 adminRoutes.openapi(
@@ -104,15 +105,15 @@ adminRoutes.openapi(
   }),
   async (c) => {
     const change = c.req.valid("json");
-    const current = await loadAdmin(c.env, c.req.valid("param").id);
-    if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.env, current);
+    const current = await loadAdmin(c.var.services, c.req.valid("param").id);
+    if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.var.services, current);
     const now = Date.now();
     const password = change.password !== undefined ? await hashPassword(change.password) : undefined;
     // The audit trail says that the password changed, never what to.
     const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(password ? { password_changed: true } : {}) };
-    const [updated] = await c.env.DB.batch<AdminRow>([
-      updateAdmin(c.env.DB, current.id, { role: change.role, password }, now),
-      auditStatement(c.env.DB, actorOf(c), "admin.updated", adminResource(current), now, details, { ifChanged: true }),
+    const [updated] = await c.var.services.db.batch<AdminRow>([
+      updateAdmin(c.var.services.db, current.id, { role: change.role, password }, now),
+      auditStatement(c.var.services.db, actorOf(c), "admin.updated", adminResource(current), now, details, { ifChanged: true }),
     ]);
     const row = updated?.results[0];
     if (!row) throw new ApiError("not_found", "No such admin.");
@@ -131,12 +132,12 @@ adminRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 409) },
   }),
   async (c) => {
-    const row = await loadAdmin(c.env, c.req.valid("param").id);
-    await assertNotLastOwner(c.env, row);
+    const row = await loadAdmin(c.var.services, c.req.valid("param").id);
+    await assertNotLastOwner(c.var.services, row);
     const now = Date.now();
-    await c.env.DB.batch([
-      deleteAdmin(c.env.DB, row.id),
-      auditStatement(c.env.DB, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),
+    await c.var.services.db.batch([
+      deleteAdmin(c.var.services.db, row.id),
+      auditStatement(c.var.services.db, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),
     ]);
     return c.body(null, 204);
   },

@@ -1,9 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
-import { readConfig } from "../config";
-import { ApiError, errorResponse, toApiError } from "../http/errors";
-import { prefixedId } from "../keys/random";
+import { ApiError, errorResponse } from "../http/errors";
+import { onError } from "../http/on-error";
+import { requestContext } from "../http/request-context";
 import { adminRoutes } from "./admins";
 import { auditRoutes } from "./audit";
 import { requireCaller } from "./auth";
@@ -19,12 +18,10 @@ const API_PREFIX = "/_keygate/v1";
 
 export const adminApp = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-adminApp.use("*", async (c, next) => {
-  c.set("requestId", prefixedId("req"));
-  c.set("config", readConfig(c.env));
+adminApp.use(requestContext());
+adminApp.use(async (c, next) => {
   await next();
-  c.header("x-request-id", c.var.requestId);
-  c.header("cache-control", "no-store");
+  c.res.headers.set("cache-control", "no-store");
 });
 
 // Counts the bytes as they stream, so a chunked body without content-length is limited too.
@@ -48,25 +45,5 @@ adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 serveDocs(adminApp);
 
-adminApp.notFound((c) => errorResponse(new ApiError("not_found", "No such admin route."), c.var.requestId ?? prefixedId("req")));
-
-adminApp.onError((error, c) => {
-  const requestId = c.var.requestId ?? prefixedId("req");
-  if (error instanceof HTTPException) return errorResponse(fromHonoRefusal(error), requestId);
-  return errorResponse(toApiError(error), requestId);
-});
-
-/** Hono's own refusals, raised before our validators see the body: said in our vocabulary. */
-function fromHonoRefusal(error: HTTPException): ApiError {
-  switch (error.status) {
-    case 400:
-      return new ApiError("invalid_request", "The request body is not valid JSON.", { fields: [{ field: "body", message: error.message }] });
-    case 415:
-      return new ApiError("invalid_request", "The request body must be JSON (Content-Type: application/json).", {
-        fields: [{ field: "content-type", message: "must be application/json" }],
-      });
-    default:
-      console.error("keygate: unexpected HTTP exception", error);
-      return new ApiError("internal_error", "keygate hit an unexpected error.");
-  }
-}
+adminApp.notFound((c) => errorResponse(new ApiError("not_found", "No such admin route."), c.var.requestId));
+adminApp.onError(onError);

@@ -61,7 +61,7 @@ export function auditStatement(
   );
 }
 
-export const keyResource = (row: { id: string; tenant_id: string }): Resource => ({ type: "api_key", id: row.id, tenantId: row.tenant_id });
+export const keyResource = (key: { id: string; tenantId: string }): Resource => ({ type: "api_key", id: key.id, tenantId: key.tenantId });
 export const tenantResource = (row: { id: string }): Resource => ({ type: "tenant", id: row.id, tenantId: row.id });
 export const adminResource = (row: { id: string }): Resource => ({ type: "admin", id: row.id, tenantId: null });
 /** A sign-in attempt, named by the email it was made for (which may belong to no admin). */

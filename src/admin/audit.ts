@@ -39,7 +39,7 @@ auditRoutes.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const page = await listAuditEvents(
-      c.env.DB,
+      c.var.services.db,
       { resourceId: query.resource_id, action: query.action, actorId: query.actor_id, tenantId: query.tenant_id, requestId: query.request_id },
       pageRequest(query),
     );

@@ -1,56 +1,62 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler, Next } from "hono";
+import { SELF_SERVICE_SCOPE } from "../authority/scopes";
 import type { Config } from "../config";
-import { authenticate } from "../gateway/authenticate";
-import { assertNotBlocked, clientIp, failedAttempt } from "../gateway/failed-attempts";
+import { keyAuth } from "../gateway/key-auth";
+import { clientIp } from "../guards/failed-attempts";
 import { ApiError } from "../http/errors";
 import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
+import type { Services } from "../services";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
 import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
 import { verifyToken, type TokenClaims } from "./tokens";
-
-/** The scope a tenant's API key needs to manage its tenant's keys. */
-export const SELF_SERVICE_SCOPE = "keys:manage";
 
 /** A root credential must not be guessable: as long as a random 32-character token at the least. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 /**
  * Who is calling: the ADMIN_TOKEN (root), a signed-in admin's JWT, or a tenant's API key with the
- * scope keys:manage (in x-api-key, as a Bearer token, or as the Basic user name, as on the
- * gateway). What each may do is decided per route (permissions.ts).
+ * scope keys:manage (in x-api-key, as a Bearer token, or as the Basic user name), checked by the
+ * gateway's own keyAuth middleware. What each may do is decided per route (permissions.ts).
  *
  * A wrong bearer token or a bad JWT counts as a failed authentication of the client, in the same
  * per-client budget as the gateway's, so the root token cannot be guessed at line rate; a client
  * over the budget is refused before its token is even compared.
  */
 export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
-  let rateLimitHeaders: Record<string, string> = {};
   const authorization = c.req.header("authorization");
-  if (c.req.header("x-api-key") !== undefined || /^\s*basic\b/i.test(authorization ?? "")) {
-    rateLimitHeaders = await selfService(c);
+  if (c.req.header("x-api-key") !== undefined || /^\s*basic\b/i.test(authorization ?? "")) return selfService(c, next);
+  const services = c.var.services;
+  const ip = clientIp(c.req.raw.headers);
+  services.failedAttempts.assertNotBlocked(ip);
+  const token = await countingFailures(services, ip, async () => bearerToken(authorization));
+  const config = services.config;
+  const root = rootToken(config);
+  if (root !== null && (await secretsEqual(token, root))) {
+    c.set("principal", { kind: "root" });
+  } else if (looksLikeJwt(token)) {
+    const { admin } = await countingFailures(services, ip, () => verifyAdminToken(services, token));
+    c.set("principal", { kind: "admin", id: admin.id, email: admin.email, role: admin.role });
+  } else if (isWellFormedKey(token, config.keyPrefix)) {
+    return selfService(c, next);
   } else {
-    const ip = clientIp(c.req.raw);
-    assertNotBlocked(ip);
-    const token = await countingFailures(c, ip, async () => bearerToken(authorization));
-    const config = c.var.config;
-    const root = rootToken(config);
-    if (root !== null && (await secretsEqual(token, root))) {
-      c.set("principal", { kind: "root" });
-    } else if (looksLikeJwt(token)) {
-      const { admin } = await countingFailures(c, ip, () => verifyAdminToken(c, token));
-      c.set("principal", { kind: "admin", id: admin.id, email: admin.email, role: admin.role });
-    } else if (isWellFormedKey(token, config.keyPrefix)) {
-      rateLimitHeaders = await selfService(c);
-    } else {
-      if (config.adminToken !== null && root === null) throw adminTokenTooShort();
-      throw await failedAttempt(c.env, config, ip, invalidToken());
-    }
+    if (config.adminToken !== null && root === null) throw adminTokenTooShort();
+    throw await services.failedAttempts.record(ip, invalidToken());
   }
   await next();
-  for (const [name, value] of Object.entries(rateLimitHeaders)) c.res.headers.set(name, value);
 };
+
+/** A tenant's key with keys:manage: exactly the gateway's check, with that scope as the one needed. */
+const selfServiceAuth = keyAuth<AdminEnv>({ scopes: () => [SELF_SERVICE_SCOPE] });
+
+function selfService(c: Parameters<MiddlewareHandler<AdminEnv>>[0], next: Next) {
+  return selfServiceAuth(c, async () => {
+    const { keyId, tenantId, environment, scopes } = c.var.keygate;
+    c.set("principal", { kind: "key", keyId, tenantId, environment, scopes });
+    await next();
+  });
+}
 
 /** The ADMIN_TOKEN if it is long enough to be a credential; a short one is never compared. */
 function rootToken(config: Config): string | null {
@@ -66,11 +72,11 @@ function adminTokenTooShort(): ApiError {
 }
 
 /** Runs an admin-credential check; an invalid_token it throws is counted against the client. */
-export async function countingFailures<T>(c: Context<AdminEnv>, ip: string, check: () => Promise<T>): Promise<T> {
+export async function countingFailures<T>(services: Services, ip: string, check: () => Promise<T>): Promise<T> {
   try {
     return await check();
   } catch (error) {
-    if (error instanceof ApiError && error.code === "invalid_token") throw await failedAttempt(c.env, c.var.config, ip, error);
+    if (error instanceof ApiError && error.code === "invalid_token") throw await services.failedAttempts.record(ip, error);
     throw error;
   }
 }
@@ -80,21 +86,9 @@ export async function countingFailures<T>(c: Context<AdminEnv>, ip: string, chec
  * role takes effect at once rather than when the token expires; a password change moves the
  * admin's session epoch on, which ends every token issued before it.
  */
-export async function verifyAdminToken(c: Context<AdminEnv>, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
-  const claims = await verifyToken(c.var.config, token);
-  const admin = await getAdmin(c.env.DB, claims.sub);
+export async function verifyAdminToken(services: Services, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
+  const claims = await verifyToken(services.config, token);
+  const admin = await getAdmin(services.db, claims.sub);
   if (!admin || admin.session_epoch !== claims.epoch) throw invalidToken();
   return { admin, claims };
-}
-
-/**
- * Exactly the gateway's check (format, lookup, the key's Durable Object: revocation, expiry,
- * tenant status, its rate limit, failed-attempt counting), with keys:manage as the needed scope.
- */
-async function selfService(c: Context<AdminEnv>): Promise<Record<string, string>> {
-  // Hono types the context it was given by its own narrower interface; it is the Workers one.
-  const ctx = c.executionCtx as unknown as ExecutionContext;
-  const caller = await authenticate(c.req.raw, c.env, ctx, c.var.config, [SELF_SERVICE_SCOPE]);
-  c.set("principal", { kind: "key", keyId: caller.keyId, tenantId: caller.tenantId, environment: caller.environment, scopes: caller.scopes });
-  return caller.rateLimitHeaders;
 }

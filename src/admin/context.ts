@@ -1,5 +1,5 @@
-import type { Config } from "../config";
-import type { Environment } from "../keys/format";
+import type { Environment } from "../authority/key";
+import type { KeyAuthVariables } from "../gateway/key-auth";
 import type { AdminRole } from "../store/admin-repo";
 
 /** Who is calling the admin API. */
@@ -10,9 +10,5 @@ export type Principal =
 
 export interface AdminEnv {
   Bindings: Env;
-  Variables: {
-    requestId: string;
-    config: Config;
-    principal: Principal;
-  };
+  Variables: KeyAuthVariables & { principal: Principal };
 }

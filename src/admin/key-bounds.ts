@@ -1,18 +1,15 @@
-import type { Context } from "hono";
-import type { Config } from "../config";
+import { strengthExcess, type KeyStrength } from "../authority/strength";
+import type { Environment } from "../authority/key";
 import { ApiError } from "../http/errors";
-import type { Environment } from "../keys/format";
-import { hasScope } from "../ratelimit/policy";
+import type { Services } from "../services";
 import { getKey } from "../store/key-repo";
-import type { AdminEnv } from "./context";
+import type { Principal } from "./context";
 import type { KeyCreateInput } from "./schemas";
 import { iso } from "./time";
 
 /**
- * A tenant's key with keys:manage sees the plaintext of every key it creates or rotates, so it may
- * only hand out keys no stronger than itself: its own environment, scopes it holds, an expiry no
- * later than its own, a rate limit no higher than its own. Admins and the root token are not
- * bound.
+ * Self-service keys may only issue keys no stronger than themselves (authority/strength.ts).
+ * Admins and the root token are not bound.
  *
  * Omitted fields default to what the caller may give: for a tenant's key, its own environment,
  * expiry and rate limit (so a key that expires issues keys that expire with it, rather than being
@@ -20,75 +17,61 @@ import { iso } from "./time";
  * explicit `expires_at: null` (never) from a key that expires itself is refused.
  */
 
-/** What the calling key may hand on; null for admins and root. */
-export interface CallerBounds {
+/** A create request with every default resolved: what a key is issued with. */
+export interface KeySettings extends KeyStrength {
+  tenantId: string;
+  name: string | null;
+  description: string | null;
   environment: Environment;
-  scopes: readonly string[];
-  expiresAt: number | null;
-  limit: number;
-  windowSeconds: number;
 }
 
-/** A create request with every default resolved: what a key is issued with. */
-export type KeySettings = KeyCreateInput & Required<Pick<KeyCreateInput, "environment" | "rate_limit">> & { expires_at: number | null };
-
-/** The settings that decide a key's strength. */
-export type KeyStrength = Pick<KeySettings, "environment" | "scopes" | "expires_at" | "rate_limit">;
-
 /**
- * The caller's bounds, read once per request. Scopes and environment come from the key's own
- * admission; expiry and rate limit from its row (D1 is written after the key's object, so it is
- * never more generous than the object for long).
+ * The calling key's own strength, read once per request; null for admins and root. Scopes and
+ * environment come from the key's own admission; expiry and rate limit from its row (D1 is
+ * written after the key's object, so it is never more generous than the object for long).
  */
-export async function callerBounds(c: Context<AdminEnv>): Promise<CallerBounds | null> {
-  const principal = c.var.principal;
+export async function callerBounds(services: Services, principal: Principal): Promise<KeyStrength | null> {
   if (principal.kind !== "key") return null;
-  const own = await getKey(c.env.DB, principal.keyId);
-  // Deleted between its admission and now: it may hand out nothing.
-  if (!own || own.deleted_at !== null || own.revoked_at !== null) throw refuse("This API key can no longer issue keys.", null);
-  return {
-    environment: principal.environment,
-    scopes: principal.scopes,
-    expiresAt: own.expires_at,
-    limit: own.rate_limit,
-    windowSeconds: own.rate_window_seconds,
-  };
+  const own = await getKey(services.db, principal.keyId);
+  // Revoked or deleted between its admission and now: it may hand out nothing.
+  if (!own || own.status !== "active") throw refuse("This API key can no longer issue keys.", null);
+  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, limit: own.limit, windowSeconds: own.windowSeconds };
 }
 
 /** Fills in the omitted fields for this caller, then holds the result to the caller's bounds. */
-export function resolveSettings(input: KeyCreateInput, bounds: CallerBounds | null, config: Config): KeySettings {
-  const fallbackRate = bounds
-    ? { limit: bounds.limit, window_seconds: bounds.windowSeconds }
-    : { limit: config.defaultRateLimit.limit, window_seconds: config.defaultRateLimit.windowSeconds };
+export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | null, services: Services): KeySettings {
+  const fallback = bounds ?? services.config.defaultRateLimit;
   const settings: KeySettings = {
-    ...input,
+    tenantId: input.tenant_id,
+    name: input.name ?? null,
+    description: input.description ?? null,
+    scopes: input.scopes,
     environment: input.environment ?? bounds?.environment ?? "live",
-    expires_at: input.expires_at !== undefined ? input.expires_at : (bounds?.expiresAt ?? null),
-    rate_limit: input.rate_limit ?? fallbackRate,
+    expiresAt: input.expires_at !== undefined ? input.expires_at : (bounds?.expiresAt ?? null),
+    limit: input.rate_limit?.limit ?? fallback.limit,
+    windowSeconds: input.rate_limit?.window_seconds ?? fallback.windowSeconds,
   };
   if (bounds) assertWithin(bounds, settings);
   return settings;
 }
 
 /** 403 insufficient_permissions unless `key` is no stronger than the caller. */
-export function assertWithin(bounds: CallerBounds, key: KeyStrength): void {
-  if (key.environment !== bounds.environment) {
-    throw refuse(`An API key may only issue keys of its own environment (${bounds.environment}).`, { field: "environment", allowed: bounds.environment });
-  }
-  const missing = key.scopes.filter((scope) => !hasScope(bounds.scopes, scope));
-  if (missing.length > 0) throw refuse("An API key may only issue keys with scopes it holds itself.", { missing_scopes: missing });
-  if (bounds.expiresAt !== null && (key.expires_at === null || key.expires_at > bounds.expiresAt)) {
-    throw refuse("An API key that expires may only issue keys that expire no later than itself.", { field: "expires_at", latest: iso(bounds.expiresAt) });
-  }
-  // Neither a bigger burst (limit) nor a higher sustained rate (limit per window, cross-multiplied
-  // to stay in integers): under 60 per minute, 1 per second is fine; 120 per 2 minutes (a bigger
-  // burst) and 60 per 30 seconds (a faster rate) are not.
-  const { limit, window_seconds: windowSeconds } = key.rate_limit;
-  if (limit > bounds.limit || limit * bounds.windowSeconds > bounds.limit * windowSeconds) {
-    throw refuse("An API key may only issue keys whose rate limit is no higher than its own.", {
-      field: "rate_limit",
-      highest: { limit: bounds.limit, window_seconds: bounds.windowSeconds },
-    });
+export function assertWithin(bounds: KeyStrength, key: KeyStrength): void {
+  const excess = strengthExcess(bounds, key);
+  switch (excess?.field) {
+    case undefined:
+      return;
+    case "environment":
+      throw refuse(`An API key may only issue keys of its own environment (${bounds.environment}).`, { field: "environment", allowed: bounds.environment });
+    case "scopes":
+      throw refuse("An API key may only issue keys with scopes it holds itself.", { missing_scopes: excess.missing });
+    case "expires_at":
+      throw refuse("An API key that expires may only issue keys that expire no later than itself.", { field: "expires_at", latest: iso(bounds.expiresAt) });
+    case "rate_limit":
+      throw refuse("An API key may only issue keys whose rate limit is no higher than its own.", {
+        field: "rate_limit",
+        highest: { limit: bounds.limit, window_seconds: bounds.windowSeconds },
+      });
   }
 }
 

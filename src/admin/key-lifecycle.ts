@@ -1,26 +1,14 @@
-import type { Config } from "../config";
+import { policyOf, recordOf, type Key, type KeyPolicy } from "../authority/key";
+import { changeRefusal, isExpired } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
-import { keyGuard, writeKeyPolicy } from "../ratelimit/guard-client";
-import { cacheKey, forgetKey } from "../store/key-store";
-import {
-  getKey,
-  insertKey,
-  markDeleted,
-  markRevoked,
-  markRotated,
-  updateKey as updateKeyRow,
-  type AdminKeyRow,
-  type KeyChange,
-  type NewKey,
-} from "../store/key-repo";
-import { policyFromRow, recordOf } from "../store/key-rows";
-import type { KeyPolicy } from "../store/records";
+import type { Services } from "../services";
+import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
 import { getTenant } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "./audit-trail";
-import type { KeySettings, KeyStrength } from "./key-bounds";
+import type { KeySettings } from "./key-bounds";
 import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -36,59 +24,43 @@ interface TenantStatus {
   version: number;
 }
 
-export async function loadKey(env: Env, id: string): Promise<AdminKeyRow> {
-  const row = await getKey(env.DB, id);
-  if (!row) throw new ApiError("not_found", "No such key.");
-  return row;
+export async function loadKey(services: Services, id: string): Promise<Key> {
+  const key = await getKey(services.db, id);
+  if (!key) throw new ApiError("not_found", "No such key.");
+  return key;
 }
 
-/** Revoked and deleted keys are final: they can be neither changed nor rotated. */
-function assertChangeable(row: AdminKeyRow): void {
-  if (row.deleted_at !== null) throw new ApiError("conflict", "The key is deleted.");
-  if (row.revoked_at !== null) throw new ApiError("conflict", "The key is revoked.");
-}
-
-/** What decides a key's strength, as a tenant's key would have to ask for it. */
-export function strengthOf(row: AdminKeyRow): KeyStrength {
-  return {
-    environment: row.environment,
-    scopes: row.scopes,
-    expires_at: row.expires_at,
-    rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
-  };
+/** Revoked and deleted keys can be neither changed nor rotated (authority/status.ts). */
+function assertChangeable(key: Key): void {
+  const refusal = changeRefusal(key.status);
+  if (refusal) throw new ApiError("conflict", `The key is ${refusal}.`);
 }
 
 /**
  * Makes a key and writes its Durable Object, so the key exists nowhere that could serve it before
  * its authoritative state does. The caller inserts the row.
  */
-async function issue(env: Env, config: Config, id: string, tenant: TenantStatus, settings: KeySettings, rotatedFrom: string | null, now: number) {
-  const plaintext = generateKey(config.keyPrefix, settings.environment);
-  const row: NewKey = {
+async function issue(services: Services, id: string, tenant: TenantStatus, settings: KeySettings, rotatedFrom: string | null, now: number) {
+  const { keyPrefix } = services.config;
+  const plaintext = generateKey(keyPrefix, settings.environment);
+  const key: NewKey = {
     id,
-    tenant_id: settings.tenant_id,
-    key_hash: await hashKey(plaintext),
-    display: displayForm(plaintext, config.keyPrefix),
-    name: settings.name ?? null,
-    description: settings.description ?? null,
+    tenantId: settings.tenantId,
+    hash: await hashKey(plaintext),
+    display: displayForm(plaintext, keyPrefix),
+    name: settings.name,
+    description: settings.description,
     environment: settings.environment,
     scopes: settings.scopes,
-    rate_limit: settings.rate_limit.limit,
-    rate_window_seconds: settings.rate_limit.window_seconds,
-    expires_at: settings.expires_at,
-    created_at: now,
-    rotated_from: rotatedFrom,
+    limit: settings.limit,
+    windowSeconds: settings.windowSeconds,
+    expiresAt: settings.expiresAt,
+    createdAt: now,
+    rotatedFrom,
   };
-  const policy: KeyPolicy = {
-    status: "active",
-    tenantActive: tenant.active,
-    expiresAt: row.expires_at,
-    scopes: row.scopes,
-    limit: row.rate_limit,
-    windowSeconds: row.rate_window_seconds,
-  };
-  await writeKeyPolicy(env, row.id, policy, policy, tenant.version);
-  return { row, plaintext };
+  const policy: KeyPolicy = { status: "active", tenantActive: tenant.active, expiresAt: key.expiresAt, scopes: key.scopes, limit: key.limit, windowSeconds: key.windowSeconds };
+  await services.guards.writePolicy(key.id, policy, policy, tenant.version);
+  return { key, plaintext };
 }
 
 /**
@@ -97,24 +69,25 @@ async function issue(env: Env, config: Config, id: string, tenant: TenantStatus,
  * not include this one, so the tenant's status is read again and carried to the key's object, with
  * its version: if that fan-out did reach the key after all, the object keeps the newer of the two.
  */
-async function publish(env: Env, id: string, written: TenantStatus): Promise<AdminKeyRow> {
-  const created = await loadKey(env, id);
-  if (created.tenant_version !== written.version) {
-    await writeKeyPolicy(env, id, { tenantActive: created.tenant_status === "active" }, policyFromRow(created), created.tenant_version);
+async function publish(services: Services, id: string, written: TenantStatus): Promise<Key> {
+  const created = await loadKey(services, id);
+  if (created.tenantVersion !== written.version) {
+    await services.guards.writePolicy(id, { tenantActive: created.tenantActive }, policyOf(created), created.tenantVersion);
   }
-  await cacheKey(env, created.key_hash, recordOf(created));
+  await services.keys.cache(created.hash, recordOf(created));
   return created;
 }
 
 /** Issues a key. The plaintext is returned once and never stored. */
-export async function createKey(env: Env, config: Config, actor: Actor, settings: KeySettings) {
-  const tenantRow = await getTenant(env.DB, settings.tenant_id);
+export async function createKey(services: Services, actor: Actor, settings: KeySettings) {
+  const { db } = services;
+  const tenantRow = await getTenant(db, settings.tenantId);
   if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-  const now = Date.now();
+  const now = services.clock.now();
   const tenant: TenantStatus = { active: tenantRow.status === "active", version: tenantRow.updated_at };
-  const { row, plaintext } = await issue(env, config, prefixedId("key"), tenant, settings, null, now);
-  await env.DB.batch([insertKey(env.DB, row), auditStatement(env.DB, actor, "key.created", keyResource(row), now)]);
-  return { row: await publish(env, row.id, tenant), plaintext };
+  const { key, plaintext } = await issue(services, prefixedId("key"), tenant, settings, null, now);
+  await db.batch([insertKey(db, key), auditStatement(db, actor, "key.created", keyResource(key), now)]);
+  return { key: await publish(services, key.id, tenant), plaintext };
 }
 
 /**
@@ -122,33 +95,34 @@ export async function createKey(env: Env, config: Config, actor: Actor, settings
  * fields given are written, to the key's object and to D1 alike, so concurrent PATCHes of
  * different fields both hold; a PATCH of name or description alone never touches the object.
  */
-export async function updateKey(env: Env, actor: Actor, row: AdminKeyRow, input: KeyUpdateInput): Promise<AdminKeyRow> {
-  assertChangeable(row);
+export async function updateKey(services: Services, actor: Actor, key: Key, input: KeyUpdateInput): Promise<Key> {
+  assertChangeable(key);
   const policy: Partial<KeyPolicy> = {
     ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
     ...(input.expires_at !== undefined ? { expiresAt: input.expires_at } : {}),
     ...(input.rate_limit !== undefined ? { limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds } : {}),
   };
   const changesPolicy = Object.keys(policy).length > 0;
-  if (changesPolicy) await writeKeyPolicy(env, row.id, policy, policyFromRow(row));
+  if (changesPolicy) await services.guards.writePolicy(key.id, policy, policyOf(key));
   const change: KeyChange = {
     name: input.name,
     description: input.description,
     scopes: input.scopes,
-    expires_at: input.expires_at,
-    rate_limit: input.rate_limit?.limit,
-    rate_window_seconds: input.rate_limit?.window_seconds,
+    expiresAt: input.expires_at,
+    limit: input.rate_limit?.limit,
+    windowSeconds: input.rate_limit?.window_seconds,
   };
-  const now = Date.now();
+  const now = services.clock.now();
   const details = { changes: { ...input, ...(input.expires_at !== undefined ? { expires_at: iso(input.expires_at) } : {}) } };
-  const [updated] = await env.DB.batch([
-    updateKeyRow(env.DB, row.id, change, now),
-    auditStatement(env.DB, actor, "key.updated", keyResource(row), now, details, { ifChanged: true }),
+  const { db } = services;
+  const [updated] = await db.batch([
+    updateKeyRow(db, key.id, change, now),
+    auditStatement(db, actor, "key.updated", keyResource(key), now, details, { ifChanged: true }),
   ]);
-  if (changesPolicy) await forgetKey(env, row.key_hash);
+  if (changesPolicy) await services.keys.forget(key.hash);
   // Revoked or deleted since we read it: the object kept it so, and the row was left alone.
   if (!updated?.meta.changes) throw new ApiError("conflict", "The key was revoked or deleted meanwhile.");
-  return loadKey(env, row.id);
+  return loadKey(services, key.id);
 }
 
 /**
@@ -158,38 +132,35 @@ export async function updateKey(env: Env, actor: Actor, row: AdminKeyRow, input:
  * made) and shortens the old key's life in the same step. Then the new key's object, then D1.
  * A failure after the claim leaves the old key ending on time and no successor: create a new key.
  */
-export async function rotateKey(env: Env, config: Config, actor: Actor, row: AdminKeyRow, graceSeconds: number) {
-  assertChangeable(row);
-  if (row.rotated_to !== null) throw new ApiError("conflict", "The key was already rotated.", { rotated_to: row.rotated_to });
-  const now = Date.now();
-  if (row.expires_at !== null && row.expires_at <= now) {
+export async function rotateKey(services: Services, actor: Actor, key: Key, graceSeconds: number) {
+  assertChangeable(key);
+  if (key.rotatedTo !== null) throw new ApiError("conflict", "The key was already rotated.", { rotated_to: key.rotatedTo });
+  const now = services.clock.now();
+  if (isExpired(key.expiresAt, now)) {
     throw new ApiError("conflict", "The key has expired: extend it with PATCH first, or create a new key.");
   }
-  const oldExpiresAt = Math.min(row.expires_at ?? Number.POSITIVE_INFINITY, now + graceSeconds * 1000);
+  const oldExpiresAt = Math.min(key.expiresAt ?? Number.POSITIVE_INFINITY, now + graceSeconds * 1000);
   const successorId = prefixedId("key");
-  if (!(await keyGuard(env, row.id).claimRotation(successorId, oldExpiresAt, policyFromRow(row)))) {
+  if (!(await services.guards.key(key.id).claimRotation(successorId, oldExpiresAt, policyOf(key)))) {
     throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
   }
-  const settings: KeySettings = {
-    ...strengthOf(row),
-    tenant_id: row.tenant_id,
-    name: row.name ?? undefined,
-    description: row.description ?? undefined,
-  };
-  const tenant: TenantStatus = { active: row.tenant_status === "active", version: row.tenant_version };
-  const { row: next, plaintext } = await issue(env, config, successorId, tenant, settings, row.id, now);
-  await env.DB.batch([
-    markRotated(env.DB, row.id, next.id, oldExpiresAt, now),
-    auditStatement(env.DB, actor, "key.rotated", keyResource(row), now, {
+  const { tenantId, name, description, environment, scopes, expiresAt, limit, windowSeconds } = key;
+  const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, limit, windowSeconds };
+  const tenant: TenantStatus = { active: key.tenantActive, version: key.tenantVersion };
+  const { key: next, plaintext } = await issue(services, successorId, tenant, settings, key.id, now);
+  const { db } = services;
+  await db.batch([
+    markRotated(db, key.id, next.id, oldExpiresAt, now),
+    auditStatement(db, actor, "key.rotated", keyResource(key), now, {
       rotated_to: next.id,
       grace_seconds: graceSeconds,
       expires_at: iso(oldExpiresAt),
     }),
-    insertKey(env.DB, next),
-    auditStatement(env.DB, actor, "key.created", keyResource(next), now, { rotated_from: row.id }),
+    insertKey(db, next),
+    auditStatement(db, actor, "key.created", keyResource(next), now, { rotated_from: key.id }),
   ]);
-  await forgetKey(env, row.key_hash);
-  return { row: await publish(env, next.id, tenant), plaintext };
+  await services.keys.forget(key.hash);
+  return { key: await publish(services, next.id, tenant), plaintext };
 }
 
 /**
@@ -197,23 +168,25 @@ export async function rotateKey(env: Env, config: Config, actor: Actor, row: Adm
  * written even when D1 already says revoked (it is idempotent), so repeating a revoke repairs an
  * object that missed it; D1 and the audit trail only record the first.
  */
-export async function revokeKey(env: Env, actor: Actor, row: AdminKeyRow): Promise<AdminKeyRow> {
-  if (row.deleted_at !== null) throw new ApiError("conflict", "The key is deleted.");
-  await writeKeyPolicy(env, row.id, { status: "revoked" }, policyFromRow(row));
-  if (row.revoked_at === null) {
-    const now = Date.now();
-    await env.DB.batch([markRevoked(env.DB, row.id, now), auditStatement(env.DB, actor, "key.revoked", keyResource(row), now, undefined, { ifChanged: true })]);
+export async function revokeKey(services: Services, actor: Actor, key: Key): Promise<Key> {
+  if (key.status === "deleted") throw new ApiError("conflict", "The key is deleted.");
+  await services.guards.writePolicy(key.id, { status: "revoked" }, policyOf(key));
+  if (key.status !== "revoked") {
+    const now = services.clock.now();
+    const { db } = services;
+    await db.batch([markRevoked(db, key.id, now), auditStatement(db, actor, "key.revoked", keyResource(key), now, undefined, { ifChanged: true })]);
   }
-  await forgetKey(env, row.key_hash);
-  return loadKey(env, row.id);
+  await services.keys.forget(key.hash);
+  return loadKey(services, key.id);
 }
 
 /** Deleting is final and immediate; the row stays (as deleted) for the audit trail. Idempotent as revoking is. */
-export async function deleteKey(env: Env, actor: Actor, row: AdminKeyRow): Promise<void> {
-  await writeKeyPolicy(env, row.id, { status: "deleted" }, policyFromRow(row));
-  if (row.deleted_at === null) {
-    const now = Date.now();
-    await env.DB.batch([markDeleted(env.DB, row.id, now), auditStatement(env.DB, actor, "key.deleted", keyResource(row), now, undefined, { ifChanged: true })]);
+export async function deleteKey(services: Services, actor: Actor, key: Key): Promise<void> {
+  await services.guards.writePolicy(key.id, { status: "deleted" }, policyOf(key));
+  if (key.status !== "deleted") {
+    const now = services.clock.now();
+    const { db } = services;
+    await db.batch([markDeleted(db, key.id, now), auditStatement(db, actor, "key.deleted", keyResource(key), now, undefined, { ifChanged: true })]);
   }
-  await forgetKey(env, row.key_hash);
+  await services.keys.forget(key.hash);
 }

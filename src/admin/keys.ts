@@ -1,17 +1,17 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Key } from "../authority/key";
+import { KEY_STATES } from "../authority/status";
 import { ApiError } from "../http/errors";
-import { keyGuard } from "../ratelimit/guard-client";
-import type { AdminKeyRow } from "../store/key-repo";
+import type { Services } from "../services";
 import { listKeys } from "../store/key-repo";
 import { actorOf } from "./audit-trail";
-import type { AdminEnv } from "./context";
+import type { AdminEnv, Principal } from "./context";
 import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
-import { createKey, deleteKey, loadKey, revokeKey, rotateKey, strengthOf, updateKey } from "./key-lifecycle";
+import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { errors, json, jsonBody } from "./responses";
-import { Environment, IdParam, Key, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, KeyWithSecret, TenantId } from "./schemas";
+import { ApiKey, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, ApiKeyWithSecret, TenantId } from "./schemas";
 import { validationHook } from "./validation";
 import { keyView, usageView } from "./views";
 
@@ -29,14 +29,14 @@ const NO_STRONGER_NOTE =
  * environment, reads exactly like a key that does not exist, so a tenant's key cannot learn which
  * ids are real.
  */
-async function visibleKey(c: Context<AdminEnv>, id: string): Promise<AdminKeyRow> {
-  const row = await loadKey(c.env, id);
-  const tenant = ownTenant(c.var.principal);
-  const environment = ownEnvironment(c.var.principal);
-  if ((tenant !== null && row.tenant_id !== tenant) || (environment !== null && row.environment !== environment)) {
+async function visibleKey(services: Services, principal: Principal, id: string): Promise<Key> {
+  const key = await loadKey(services, id);
+  const tenant = ownTenant(principal);
+  const environment = ownEnvironment(principal);
+  if ((tenant !== null && key.tenantId !== tenant) || (environment !== null && key.environment !== environment)) {
     throw new ApiError("not_found", "No such key.");
   }
-  return row;
+  return key;
 }
 
 keyRoutes.openapi(
@@ -47,15 +47,16 @@ keyRoutes.openapi(
     description: `Returns the key itself once, in \`key\`. Only its SHA-256 hash is stored. ${SELF_SERVICE_NOTE} ${NO_STRONGER_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { body: jsonBody(KeyCreate) },
-    responses: { 201: json(KeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404) },
+    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404) },
   }),
   async (c) => {
     const input = c.req.valid("json");
     const tenant = ownTenant(c.var.principal);
     if (tenant !== null && input.tenant_id !== tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-    const settings = resolveSettings(input, await callerBounds(c), c.var.config);
-    const { row, plaintext } = await createKey(c.env, c.var.config, actorOf(c), settings);
-    return c.json({ ...keyView(row), key: plaintext }, 201);
+    const { services, principal } = c.var;
+    const settings = resolveSettings(input, await callerBounds(services, principal), services);
+    const { key, plaintext } = await createKey(services, actorOf(c), settings);
+    return c.json({ ...keyView(key, services.clock.now()), key: plaintext }, 201);
   },
 );
 
@@ -70,11 +71,11 @@ keyRoutes.openapi(
       query: z.strictObject({
         tenant_id: TenantId.optional(),
         environment: Environment.optional(),
-        status: z.enum(["active", "expired", "revoked", "deleted"]).optional(),
+        status: z.enum(KEY_STATES).optional(),
         ...pageParams("keys"),
       }),
     },
-    responses: { 200: json(ListEnvelope(Key), "A page of keys"), ...errors(400, 401, 403) },
+    responses: { 200: json(ListEnvelope(ApiKey), "A page of keys"), ...errors(400, 401, 403) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -86,12 +87,10 @@ keyRoutes.openapi(
     if (foreignTenant || foreignEnvironment) {
       return c.json({ object: "list" as const, data: [], has_more: false, next_cursor: null }, 200);
     }
-    const page = await listKeys(
-      c.env.DB,
-      { tenantId: own ?? query.tenant_id, environment: ownEnv ?? query.environment, status: query.status },
-      pageRequest(query),
-    );
-    return c.json(listOf("keys", page, keyView), 200);
+    const { services } = c.var;
+    const now = services.clock.now();
+    const page = await listKeys(services.db, { tenantId: own ?? query.tenant_id, environment: ownEnv ?? query.environment, status: query.status }, pageRequest(query), now);
+    return c.json(listOf("keys", page, (key) => keyView(key, now)), 200);
   },
 );
 
@@ -103,9 +102,9 @@ keyRoutes.openapi(
     description: SELF_SERVICE_NOTE,
     middleware: [permit("read", { selfService: true })],
     request: { params: IdParam(KeyId) },
-    responses: { 200: json(Key, "The key"), ...errors(400, 401, 403, 404) },
+    responses: { 200: json(ApiKey, "The key"), ...errors(400, 401, 403, 404) },
   }),
-  async (c) => c.json(keyView(await visibleKey(c, c.req.valid("param").id)), 200),
+  async (c) => c.json(keyView(await visibleKey(c.var.services, c.var.principal, c.req.valid("param").id), c.var.services.clock.now()), 200),
 );
 
 keyRoutes.openapi(
@@ -117,12 +116,13 @@ keyRoutes.openapi(
       "Only the fields sent change. Scopes, expiry and rate limit are written to the key's Durable Object before this returns: the very next request with the key sees the change. 409 if the key is (or meanwhile became) revoked or deleted.",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId), body: jsonBody(KeyUpdate) },
-    responses: { 200: json(Key, "The key"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 200: json(ApiKey, "The key"), ...errors(400, 401, 403, 404, 409) },
   }),
   async (c) => {
     const input = c.req.valid("json");
-    const row = await updateKey(c.env, actorOf(c), await loadKey(c.env, c.req.valid("param").id), input);
-    return c.json(keyView(row), 200);
+    const { services } = c.var;
+    const key = await updateKey(services, actorOf(c), await loadKey(services, c.req.valid("param").id), input);
+    return c.json(keyView(key, services.clock.now()), 200);
   },
 );
 
@@ -134,16 +134,17 @@ keyRoutes.openapi(
     description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409); of two concurrent rotations of one key, one succeeds and the other gets 409. ${SELF_SERVICE_NOTE} A tenant's key may only rotate keys no stronger than itself (403).`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId), body: jsonBody(KeyRotate, false) },
-    responses: { 201: json(KeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404, 409) },
   }),
   async (c) => {
     // The body is optional; without one the validator hands over {} and the default applies here.
     const graceSeconds = c.req.valid("json").grace_seconds ?? 0;
-    const row = await visibleKey(c, c.req.valid("param").id);
-    const bounds = await callerBounds(c);
-    if (bounds) assertWithin(bounds, strengthOf(row));
-    const { row: next, plaintext } = await rotateKey(c.env, c.var.config, actorOf(c), row, graceSeconds);
-    return c.json({ ...keyView(next), key: plaintext }, 201);
+    const { services, principal } = c.var;
+    const key = await visibleKey(services, principal, c.req.valid("param").id);
+    const bounds = await callerBounds(services, principal);
+    if (bounds) assertWithin(bounds, key);
+    const { key: next, plaintext } = await rotateKey(services, actorOf(c), key, graceSeconds);
+    return c.json({ ...keyView(next, services.clock.now()), key: plaintext }, 201);
   },
 );
 
@@ -155,11 +156,12 @@ keyRoutes.openapi(
     description: `Immediate everywhere: the very next request with the key gets 401 revoked_key. Revoking a revoked key changes nothing (200). ${SELF_SERVICE_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId) },
-    responses: { 200: json(Key, "The revoked key"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 200: json(ApiKey, "The revoked key"), ...errors(400, 401, 403, 404, 409) },
   }),
   async (c) => {
-    const row = await revokeKey(c.env, actorOf(c), await visibleKey(c, c.req.valid("param").id));
-    return c.json(keyView(row), 200);
+    const { services, principal } = c.var;
+    const key = await revokeKey(services, actorOf(c), await visibleKey(services, principal, c.req.valid("param").id));
+    return c.json(keyView(key, services.clock.now()), 200);
   },
 );
 
@@ -174,7 +176,8 @@ keyRoutes.openapi(
     responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
   }),
   async (c) => {
-    await deleteKey(c.env, actorOf(c), await loadKey(c.env, c.req.valid("param").id));
+    const { services } = c.var;
+    await deleteKey(services, actorOf(c), await loadKey(services, c.req.valid("param").id));
     return c.body(null, 204);
   },
 );
@@ -190,7 +193,8 @@ keyRoutes.openapi(
     responses: { 200: json(KeyUsage, "Requests admitted, requests refused by the rate limit, last use"), ...errors(400, 401, 403, 404) },
   }),
   async (c) => {
-    const row = await visibleKey(c, c.req.valid("param").id);
-    return c.json(usageView(row.id, await keyGuard(c.env, row.id).getUsage()), 200);
+    const { services, principal } = c.var;
+    const key = await visibleKey(services, principal, c.req.valid("param").id);
+    return c.json(usageView(key.id, await services.guards.key(key.id).getUsage()), 200);
   },
 );

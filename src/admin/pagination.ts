@@ -57,13 +57,16 @@ export function pageRequest(query: { limit: number; cursor?: PagePosition }): Pa
 }
 
 /** `{object: "list", data, has_more, next_cursor}`, the one list envelope. */
-export function listOf<Row extends { created_at: number; id: string }, View>(kind: ListKind, page: Page<Row>, view: (row: Row) => View) {
+/** Rows as D1 returns them (created_at) or as a Key (createdAt): either way, paged by time and id. */
+type Positioned = { id: string } & ({ created_at: number } | { createdAt: number });
+
+export function listOf<Row extends Positioned, View>(kind: ListKind, page: Page<Row>, view: (row: Row) => View) {
   const last = page.rows.at(-1);
   return {
     object: "list" as const,
     data: page.rows.map(view),
     has_more: page.hasMore,
-    next_cursor: page.hasMore && last ? encodeCursor(kind, { createdAt: last.created_at, id: last.id }) : null,
+    next_cursor: page.hasMore && last ? encodeCursor(kind, { createdAt: "createdAt" in last ? last.createdAt : last.created_at, id: last.id }) : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { SCOPE_PATTERN } from "../ratelimit/policy";
+import { SCOPE_PATTERN } from "../authority/scopes";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
@@ -126,7 +126,7 @@ export const TenantUpdated = Tenant.extend({
     .openapi({ description: "Present when the request gave a status." }),
 }).openapi("TenantUpdated");
 
-export const Key = z
+export const ApiKey = z
   .object({
     id: z.string(),
     object: z.literal("api_key"),
@@ -147,7 +147,7 @@ export const Key = z
   })
   .openapi("ApiKey");
 
-export const KeyWithSecret = Key.extend({
+export const ApiKeyWithSecret = ApiKey.extend({
   key: z.string().openapi({ description: "The API key itself. Shown once, never again." }),
 }).openapi("ApiKeyWithSecret");
 

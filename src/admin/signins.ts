@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { assertNotBlocked, clientIp } from "../gateway/failed-attempts";
+import { clientIp } from "../guards/failed-attempts";
 import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
+import type { Services } from "../services";
 import { getAdminByEmail, markSignedIn } from "../store/admin-repo";
 import { adminResource, auditStatement, signinResource } from "./audit-trail";
 import { countingFailures, verifyAdminToken } from "./auth";
@@ -11,7 +11,7 @@ import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
 import { verifyNothing, verifyPassword } from "./passwords";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
-import { admitSigninAttempt, tooManySignins } from "./signin-throttle";
+import { admitSigninAttempt, tooManySignins } from "../guards/signin-throttle";
 import { assertTokensConfigured, issueToken, MAX_SESSION_SECONDS, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
@@ -35,9 +35,12 @@ signinRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    assertTokensConfigured(c.var.config);
-    const { admin, authTime } = body.grant_type === "password" ? await passwordGrant(c, body.email, body.password) : await refreshGrant(c);
-    const token = await issueToken(c.var.config, admin, authTime);
+    assertTokensConfigured(c.var.services.config);
+    const caller: Caller = { headers: c.req.raw.headers, requestId: c.var.requestId };
+    const { services } = c.var;
+    const { admin, authTime } =
+      body.grant_type === "password" ? await passwordGrant(services, caller, body.email, body.password) : await refreshGrant(services, caller);
+    const token = await issueToken(c.var.services.config, admin, authTime);
     return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
   },
 );
@@ -50,30 +53,38 @@ signinRoutes.openapi(
  * (`signin.throttled`), with the client's address as the actor, so password spraying shows up
  * in the audit trail.
  */
-async function passwordGrant(c: Context<AdminEnv>, email: string, password: string): Promise<Grant> {
-  const admin = await getAdminByEmail(c.env.DB, email);
-  const refusal = await admitSigninAttempt(c.env, email, admin?.last_signin_at ?? null, clientIp(c.req.raw));
+async function passwordGrant(services: Services, caller: Caller, email: string, password: string): Promise<Grant> {
+  const { db } = services;
+  const admin = await getAdminByEmail(db, email);
+  const refusal = await admitSigninAttempt(services.guards, email, admin?.last_signin_at ?? null, clientIp(caller.headers));
   if (refusal) {
-    if (refusal.firstRefusal) await recordFailedSignin(c, "signin.throttled", email, { reason: "too_many_attempts", limits: refusal.limits, retry_after_seconds: refusal.retryAfterSeconds });
+    if (refusal.firstRefusal) await recordFailedSignin(services, caller, "signin.throttled", email, { reason: "too_many_attempts", limits: refusal.limits, retry_after_seconds: refusal.retryAfterSeconds });
     throw tooManySignins(refusal);
   }
   const valid = admin ? await verifyPassword(password, admin) : await verifyNothing(password);
   if (!admin || !valid) {
-    await recordFailedSignin(c, "signin.failed", email, { reason: "invalid_credentials" });
+    await recordFailedSignin(services, caller, "signin.failed", email, { reason: "invalid_credentials" });
     throw new ApiError("invalid_credentials", "The email or password is not correct.");
   }
-  const now = Date.now();
-  await c.env.DB.batch([
-    markSignedIn(c.env.DB, admin.id, now),
-    auditStatement(c.env.DB, { type: "admin", id: admin.id, requestId: c.var.requestId }, "admin.signed_in", adminResource(admin), now),
+  const now = services.clock.now();
+  await db.batch([
+    markSignedIn(db, admin.id, now),
+    auditStatement(db, { type: "admin", id: admin.id, requestId: caller.requestId }, "admin.signed_in", adminResource(admin), now),
   ]);
   return { admin, authTime: Math.floor(now / 1000) };
 }
 
 /** An audit event for a sign-in that did not happen: the client's address acts, on the email it tried. */
-async function recordFailedSignin(c: Context<AdminEnv>, action: string, email: string, details: Record<string, unknown>): Promise<void> {
-  const ip = clientAddress(c.req.raw.headers) ?? "unknown";
-  await auditStatement(c.env.DB, { type: "client", id: ip, requestId: c.var.requestId }, action, signinResource(email), Date.now(), { email, ip, ...details }).run();
+async function recordFailedSignin(services: Services, caller: Caller, action: string, email: string, details: Record<string, unknown>): Promise<void> {
+  const ip = clientAddress(caller.headers) ?? "unknown";
+  const actor = { type: "client" as const, id: ip, requestId: caller.requestId };
+  await auditStatement(services.db, actor, action, signinResource(email), services.clock.now(), { email, ip, ...details }).run();
+}
+
+/** What a sign-in knows of the request it came in: the client's headers and the request's id. */
+interface Caller {
+  headers: Headers;
+  requestId: string;
 }
 
 /** Who the new token is for, and when they last gave their password. */
@@ -88,14 +99,14 @@ interface Grant {
  * a session alive for at most MAX_SESSION_SECONDS after the password was given; a stolen token
  * cannot be refreshed forever. Bad tokens count as failed authentications of the client.
  */
-async function refreshGrant(c: Context<AdminEnv>): Promise<Grant> {
-  const ip = clientIp(c.req.raw);
-  assertNotBlocked(ip);
-  return countingFailures(c, ip, async () => {
-    const token = bearerToken(c.req.header("authorization"));
+async function refreshGrant(services: Services, caller: Caller): Promise<Grant> {
+  const ip = clientIp(caller.headers);
+  services.failedAttempts.assertNotBlocked(ip);
+  return countingFailures(services, ip, async () => {
+    const token = bearerToken(caller.headers.get("authorization") ?? undefined);
     if (!looksLikeJwt(token)) throw invalidToken();
-    const { admin, claims } = await verifyAdminToken(c, token);
-    if (Date.now() / 1000 - claims.auth_time > MAX_SESSION_SECONDS) {
+    const { admin, claims } = await verifyAdminToken(services, token);
+    if (services.clock.now() / 1000 - claims.auth_time > MAX_SESSION_SECONDS) {
       throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
     }
     return { admin, authTime: claims.auth_time };

@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
-import { writeKeyPolicy } from "../ratelimit/guard-client";
+import { policyOf } from "../authority/key";
+import type { Services } from "../services";
 import { liveKeysOfTenant } from "../store/key-repo";
-import { policyFromRow } from "../store/key-rows";
 import {
   advanceFanout,
   ensureFanout,
@@ -37,8 +37,8 @@ const FANOUT_PAGE = 100;
  */
 export const FANOUT_BUDGET = 500;
 
-async function loadTenant(env: Env, id: string): Promise<TenantRow> {
-  const row = await getTenant(env.DB, id);
+async function loadTenant(services: Services, id: string): Promise<TenantRow> {
+  const row = await getTenant(services.db, id);
   if (!row) throw new ApiError("not_found", "No such tenant.");
   return row;
 }
@@ -56,7 +56,7 @@ tenantRoutes.openapi(
     const { name } = c.req.valid("json");
     const now = Date.now();
     const row: TenantRow = { id: prefixedId("ten"), name, status: "active", created_at: now, updated_at: now };
-    await c.env.DB.batch([insertTenant(c.env.DB, row), auditStatement(c.env.DB, actorOf(c), "tenant.created", tenantResource(row), now)]);
+    await c.var.services.db.batch([insertTenant(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "tenant.created", tenantResource(row), now)]);
     return c.json(tenantView(row), 201);
   },
 );
@@ -73,7 +73,7 @@ tenantRoutes.openapi(
   }),
   async (c) => {
     const query = c.req.valid("query");
-    const page = await listTenants(c.env.DB, { status: query.status }, pageRequest(query));
+    const page = await listTenants(c.var.services.db, { status: query.status }, pageRequest(query));
     return c.json(listOf("tenants", page, tenantView), 200);
   },
 );
@@ -87,7 +87,7 @@ tenantRoutes.openapi(
     request: { params: IdParam(TenantId) },
     responses: { 200: json(Tenant, "The tenant"), ...errors(400, 401, 403, 404) },
   }),
-  async (c) => c.json(tenantView(await loadTenant(c.env, c.req.valid("param").id)), 200),
+  async (c) => c.json(tenantView(await loadTenant(c.var.services, c.req.valid("param").id)), 200),
 );
 
 tenantRoutes.openapi(
@@ -111,8 +111,8 @@ tenantRoutes.openapi(
   async (c) => {
     const change = c.req.valid("json");
     const id = c.req.valid("param").id;
-    const current = await loadTenant(c.env, id);
-    const db = c.env.DB;
+    const current = await loadTenant(c.var.services, id);
+    const db = c.var.services.db;
     const now = Date.now();
     const action =
       change.status !== undefined && change.status !== current.status ? (change.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated";
@@ -121,9 +121,9 @@ tenantRoutes.openapi(
     const statements = [updateTenant(db, id, change, now), auditStatement(db, actorOf(c), action, tenantResource(current), now, change, { ifChanged: true })];
     if (change.status !== undefined) statements.push(ensureFanout(db, id));
     await db.batch(statements);
-    const row = await loadTenant(c.env, id);
+    const row = await loadTenant(c.var.services, id);
     if (change.status === undefined) return c.json(tenantView(row), 200);
-    const pending = await continueFanout(c.env, id);
+    const pending = await continueFanout(c.var.services, id);
     return pending ? c.json({ ...tenantView(row), fanout: { pending } }, 202) : c.json({ ...tenantView(row), fanout: { pending } }, 200);
   },
 );
@@ -135,27 +135,27 @@ tenantRoutes.openapi(
  * it. Keys created meanwhile carry the status themselves (key-lifecycle.ts publish). True while
  * keys remain.
  */
-async function continueFanout(env: Env, tenantId: string): Promise<boolean> {
-  const fanout = await getFanout(env.DB, tenantId);
+async function continueFanout(services: Services, tenantId: string): Promise<boolean> {
+  const fanout = await getFanout(services.db, tenantId);
   if (!fanout) return false; // a concurrent call finished it
   const tenantActive = fanout.tenant_active === 1;
   let after = fanout.after_key_id;
   for (let written = 0; written < FANOUT_BUDGET; ) {
     const pageSize = Math.min(FANOUT_PAGE, FANOUT_BUDGET - written);
-    const keys = await liveKeysOfTenant(env.DB, tenantId, after, pageSize);
+    const keys = await liveKeysOfTenant(services.db, tenantId, after, pageSize);
     for (let i = 0; i < keys.length; i += FAN_OUT) {
       await Promise.all(
-        keys.slice(i, i + FAN_OUT).map((key) => writeKeyPolicy(env, key.id, { tenantActive }, policyFromRow(key), fanout.version)),
+        keys.slice(i, i + FAN_OUT).map((key) => services.guards.writePolicy(key.id, { tenantActive }, policyOf(key), fanout.version)),
       );
     }
     written += keys.length;
     if (keys.length < pageSize) {
-      await finishFanout(env.DB, tenantId, fanout.version);
+      await finishFanout(services.db, tenantId, fanout.version);
       return false;
     }
     after = keys.at(-1)!.id;
     // Replaced by a newer status change: that change's own call writes every key from the start.
-    if (!(await advanceFanout(env.DB, tenantId, fanout.version, after))) return false;
+    if (!(await advanceFanout(services.db, tenantId, fanout.version, after))) return false;
   }
   return true;
 }

@@ -1,7 +1,8 @@
-import type { KeyUsage } from "../ratelimit/key-guard";
+import type { Key } from "../authority/key";
+import { keyState } from "../authority/status";
+import type { KeyUsage } from "../guards/key-guard";
 import type { AdminRow } from "../store/admin-repo";
 import type { AuditRow } from "../store/audit-repo";
-import { rowStatus, type ParsedKeyRow } from "../store/key-rows";
 import type { TenantRow } from "../store/tenant-repo";
 import { iso } from "./time";
 
@@ -17,30 +18,24 @@ export function tenantView(row: TenantRow) {
   };
 }
 
-export function keyStatus(row: Pick<ParsedKeyRow, "revoked_at" | "deleted_at" | "expires_at">, now = Date.now()): "active" | "expired" | "revoked" | "deleted" {
-  const status = rowStatus(row);
-  if (status !== "active") return status;
-  return row.expires_at !== null && row.expires_at <= now ? "expired" : "active";
-}
-
-export function keyView(row: ParsedKeyRow) {
+export function keyView(key: Key, now: number) {
   return {
-    id: row.id,
+    id: key.id,
     object: "api_key" as const,
-    tenant_id: row.tenant_id,
-    name: row.name,
-    description: row.description,
-    environment: row.environment,
-    display: row.display,
-    scopes: row.scopes,
-    status: keyStatus(row),
-    expires_at: iso(row.expires_at),
-    rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds },
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    revoked_at: iso(row.revoked_at),
-    rotated_from: row.rotated_from,
-    rotated_to: row.rotated_to,
+    tenant_id: key.tenantId,
+    name: key.name,
+    description: key.description,
+    environment: key.environment,
+    display: key.display,
+    scopes: key.scopes,
+    status: keyState(key, now),
+    expires_at: iso(key.expiresAt),
+    rate_limit: { limit: key.limit, window_seconds: key.windowSeconds },
+    created_at: iso(key.createdAt),
+    updated_at: iso(key.updatedAt),
+    revoked_at: iso(key.revokedAt),
+    rotated_from: key.rotatedFrom,
+    rotated_to: key.rotatedTo,
   };
 }
 

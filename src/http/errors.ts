@@ -54,15 +54,3 @@ export function errorResponse(error: ApiError, requestId: string, extraHeaders?:
   });
   return new Response(body, { status: error.status, headers });
 }
-
-/** D1, KV or a Durable Object failed: keygate fails closed rather than guess. */
-export function authUnavailable(): ApiError {
-  return new ApiError("auth_unavailable", "Authentication is temporarily unavailable; try again shortly.");
-}
-
-/** Anything that is not an ApiError is a bug: log it, and show the caller nothing of it. */
-export function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  console.error("keygate: unexpected error", error);
-  return new ApiError("internal_error", "keygate hit an unexpected error.");
-}

@@ -1,48 +1,35 @@
-import { KEY_ROW_COLUMNS, parseKeyRow, type KeyRow, type ParsedKeyRow } from "./key-rows";
+import type { Key } from "../authority/key";
+import type { KeyState } from "../authority/status";
+import { keyFromRow, SELECT_KEY, type KeyRow } from "./key-rows";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
-/**
- * An api_keys row as the admin API needs it: with the hash, to clear the caches by, and the
- * version of its tenant's status (tenants.updated_at), which orders writes of that status to the
- * key's Durable Object.
- */
-export type AdminKeyRow = ParsedKeyRow<KeyRow & { key_hash: string; tenant_version: number }>;
-type StoredAdminKeyRow = KeyRow & { key_hash: string; tenant_version: number };
+export async function getKey(db: D1Database, id: string): Promise<Key | null> {
+  const row = await db.prepare(`${SELECT_KEY} WHERE k.id = ?`).bind(id).first<KeyRow>();
+  return row ? keyFromRow(row) : null;
+}
 
-const SELECT_ADMIN_ROW = `SELECT ${KEY_ROW_COLUMNS}, k.key_hash, t.updated_at AS tenant_version FROM api_keys k JOIN tenants t ON t.id = k.tenant_id`;
-
-export async function getKey(db: D1Database, id: string): Promise<AdminKeyRow | null> {
-  const row = await db.prepare(`${SELECT_ADMIN_ROW} WHERE k.id = ?`).bind(id).first<StoredAdminKeyRow>();
-  return row ? parseKeyRow(row) : null;
+export async function getKeyByHash(db: D1Database, hash: string): Promise<Key | null> {
+  const row = await db.prepare(`${SELECT_KEY} WHERE k.key_hash = ?`).bind(hash).first<KeyRow>();
+  return row ? keyFromRow(row) : null;
 }
 
 /**
  * One page, in id order, of a tenant's keys that can still be used, after `afterId` ('' for the
  * first): the unit in which a tenant status change is fanned out to the keys' objects.
  */
-export async function liveKeysOfTenant(db: D1Database, tenantId: string, afterId: string, limit: number): Promise<AdminKeyRow[]> {
+export async function liveKeysOfTenant(db: D1Database, tenantId: string, afterId: string, limit: number): Promise<Key[]> {
   const { results } = await db
-    .prepare(`${SELECT_ADMIN_ROW} WHERE k.tenant_id = ? AND k.deleted_at IS NULL AND k.revoked_at IS NULL AND k.id > ? ORDER BY k.id LIMIT ?`)
+    .prepare(`${SELECT_KEY} WHERE k.tenant_id = ? AND k.deleted_at IS NULL AND k.revoked_at IS NULL AND k.id > ? ORDER BY k.id LIMIT ?`)
     .bind(tenantId, afterId, limit)
-    .all<StoredAdminKeyRow>();
-  return results.map(parseKeyRow);
+    .all<KeyRow>();
+  return results.map(keyFromRow);
 }
 
-export interface NewKey {
-  id: string;
-  tenant_id: string;
-  key_hash: string;
-  display: string;
-  name: string | null;
-  description: string | null;
-  environment: "live" | "test";
-  scopes: string[];
-  rate_limit: number;
-  rate_window_seconds: number;
-  expires_at: number | null;
-  created_at: number;
-  rotated_from: string | null;
-}
+/** What a new row is made of; the rest of a Key (status, times, links) starts empty. */
+export type NewKey = Pick<
+  Key,
+  "id" | "tenantId" | "hash" | "display" | "name" | "description" | "environment" | "scopes" | "limit" | "windowSeconds" | "expiresAt" | "createdAt" | "rotatedFrom"
+>;
 
 export function insertKey(db: D1Database, k: NewKey): D1PreparedStatement {
   return db
@@ -53,19 +40,19 @@ export function insertKey(db: D1Database, k: NewKey): D1PreparedStatement {
     )
     .bind(
       k.id,
-      k.tenant_id,
-      k.key_hash,
+      k.tenantId,
+      k.hash,
       k.display,
       k.name,
       k.description,
       k.environment,
       JSON.stringify(k.scopes),
-      k.rate_limit,
-      k.rate_window_seconds,
-      k.expires_at,
-      k.created_at,
-      k.created_at,
-      k.rotated_from,
+      k.limit,
+      k.windowSeconds,
+      k.expiresAt,
+      k.createdAt,
+      k.createdAt,
+      k.rotatedFrom,
     );
 }
 
@@ -78,17 +65,18 @@ export function markDeleted(db: D1Database, id: string, now: number): D1Prepared
   return db.prepare("UPDATE api_keys SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, now, id);
 }
 
-export type KeyListStatus = "active" | "expired" | "revoked" | "deleted";
-
 export interface KeyListFilter {
   tenantId?: string;
   environment?: "live" | "test";
   /** Without a status, every key that is not deleted. */
-  status?: KeyListStatus;
+  status?: KeyState;
 }
 
-/** The SQL twin of the API's key status (views.ts keyStatus), so filters and views agree. */
-function statusFilter(status: KeyListStatus | undefined, now: number): Filter {
+/**
+ * authority/status.ts keyState in SQL, so a filter and the status a key shows agree (a test lists
+ * keys in every state under every filter).
+ */
+function statusFilter(status: KeyState | undefined, now: number): Filter {
   switch (status) {
     case undefined:
       return { where: ["k.deleted_at IS NULL"], binds: [] };
@@ -103,7 +91,7 @@ function statusFilter(status: KeyListStatus | undefined, now: number): Filter {
   }
 }
 
-export async function listKeys(db: D1Database, filter: KeyListFilter, page: PageRequest, now = Date.now()): Promise<Page<AdminKeyRow>> {
+export async function listKeys(db: D1Database, filter: KeyListFilter, page: PageRequest, now: number): Promise<Page<Key>> {
   const { where, binds } = statusFilter(filter.status, now);
   if (filter.tenantId !== undefined) {
     where.push("k.tenant_id = ?");
@@ -113,33 +101,33 @@ export async function listKeys(db: D1Database, filter: KeyListFilter, page: Page
     where.push("k.environment = ?");
     binds.push(filter.environment);
   }
-  const stored = await fetchPage<StoredAdminKeyRow>(db, SELECT_ADMIN_ROW, { where, binds }, page, "k.");
-  return { ...stored, rows: stored.rows.map(parseKeyRow) };
+  const stored = await fetchPage<KeyRow>(db, SELECT_KEY, { where, binds }, page, "k.");
+  return { ...stored, rows: stored.rows.map(keyFromRow) };
 }
 
 /** What PATCH may change; only the fields given are written. */
-export interface KeyChange {
-  name?: string | null;
-  description?: string | null;
-  scopes?: string[];
-  expires_at?: number | null;
-  rate_limit?: number;
-  rate_window_seconds?: number;
-}
+export type KeyChange = Partial<Pick<Key, "name" | "description" | "scopes" | "expiresAt" | "limit" | "windowSeconds">>;
 
-/** The columns PATCH may write: a fixed list, so no input key ever names a column. */
-const CHANGEABLE_COLUMNS = ["name", "description", "scopes", "expires_at", "rate_limit", "rate_window_seconds"] as const;
+/** The column of each field PATCH may write: a fixed list, so no input ever names a column. */
+const CHANGEABLE_COLUMNS = {
+  name: "name",
+  description: "description",
+  scopes: "scopes",
+  expiresAt: "expires_at",
+  limit: "rate_limit",
+  windowSeconds: "rate_window_seconds",
+} as const satisfies Record<keyof KeyChange, string>;
 
 /**
  * Writes exactly the given columns, so two PATCHes of different fields do not undo each other.
  * Revoked and deleted rows are left alone (no row changes) even if a revoke raced the PATCH.
  */
 export function updateKey(db: D1Database, id: string, change: KeyChange, now: number): D1PreparedStatement {
-  const columns = CHANGEABLE_COLUMNS.filter((column) => change[column] !== undefined);
-  const values = columns.map((column) => (column === "scopes" ? JSON.stringify(change.scopes) : change[column]));
+  const fields = (Object.keys(CHANGEABLE_COLUMNS) as (keyof KeyChange)[]).filter((field) => change[field] !== undefined);
+  const values = fields.map((field) => (field === "scopes" ? JSON.stringify(change.scopes) : change[field]));
   return db
     .prepare(
-      `UPDATE api_keys SET ${[...columns.map((column) => `${column} = ?`), "updated_at = ?"].join(", ")}
+      `UPDATE api_keys SET ${[...fields.map((field) => `${CHANGEABLE_COLUMNS[field]} = ?`), "updated_at = ?"].join(", ")}
        WHERE id = ? AND revoked_at IS NULL AND deleted_at IS NULL`,
     )
     .bind(...values, now, id);

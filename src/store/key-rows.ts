@@ -1,15 +1,16 @@
-import type { Environment } from "../keys/format";
-import type { KeyPolicy, KeyRecord, KeyStatus } from "./records";
+import type { Environment, Key } from "../authority/key";
+import { statusFromTimes } from "../authority/status";
 
-/** An `api_keys` row joined with its tenant's status, as D1 returns it (scopes as JSON text). */
+/** An `api_keys` row joined with its tenant's status and version, as D1 returns it. */
 export interface KeyRow {
   id: string;
   tenant_id: string;
+  key_hash: string;
   display: string;
   name: string | null;
   description: string | null;
   environment: Environment;
-  scopes: string;
+  scopes: string; // JSON text
   rate_limit: number;
   rate_window_seconds: number;
   expires_at: number | null;
@@ -20,43 +21,36 @@ export interface KeyRow {
   rotated_from: string | null;
   rotated_to: string | null;
   tenant_status: "active" | "suspended";
+  tenant_version: number;
 }
 
-/** The same row with its scopes decoded: what everything past the SQL works with. */
-export type ParsedKeyRow<Row extends KeyRow = KeyRow> = Omit<Row, "scopes"> & { scopes: string[] };
-
-export const KEY_ROW_COLUMNS = `k.id, k.tenant_id, k.display, k.name, k.description, k.environment, k.scopes,
+export const SELECT_KEY = `SELECT k.id, k.tenant_id, k.key_hash, k.display, k.name, k.description, k.environment, k.scopes,
   k.rate_limit, k.rate_window_seconds, k.expires_at, k.created_at, k.updated_at, k.revoked_at,
-  k.deleted_at, k.rotated_from, k.rotated_to, t.status AS tenant_status`;
+  k.deleted_at, k.rotated_from, k.rotated_to, t.status AS tenant_status, t.updated_at AS tenant_version
+  FROM api_keys k JOIN tenants t ON t.id = k.tenant_id`;
 
-/** The one place a row's scopes are decoded. */
-export function parseKeyRow<Row extends KeyRow>(row: Row): ParsedKeyRow<Row> {
-  return { ...row, scopes: JSON.parse(row.scopes) as string[] };
-}
-
-export function rowStatus(row: Pick<KeyRow, "revoked_at" | "deleted_at">): KeyStatus {
-  if (row.deleted_at !== null) return "deleted";
-  if (row.revoked_at !== null) return "revoked";
-  return "active";
-}
-
-export function policyFromRow(row: ParsedKeyRow): KeyPolicy {
+/** The one place a row becomes a Key: snake_case stays in SQL. */
+export function keyFromRow(row: KeyRow): Key {
   return {
-    status: rowStatus(row),
+    id: row.id,
+    tenantId: row.tenant_id,
+    environment: row.environment,
+    status: statusFromTimes(row.revoked_at, row.deleted_at),
     tenantActive: row.tenant_status === "active",
+    tenantVersion: row.tenant_version,
     expiresAt: row.expires_at,
-    scopes: row.scopes,
+    scopes: JSON.parse(row.scopes) as string[],
     limit: row.rate_limit,
     windowSeconds: row.rate_window_seconds,
+    hash: row.key_hash,
+    display: row.display,
+    name: row.name,
+    description: row.description,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    revokedAt: row.revoked_at,
+    deletedAt: row.deleted_at,
+    rotatedFrom: row.rotated_from,
+    rotatedTo: row.rotated_to,
   };
-}
-
-/** The gateway's cached form of a key. */
-export function recordOf(row: ParsedKeyRow): KeyRecord {
-  return { id: row.id, tenantId: row.tenant_id, environment: row.environment, ...policyFromRow(row) };
-}
-
-/** The same, for a row straight from D1. */
-export function recordFromRow(row: KeyRow): KeyRecord {
-  return recordOf(parseKeyRow(row));
 }

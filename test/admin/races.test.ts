@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { KeyPolicy } from "../../src/store/records";
+import type { KeyPolicy } from "../../src/authority/key";
 import { admin, createKey, errorOf, gateway, uniqueIp, useKey, withKey, type Created } from "../support/client";
 import { json, type KeyBody } from "./support";
 

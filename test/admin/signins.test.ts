@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { SIGNIN_LIMITS } from "../../src/admin/signin-throttle";
+import { SIGNIN_LIMITS } from "../../src/guards/signin-throttle";
 import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
 import { BASE, PASSWORD, adminUser, expectError, failingFields, json, signin, storedState, uniqueEmail } from "./support";
 

@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { FANOUT_BUDGET } from "../../src/admin/tenants";
-import type { KeyGuard } from "../../src/ratelimit/key-guard";
-import { writeKeyPolicy } from "../../src/ratelimit/guard-client";
-import type { KeyPolicy } from "../../src/store/records";
+import type { KeyGuard } from "../../src/guards/key-guard";
+import { Guards } from "../../src/guards/guard-client";
+import type { KeyPolicy } from "../../src/authority/key";
 import { admin, createKey, createTenant, useKey } from "../support/client";
 import { json } from "./support";
 
@@ -70,7 +70,7 @@ describe("status versions", () => {
 
     // The suspension's fan-out arriving late (a slow, concurrent PATCH) changes nothing.
     const policy: KeyPolicy = { status: "active", tenantActive: false, expiresAt: null, scopes: ["read", "write"], limit: 60, windowSeconds: 60 };
-    await writeKeyPolicy(env, key.id, { tenantActive: false }, policy, suspendedAt);
+    await new Guards(env).writePolicy(key.id, { tenantActive: false }, policy, suspendedAt);
     expect(await useKey(key.key)).toBe("ok");
   });
 

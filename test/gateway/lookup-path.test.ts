@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { crc32 } from "../../src/keys/crc32";
+import { IsolateState } from "../../src/isolate";
 import { hashKey } from "../../src/keys/hash";
+import { createServices } from "../../src/services";
 import { base62Fixed } from "../../src/keys/random";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp } from "../support/client";
 import { callWorker, echoOf, kvEntryFor, NO_STORAGE, storedState, unknownKey } from "./helpers";
@@ -29,13 +31,12 @@ async function insertRowFor(key: string, tenantId: string, id: string): Promise<
 }
 
 /**
- * The lookup module as a brand-new isolate would load it: its own empty isolate caches, the same
- * KV and D1. (Module state is exactly what an isolate keeps between requests.)
+ * The key store as a brand-new isolate has it: its own empty isolate caches, the same
+ * KV and D1.
  */
 async function freshIsolateLookup() {
-  vi.resetModules();
-  const { findKeyByHash } = await import("../../src/store/key-store");
-  return async (key: string) => findKeyByHash(env, createExecutionContext(), await hashKey(key));
+  const { keys } = createServices(env, createExecutionContext(), { isolate: new IsolateState() });
+  return async (key: string) => keys.findByHash(await hashKey(key));
 }
 
 describe("a key's life", () => {

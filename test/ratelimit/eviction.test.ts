@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../../src/ratelimit/key-guard";
+import type { KeyGuard } from "../../src/guards/key-guard";
 import { createKey, errorOf, gateway, originCounts, withKey, type Created } from "../support/client";
 import { sleep, statuses, writeThroughKeyGuard } from "./support";
 

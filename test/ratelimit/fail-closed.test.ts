@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import type { KeyGuard } from "../../src/ratelimit/key-guard";
+import type { KeyGuard } from "../../src/guards/key-guard";
 import { createKey, errorOf, originCounts, type Created } from "../support/client";
 
 // When the key's Durable Object cannot answer, the request is refused with 503 auth_unavailable,

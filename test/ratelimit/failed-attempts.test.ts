@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { attemptBucket, clientIp } from "../../src/gateway/failed-attempts";
+import { attemptBucket, clientIp } from "../../src/guards/failed-attempts";
 import { hashKey } from "../../src/keys/hash";
 import { generateKey } from "../../src/keys/format";
-import type { AttemptGuard } from "../../src/ratelimit/attempt-guard";
+import type { AttemptGuard } from "../../src/guards/attempt-guard";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { writeThroughKeyGuard } from "./support";
 
@@ -31,7 +31,7 @@ async function attempt(key: string, ip: string): Promise<{ status: number; code:
 
 /** The failures the client's object holds (the bucket is what the gateway derives from the address). */
 function failuresStored(ip: string): Promise<number> {
-  const bucket = attemptBucket(clientIp(new Request("https://x", { headers: { "cf-connecting-ip": ip } })));
+  const bucket = attemptBucket(clientIp(new Headers({ "cf-connecting-ip": ip })));
   return runInDurableObject(env.ATTEMPT_GUARD.getByName(bucket), (_instance: AttemptGuard, state) =>
     state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failures").one().n,
   );
@@ -88,7 +88,7 @@ describe("failed authentications are limited per client address (30 per minute)"
 
   it("malformed keys never count and cost no lookup", async () => {
     const ip = uniqueIp();
-    const bucket = attemptBucket(clientIp(new Request("https://x", { headers: { "cf-connecting-ip": ip } })));
+    const bucket = attemptBucket(clientIp(new Headers({ "cf-connecting-ip": ip })));
     const malformed = Array.from({ length: 100 }, badChecksum);
     for (const key of malformed) expect(await attempt(key, ip)).toMatchObject({ status: 401, code: "invalid_key" });
 

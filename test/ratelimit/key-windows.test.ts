@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashKey } from "../../src/keys/hash";
-import { cacheKey } from "../../src/store/key-store";
-import type { KeyRecord } from "../../src/store/records";
+import { createExecutionContext } from "cloudflare:test";
+import { createServices } from "../../src/services";
+import type { KeyRecord } from "../../src/authority/key";
 import { admin, createKey, createTenant, errorOf, gateway, originCounts, withKey, type Created } from "../support/client";
 import { sleep, statuses } from "./support";
 
@@ -101,7 +102,7 @@ describe("a key's limit change through PATCH /_keygate/v1/keys/:id takes effect 
     expect(stale).toMatchObject({ limit: 5 });
 
     await patchRateLimit(key, 2);
-    await cacheKey(env, hash, stale!);
+    await createServices(env, createExecutionContext()).keys.cache(hash, stale!);
     expect(await remainingAfterOne(key)).toMatchObject({ status: 429, limit: "2" });
   });
 });

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { hashKey } from "../../src/keys/hash";
-import { cacheKey, findKeyByHash } from "../../src/store/key-store";
-import type { KeyRecord } from "../../src/store/records";
+import { createServices } from "../../src/services";
+import type { KeyRecord } from "../../src/authority/key";
 import { admin, createKey, errorOf, gateway, originCounts, uniqueIp, withKey, type Created } from "../support/client";
 import { sleepUntil, writeThroughKeyGuard } from "./support";
 
@@ -27,9 +27,10 @@ async function warm(key: Created, ip: string): Promise<KeyRecord> {
 /** Puts the stale "active" record back into every cache tier and checks the gateway's lookup now returns it. */
 async function makeCachesStale(key: Created, stale: KeyRecord): Promise<void> {
   const hash = await hashKey(key.key);
-  await cacheKey(env, hash, stale);
+  const services = createServices(env, createExecutionContext());
+  await services.keys.cache(hash, stale);
   expect(await env.KEYS_CACHE.get(`key:${hash}`, "json")).toEqual(stale);
-  expect(await findKeyByHash(env, createExecutionContext(), hash)).toEqual(stale);
+  expect(await services.keys.findByHash(hash)).toEqual(stale);
 }
 
 async function expectRefused(key: Created, ip: string, status: number, code: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SlidingLog } from "../../src/ratelimit/sliding-log";
+import { SlidingLog } from "../../src/guards/sliding-log";
 
 // The sliding log on real Durable Object SQLite storage, with explicit clocks, so boundaries are
 // exact to the millisecond. Each test uses its own object and its own table.

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { KeyPolicy } from "../../src/store/records";
+import type { KeyPolicy } from "../../src/authority/key";
 import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */

@@ -1,16 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { KeyPolicy, KeyStatus } from "../store/records";
-import { policyRefusal, type Verdict } from "./policy";
-import { SlidingLog, type WindowState } from "./sliding-log";
-
-export interface Admission {
-  verdict: Verdict;
-  /** The key's scopes as of this decision, for the identity headers. */
-  scopes: string[];
-  /** The window, for the rate-limit headers; null for keys that may not be used at all. */
-  window: WindowState | null;
-  windowSeconds: number;
-}
+import { decide, type Decision } from "../authority/decision";
+import type { KeyPolicy } from "../authority/key";
+import { nextStatus } from "../authority/status";
+import { SlidingLog } from "./sliding-log";
 
 export interface KeyUsage {
   requests: number;
@@ -26,18 +18,8 @@ interface GuardState extends KeyPolicy {
   rotatedTo?: string;
 }
 
-/** Refusals after which the window no longer matters to the caller. */
-const FINAL_REFUSALS = new Set<Verdict>(["deleted", "revoked", "tenant_inactive", "expired"]);
-
 /** How stale the stored 429 count may get: refusals are counted in memory, written at most this often. */
 const REFUSAL_FLUSH_MS = 1_000;
-
-/** Revoked and deleted are final: nothing brings a key back, though a revoked key may be deleted. */
-function nextStatus(current: KeyStatus, requested: KeyStatus | undefined): KeyStatus {
-  if (!requested || current === "deleted") return current;
-  if (current === "revoked") return requested === "deleted" ? "deleted" : "revoked";
-  return requested;
-}
 
 /**
  * One object per key, addressed by key id: the single point of truth for the key's status and
@@ -73,35 +55,29 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Decides one gateway request. An object that has never been written (a key inserted into D1
-   * by other means) answers null, and the caller asks again with its cached snapshot to seed it;
-   * a written object never takes a cache's word over its own.
+   * Decides one request with this key (proxied or verified) and returns the whole decision. An
+   * object that has never been written (a key inserted into D1 by other means) answers null, and
+   * the caller asks again with its cached snapshot to seed it; a written object never takes a
+   * cache's word over its own.
    */
-  admit(neededScopes: readonly string[], snapshot?: KeyPolicy): Admission | null {
+  decide(neededScopes: readonly string[], snapshot?: KeyPolicy): Decision | null {
     if (!this.state) {
       if (!snapshot) return null;
       this.save(snapshot);
     }
-    const policy = this.state!;
     const now = Date.now();
-    const windowMs = policy.windowSeconds * 1000;
-    const { scopes, windowSeconds } = policy;
-    const refusal = policyRefusal(policy, now, neededScopes);
-    if (refusal) {
-      const window = FINAL_REFUSALS.has(refusal) ? null : this.log.peek(now, policy.limit, windowMs);
-      return { verdict: refusal, scopes, window, windowSeconds };
-    }
-
-    const window = this.log.tryAdmit(now, policy.limit, windowMs);
-    if (window.admitted) {
+    const decision = decide(this.state!, now, neededScopes, this.log);
+    if (decision.verdict === "valid") {
       this.usage.requests++;
       this.usage.lastUsedAt = now;
-    } else {
+    } else if (decision.verdict === "rate_limited") {
       this.usage.rateLimited++;
+    } else {
+      return decision;
     }
     // An admission writes anyway; a refusal should cost no storage, so its count waits a little.
-    if (window.admitted || now - this.usageWrittenAt >= REFUSAL_FLUSH_MS) this.writeUsage(now);
-    return { verdict: window.admitted ? "admitted" : "rate_limited", scopes, window, windowSeconds };
+    if (decision.verdict === "valid" || now - this.usageWrittenAt >= REFUSAL_FLUSH_MS) this.writeUsage(now);
+    return decision;
   }
 
   /**

@@ -1,16 +1,4 @@
-export interface WindowState {
-  admitted: boolean;
-  limit: number;
-  remaining: number;
-  /**
-   * Unix ms when `remaining` next grows: when the oldest of the newest `limit` logged requests
-   * leaves the window (now, when none is logged). When refused, that is when a slot frees.
-   */
-  resetAt: number;
-  /** Only when refused: ms until a slot frees. */
-  retryAfterMs: number;
-  now: number;
-}
+import type { Window, WindowState } from "../authority/window";
 
 /**
  * An exact sliding log persisted in a SQLite-backed Durable Object: a request is admitted iff
@@ -23,7 +11,7 @@ export interface WindowState {
  * again within the same window still counts them. Memory is therefore bounded by the largest
  * limit in force during the last window.
  */
-export class SlidingLog {
+export class SlidingLog implements Window {
   /** Admission times, oldest first, never decreasing; `times[head]` is the oldest live entry. */
   private times: number[] = [];
   private head = 0;

@@ -1,10 +1,28 @@
-import type { Config } from "../config";
+/**
+ * Which requests need which scopes, and which paths need no key: the route rules from ROUTE_SCOPES
+ * and PUBLIC_PATHS, and the readings of a path under which they are matched.
+ */
+export interface RouteRule {
+  method: string; // upper-case, or "*"
+  path: RegExp;
+  /** The same glob, case-insensitive: how an origin that ignores case reads it. */
+  pathFolded: RegExp;
+  scope: string;
+}
+
+export interface RouteRules {
+  routeScopes: readonly RouteRule[];
+  /** Every method a request could be overridden to, as far as the route rules can tell them apart. */
+  everyMethod: readonly string[];
+  publicPaths: readonly RegExp[];
+}
+
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** The scope one reading of a request needs: the first ROUTE_SCOPES rule that matches, else read or write. */
-function scopeFor(config: Config, method: string, path: string, folded: boolean): string {
-  for (const rule of config.routeScopes) {
+function scopeFor(rules: RouteRules, method: string, path: string, folded: boolean): string {
+  for (const rule of rules.routeScopes) {
     if ((rule.method === "*" || rule.method === method) && (folded ? rule.pathFolded : rule.path).test(path)) return rule.scope;
   }
   return READ_METHODS.has(method) ? "read" : "write";
@@ -17,15 +35,15 @@ function scopeFor(config: Config, method: string, path: string, folded: boolean)
  * would need, and no spelling slips past its rule. An ordinary request has one method and one
  * reading, and needs one scope.
  */
-export function requiredScopes(config: Config, methods: readonly string[], path: string): string[] {
+export function requiredScopes(rules: RouteRules, methods: readonly string[], path: string): string[] {
   const readings = pathReadings(path);
   const scopes = new Set<string>();
   for (const rawMethod of methods) {
     // Fetch upper-cases only the standard methods; "patch" must meet a PATCH rule all the same.
     const method = rawMethod.toUpperCase();
     for (const reading of readings) {
-      scopes.add(scopeFor(config, method, reading, false));
-      scopes.add(scopeFor(config, method, reading, true));
+      scopes.add(scopeFor(rules, method, reading, false));
+      scopes.add(scopeFor(rules, method, reading, true));
     }
   }
   return [...scopes];
@@ -95,15 +113,34 @@ function windowsSegment(segment: string): string {
 const DISGUISED_SEGMENT = /%2f|%5c|%2e|;/i;
 
 /** Public only if every reading of the path is: no origin may read it as a path that needs a key. */
-export function isPublicPath(config: Config, path: string): boolean {
+export function isPublicPath(rules: RouteRules, path: string): boolean {
   if (DISGUISED_SEGMENT.test(path)) return false;
-  return pathReadings(path).every((reading) => config.publicPaths.some((pattern) => pattern.test(reading)));
+  return pathReadings(path).every((reading) => rules.publicPaths.some((pattern) => pattern.test(reading)));
 }
 
 /**
- * A CORS preflight carries no credentials by design, so it goes to the origin without a key. A
- * browser always sends Origin with one; without it the request is an ordinary OPTIONS and needs a key.
+ * Path globs: `*` matches within one segment, `**` across segments; `/servers/*` also matches
+ * `/servers`. Origins fold a trailing slash and repeated slashes, so the glob is read with them
+ * folded (`/reports/` means `/reports`) and matches a path with or without a trailing slash.
  */
-export function isPreflight(request: Request): boolean {
-  return request.method === "OPTIONS" && request.headers.has("access-control-request-method") && request.headers.has("origin");
+export function globToRegExp(glob: string): RegExp {
+  const folded = glob.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
+  let source = "";
+  for (let i = 0; i < folded.length; i++) {
+    const ch = folded[i]!;
+    if (ch === "*") {
+      if (folded[i + 1] === "*") {
+        source += ".*";
+        i++;
+      } else {
+        source += "[^/]*";
+      }
+    } else {
+      source += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+    }
+  }
+  // "/servers/*" should cover the collection itself, as users write it meaning "servers and below".
+  if (source.endsWith("/[^/]*")) source = `${source.slice(0, -6)}(?:/[^/]*)?`;
+  else if (source.endsWith("/.*")) source = `${source.slice(0, -3)}(?:/.*)?`;
+  return new RegExp(source === "/" ? "^/$" : `^${source}/?$`);
 }

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { SlidingLog, type WindowState } from "./sliding-log";
+import type { WindowState } from "../authority/window";
+import { SlidingLog } from "./sliding-log";
 
 export interface AttemptWindow extends WindowState {
   /** The first refusal of a stretch of refusals: when the subject became blocked, worth recording once. */

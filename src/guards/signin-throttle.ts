@@ -1,7 +1,7 @@
 import { ApiError } from "../http/errors";
-import { attemptGuard } from "../ratelimit/guard-client";
-import { retryAfterSeconds } from "../ratelimit/headers";
-import type { AttemptWindow } from "../ratelimit/attempt-guard";
+import { retryAfterSeconds } from "../http/ratelimit-headers";
+import type { AttemptWindow } from "./attempt-guard";
+import type { Guards } from "./guard-client";
 
 /**
  * Password guessing is limited per email and per client IP, each counted by its own AttemptGuard
@@ -31,12 +31,12 @@ export interface SigninRefusal {
 }
 
 /** Counts the attempt against both limits; a refusal when either is over, null when it may go on. */
-export async function admitSigninAttempt(env: Env, email: string, lastSigninAt: number | null, ip: string): Promise<SigninRefusal | null> {
+export async function admitSigninAttempt(guards: Guards, email: string, lastSigninAt: number | null, ip: string): Promise<SigninRefusal | null> {
   let windows: [AttemptWindow, AttemptWindow];
   try {
     windows = await Promise.all([
-      attemptGuard(env, `signin-email:${lastSigninAt ?? 0}:${email}`).recordAttempt(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
-      attemptGuard(env, `signin-ip:${ip}`).recordAttempt(SIGNIN_LIMITS.perIp.limit, SIGNIN_LIMITS.perIp.windowSeconds),
+      guards.attempts(`signin-email:${lastSigninAt ?? 0}:${email}`).recordAttempt(SIGNIN_LIMITS.perEmail.limit, SIGNIN_LIMITS.perEmail.windowSeconds),
+      guards.attempts(`signin-ip:${ip}`).recordAttempt(SIGNIN_LIMITS.perIp.limit, SIGNIN_LIMITS.perIp.windowSeconds),
     ]);
   } catch (error) {
     // Without the counters nothing limits guessing: refuse rather than check passwords unguarded.

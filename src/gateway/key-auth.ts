@@ -1,0 +1,55 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { countsAsFailedAttempt } from "../authority/verdicts";
+import { extractCredential, type Carrier } from "../credentials/extract";
+import { clientIp } from "../guards/failed-attempts";
+import { rateLimitHeaders, rateLimitInfo } from "../http/ratelimit-headers";
+import type { RequestVariables } from "../http/request-context";
+import { isWellFormedKey } from "../keys/format";
+import type { Identity } from "../proxy/forward";
+import { missingCredentials, refusalError } from "./refusals";
+import { verifyKey } from "./verify";
+
+export interface KeyAuthVariables extends RequestVariables {
+  /** Who is calling: set by keyAuth once the key's object admitted the request. */
+  keygate: Identity;
+  /** The headers that carried the key, so the proxy can take them off. */
+  keyCarriers: Carrier[];
+}
+
+export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
+  /** The scopes this request needs (all of them). */
+  scopes: (c: Context<E>) => readonly string[];
+}
+
+/**
+ * Authenticates a request by its API key, as keygate's proxy and its self-service admin routes
+ * do: the key from x-api-key, Bearer or Basic; its format (no I/O); the per-IP failed-attempt
+ * limit; the key's record and its Durable Object, which decides and counts the request. An
+ * admitted caller's identity is on `c.var.keygate`; every response to a valid key, refusals and
+ * origin errors included, carries the key's rate-limit headers. A refusal throws the one error
+ * for it, to the app's onError.
+ */
+export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }>(options: KeyAuthOptions<E>): MiddlewareHandler<E> {
+  return async (c, next) => {
+    const services = c.var.services;
+    const credential = extractCredential(c.req.raw.headers, (candidate) => isWellFormedKey(candidate, services.config.keyPrefix));
+    if (!credential) throw missingCredentials();
+    // A malformed key costs no I/O and is not counted: refusing it is free, counting it would not be.
+    if (!isWellFormedKey(credential.key, services.config.keyPrefix)) throw refusalError("invalid", [], {});
+
+    const ip = clientIp(c.req.raw.headers);
+    services.failedAttempts.assertNotBlocked(ip);
+    const { key, decision } = await verifyKey(services, credential.key, options.scopes(c));
+    const window = decision.window;
+    const headers = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
+
+    if (decision.verdict !== "valid") {
+      const error = refusalError(decision.verdict, decision.missingScopes, headers);
+      throw countsAsFailedAttempt(decision.verdict) ? await services.failedAttempts.record(ip, error) : error;
+    }
+    c.set("keygate", { keyId: key!.id, tenantId: key!.tenantId, environment: key!.environment, scopes: decision.scopes });
+    c.set("keyCarriers", credential.carriers);
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,38 @@
+import { VERDICT_CODES, type Refusal } from "../authority/verdicts";
+import { unauthorized } from "../credentials/extract";
+import { ApiError } from "../http/errors";
+
+const MESSAGES: Record<Refusal, string> = {
+  invalid: "The API key is not valid.",
+  revoked: "The API key has been revoked.",
+  expired: "The API key has expired.",
+  tenant_inactive: "The tenant that owns this API key is suspended.",
+  rate_limited: "Rate limit exceeded for this API key.",
+  insufficient_scope: "This API key lacks a scope needed for this request.",
+};
+
+/** No key at all. */
+export function missingCredentials(): ApiError {
+  return unauthorized("missing_credentials", "An API key is required: send it in the x-api-key header.");
+}
+
+/**
+ * The answer to a refused decision, the same wherever a key is checked (the proxy, self-service
+ * admin calls, the `keygate/hono` middleware). Unknown, malformed and deleted keys read the same.
+ */
+export function refusalError(refusal: Refusal, missing: readonly string[], headers: Record<string, string>): ApiError {
+  const code = VERDICT_CODES[refusal];
+  switch (refusal) {
+    case "rate_limited":
+      return new ApiError(code, MESSAGES.rate_limited, null, headers);
+    case "insufficient_scope":
+      return new ApiError(
+        code,
+        `This API key lacks the scope "${missing[0]}" needed for this request.`,
+        missing.length > 1 ? { required_scope: missing[0], required_scopes: missing } : { required_scope: missing[0] },
+        { ...headers, "www-authenticate": `Bearer realm="keygate", error="insufficient_scope", scope="${missing.join(" ")}"` },
+      );
+    default:
+      return unauthorized(code, MESSAGES[refusal]);
+  }
+}

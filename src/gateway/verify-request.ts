@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+import { requiredScopes, type RouteRules } from "../authority/routes";
+import { SCOPE_PATTERN } from "../authority/scopes";
+import { MAX_KEY_LENGTH } from "../keys/format";
+
+/**
+ * What a verification asks, over HTTP and RPC alike. Loaded only when a verification comes in, so
+ * the gateway's isolates never build zod schemas on the proxy's path.
+ */
+export const VerifyRequest = z
+  .strictObject({
+    key: z
+      .string()
+      .min(1)
+      .max(MAX_KEY_LENGTH)
+      .openapi({ description: "The API key to verify, as the caller sent it.", example: "kg_live_…" }),
+    method: z
+      .string()
+      .regex(/^[A-Za-z]{1,32}$/, "must be an HTTP method such as GET")
+      .optional()
+      .openapi({ description: "The method of the request the key is used for (default GET); with `path`, ROUTE_SCOPES decide the scope it needs." }),
+    path: z
+      .string()
+      .max(4096)
+      .regex(/^\//, 'must start with "/"')
+      .optional()
+      .openapi({ description: "The path of the request the key is used for. Without it no route rule applies, only `scopes`.", example: "/servers/1" }),
+    scopes: z
+      .array(z.string().max(64).regex(SCOPE_PATTERN, 'must look like "read", "write:servers" or "*"'))
+      .max(50)
+      .optional()
+      .openapi({ description: "Scopes the key must hold, besides those the method and path need.", example: ["servers:delete"] }),
+  })
+  .openapi("VerifyRequest");
+
+export type VerifyRequestInput = z.output<typeof VerifyRequest>;
+
+/**
+ * The scopes a verification needs: what the route rules say for `method` and `path` (read with
+ * every spelling, as the proxy does), plus any it names. With neither, only whether the key is
+ * valid and within its window.
+ */
+export function verificationScopes(rules: RouteRules, input: VerifyRequestInput): string[] {
+  const fromRoute = input.path !== undefined ? requiredScopes(rules, [input.method ?? "GET"], input.path) : [];
+  return [...new Set([...fromRoute, ...(input.scopes ?? [])])];
+}

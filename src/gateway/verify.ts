@@ -1,0 +1,78 @@
+import { decide, invalidKeyDecision, type Decision } from "../authority/decision";
+import { policyOf, type KeyRecord } from "../authority/key";
+import { isTerminal } from "../authority/status";
+import { VERDICT_CODES, type VerdictCode } from "../authority/verdicts";
+import { rateLimitInfo, type RateLimitInfo } from "../http/ratelimit-headers";
+import { isWellFormedKey } from "../keys/format";
+import { hashKey } from "../keys/hash";
+import type { Services } from "../services";
+import { GuardUnavailable } from "../guards/errors";
+
+/** One key's decision for one request, with the key it was about (null for unknown and malformed keys). */
+export interface Verification {
+  key: KeyRecord | null;
+  decision: Decision;
+}
+
+/**
+ * The call at the centre of keygate, shared by the proxy (keyAuth), the admin API's self-service
+ * keys and verification over HTTP and RPC: format and checksum (no I/O), the key's record from the
+ * caches or D1, then the key's Durable Object, which alone makes the decision and counts the
+ * request in the key's window. Never throws for a refused key: the caller decides how to answer.
+ */
+export async function verifyKey(services: Services, key: string, neededScopes: readonly string[]): Promise<Verification> {
+  if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
+  const record = await services.keys.findByHash(await hashKey(key));
+  if (!record) return { key: null, decision: invalidKeyDecision() };
+  // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object.
+  if (isTerminal(record.status)) return { key: record, decision: decide(record, services.clock.now(), neededScopes, null) };
+  return { key: record, decision: await askKeyGuard(services, record, neededScopes) };
+}
+
+/**
+ * Asks the key's object, seeding it from the cached record only if it has never been written. If
+ * it cannot be reached the request fails closed, unless RATE_LIMIT_FAIL_OPEN is set: then the
+ * cached record decides, without a window. An object refusing work because it is overloaded is
+ * the key's own traffic, so that never fails open: flooding a key must not lift its limit.
+ */
+async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[]): Promise<Decision> {
+  try {
+    const guard = services.guards.key(record.id);
+    return (await guard.decide(neededScopes)) ?? (await guard.decide(neededScopes, policyOf(record)))!;
+  } catch (error) {
+    console.error("keygate: key guard unavailable", error);
+    if (services.config.rateLimitFailOpen && !(error as { overloaded?: boolean }).overloaded) {
+      return decide(record, services.clock.now(), neededScopes, null);
+    }
+    throw new GuardUnavailable(error);
+  }
+}
+
+/** What verify answers, over HTTP and RPC alike. */
+export interface VerifyResult {
+  valid: boolean;
+  /** `valid`, or the code the gateway would refuse the same request with. */
+  code: VerdictCode;
+  key_id: string | null;
+  tenant_id: string | null;
+  environment: "live" | "test" | null;
+  scopes: string[];
+  /** The scopes the request needed that the key lacks (for insufficient_permissions). */
+  missing_scopes: string[];
+  /** The key's window after this call; null when the key may not be used at all. */
+  ratelimit: RateLimitInfo | null;
+}
+
+export function verifyResult({ key, decision }: Verification): VerifyResult {
+  const known = decision.verdict !== "invalid" && key !== null;
+  return {
+    valid: decision.verdict === "valid",
+    code: VERDICT_CODES[decision.verdict],
+    key_id: known ? key.id : null,
+    tenant_id: known ? key.tenantId : null,
+    environment: known ? key.environment : null,
+    scopes: known ? decision.scopes : [],
+    missing_scopes: decision.missingScopes,
+    ratelimit: decision.window ? rateLimitInfo(decision.window, decision.windowSeconds) : null,
+  };
+}

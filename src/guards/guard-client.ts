@@ -1,0 +1,24 @@
+import type { KeyPolicy } from "../authority/key";
+
+/**
+ * The Durable Objects that guard keys and count attempts, as the rest of keygate reaches them.
+ * Built once per request (services.ts).
+ */
+export class Guards {
+  constructor(private readonly env: Env) {}
+
+  /** A key's object; addressed by key id, so a rotated key starts a fresh window. */
+  key(keyId: string) {
+    return this.env.KEY_GUARD.getByName(keyId);
+  }
+
+  /** An attempt counter: one object per client (`ip:…`) or sign-in subject. */
+  attempts(name: string) {
+    return this.env.ATTEMPT_GUARD.getByName(name);
+  }
+
+  /** Admin write-through: returns once the key's object has stored the change. */
+  async writePolicy(keyId: string, change: Partial<KeyPolicy>, snapshot: KeyPolicy, tenantVersion?: number): Promise<void> {
+    await this.key(keyId).update(change, snapshot, tenantVersion);
+  }
+}
