@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS tenant_fanouts (
 CREATE TABLE IF NOT EXISTS admins (
   id                 TEXT PRIMARY KEY,               -- adm_…
   email              TEXT NOT NULL,
-  role               TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+  role               TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer', 'verifier')),
   password_hash      TEXT NOT NULL,                  -- hex PBKDF2-SHA256
   password_salt      TEXT NOT NULL,                  -- hex, per user
   password_iterations INTEGER NOT NULL,

@@ -8,7 +8,7 @@ import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { hashPassword } from "./passwords";
 import { permit } from "./permissions";
-import { errors, json, jsonBody } from "./responses";
+import { guardedErrors, json, jsonBody } from "./responses";
 import { Admin, AdminCreate, AdminId, AdminUpdate, IdParam } from "./schemas";
 import { validationHook } from "./validation";
 import { adminView } from "./views";
@@ -41,7 +41,7 @@ adminRoutes.openapi(
     description: "Owners only (or the ADMIN_TOKEN, which is how the first owner is created). The password is stored as a PBKDF2-SHA256 verifier.",
     middleware: [permit("admins")],
     request: { body: jsonBody(AdminCreate) },
-    responses: { 201: json(Admin, "The admin"), ...errors(400, 401, 403, 409) },
+    responses: { 201: json(Admin, "The admin"), ...guardedErrors(400, 409) },
   }),
   async (c) => {
     const { email, password, role } = c.req.valid("json");
@@ -75,7 +75,7 @@ adminRoutes.openapi(
     summary: "List admin users",
     middleware: [permit("admins")],
     request: { query: z.strictObject(pageParams("admins")) },
-    responses: { 200: json(ListEnvelope(Admin), "A page of admins"), ...errors(400, 401, 403) },
+    responses: { 200: json(ListEnvelope(Admin), "A page of admins"), ...guardedErrors(400) },
   }),
   async (c) => c.json(listOf("admins", await listAdmins(c.var.services.db, pageRequest(c.req.valid("query"))), adminView), 200),
 );
@@ -87,7 +87,7 @@ adminRoutes.openapi(
     summary: "Get an admin user",
     middleware: [permit("admins")],
     request: { params: IdParam(AdminId) },
-    responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404) },
+    responses: { 200: json(Admin, "The admin"), ...guardedErrors(400, 404) },
   }),
   async (c) => c.json(adminView(await loadAdmin(c.var.services, c.req.valid("param").id)), 200),
 );
@@ -101,7 +101,7 @@ adminRoutes.openapi(
       "A role change applies to the admin's current tokens at once (roles are read from D1 on every call). A password change ends every token the admin holds: they sign in again.",
     middleware: [permit("admins")],
     request: { params: IdParam(AdminId), body: jsonBody(AdminUpdate) },
-    responses: { 200: json(Admin, "The admin"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 200: json(Admin, "The admin"), ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     const change = c.req.valid("json");
@@ -129,7 +129,7 @@ adminRoutes.openapi(
     description: "Immediate: the admin's tokens stop working on their next call.",
     middleware: [permit("admins")],
     request: { params: IdParam(AdminId) },
-    responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 409) },
+    responses: { 204: { description: "Deleted" }, ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     const row = await loadAdmin(c.var.services, c.req.valid("param").id);

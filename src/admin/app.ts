@@ -12,6 +12,7 @@ import { keyRoutes } from "./keys";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
 import { validationHook } from "./validation";
+import { verifyRoutes } from "./verify";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const API_PREFIX = "/_keygate/v1";
@@ -41,6 +42,7 @@ adminApp.use(`${API_PREFIX}/*`, (c, next) => (c.req.path === `${API_PREFIX}${SIG
 adminApp.route(API_PREFIX, signinRoutes);
 adminApp.route(API_PREFIX, adminRoutes);
 adminApp.route(API_PREFIX, tenantRoutes);
+adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 serveDocs(adminApp);

@@ -3,7 +3,7 @@ import { listAuditEvents } from "../store/audit-repo";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
-import { errors, json } from "./responses";
+import { guardedErrors, json } from "./responses";
 import { AuditEvent, TenantId } from "./schemas";
 import { validationHook } from "./validation";
 import { auditView } from "./views";
@@ -34,7 +34,7 @@ auditRoutes.openapi(
         ...pageParams("audit_events"),
       }),
     },
-    responses: { 200: json(ListEnvelope(AuditEvent), "A page of audit events"), ...errors(400, 401, 403) },
+    responses: { 200: json(ListEnvelope(AuditEvent), "A page of audit events"), ...guardedErrors(400) },
   }),
   async (c) => {
     const query = c.req.valid("query");

@@ -10,7 +10,7 @@ import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
 import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
-import { errors, json, jsonBody } from "./responses";
+import { guardedErrors, json, jsonBody } from "./responses";
 import { ApiKey, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, ApiKeyWithSecret, TenantId } from "./schemas";
 import { validationHook } from "./validation";
 import { keyView, usageView } from "./views";
@@ -47,7 +47,7 @@ keyRoutes.openapi(
     description: `Returns the key itself once, in \`key\`. Only its SHA-256 hash is stored. ${SELF_SERVICE_NOTE} ${NO_STRONGER_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { body: jsonBody(KeyCreate) },
-    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404) },
+    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...guardedErrors(400, 404) },
   }),
   async (c) => {
     const input = c.req.valid("json");
@@ -75,7 +75,7 @@ keyRoutes.openapi(
         ...pageParams("keys"),
       }),
     },
-    responses: { 200: json(ListEnvelope(ApiKey), "A page of keys"), ...errors(400, 401, 403) },
+    responses: { 200: json(ListEnvelope(ApiKey), "A page of keys"), ...guardedErrors(400) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -102,7 +102,7 @@ keyRoutes.openapi(
     description: SELF_SERVICE_NOTE,
     middleware: [permit("read", { selfService: true })],
     request: { params: IdParam(KeyId) },
-    responses: { 200: json(ApiKey, "The key"), ...errors(400, 401, 403, 404) },
+    responses: { 200: json(ApiKey, "The key"), ...guardedErrors(400, 404) },
   }),
   async (c) => c.json(keyView(await visibleKey(c.var.services, c.var.principal, c.req.valid("param").id), c.var.services.clock.now()), 200),
 );
@@ -116,7 +116,7 @@ keyRoutes.openapi(
       "Only the fields sent change. Scopes, expiry and rate limit are written to the key's Durable Object before this returns: the very next request with the key sees the change. 409 if the key is (or meanwhile became) revoked or deleted.",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId), body: jsonBody(KeyUpdate) },
-    responses: { 200: json(ApiKey, "The key"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 200: json(ApiKey, "The key"), ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     const input = c.req.valid("json");
@@ -134,7 +134,7 @@ keyRoutes.openapi(
     description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409); of two concurrent rotations of one key, one succeeds and the other gets 409. ${SELF_SERVICE_NOTE} A tenant's key may only rotate keys no stronger than itself (403).`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId), body: jsonBody(KeyRotate, false) },
-    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     // The body is optional; without one the validator hands over {} and the default applies here.
@@ -156,7 +156,7 @@ keyRoutes.openapi(
     description: `Immediate everywhere: the very next request with the key gets 401 revoked_key. Revoking a revoked key changes nothing (200). ${SELF_SERVICE_NOTE}`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId) },
-    responses: { 200: json(ApiKey, "The revoked key"), ...errors(400, 401, 403, 404, 409) },
+    responses: { 200: json(ApiKey, "The revoked key"), ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     const { services, principal } = c.var;
@@ -173,7 +173,7 @@ keyRoutes.openapi(
     description: "Immediate everywhere: the very next request with the key gets 401 invalid_key. Deleting a deleted key changes nothing (204).",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId) },
-    responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
+    responses: { 204: { description: "Deleted" }, ...guardedErrors(400, 404) },
   }),
   async (c) => {
     const { services } = c.var;
@@ -190,7 +190,7 @@ keyRoutes.openapi(
     description: `Counted by the key's Durable Object as requests are decided (no D1 write per request). ${SELF_SERVICE_NOTE}`,
     middleware: [permit("read", { selfService: true })],
     request: { params: IdParam(KeyId) },
-    responses: { 200: json(KeyUsage, "Requests admitted, requests refused by the rate limit, last use"), ...errors(400, 401, 403, 404) },
+    responses: { 200: json(KeyUsage, "Requests admitted, requests refused by the rate limit, last use"), ...guardedErrors(400, 404) },
   }),
   async (c) => {
     const { services, principal } = c.var;

@@ -5,16 +5,20 @@ import type { AdminRole } from "../store/admin-repo";
 import type { AdminEnv, Principal } from "./context";
 
 /**
- * What a route needs: `read` (any admin), `write` (tenants and keys), `admins` (managing admin
- * users). Roles grant them; root (ADMIN_TOKEN) has all. A tenant's API key has none, and only
- * reaches routes declared `selfService`, always confined to its own tenant.
+ * What a route needs: `read` (seeing tenants, keys, usage, audit), `write` (tenants and keys),
+ * `admins` (managing admin users), `verify` (verifying keys, which counts in a key's window and so
+ * is a write, though it changes no setting). Roles grant them; root (ADMIN_TOKEN) has all. A
+ * tenant's API key has none, and only reaches routes declared `selfService`, always confined to
+ * its own tenant.
  */
-export type Access = "read" | "write" | "admins";
+export type Access = "read" | "write" | "admins" | "verify";
 
 const GRANTS: Record<AdminRole, ReadonlySet<Access>> = {
-  owner: new Set(["read", "write", "admins"]),
-  admin: new Set(["read", "write"]),
+  owner: new Set(["read", "write", "admins", "verify"]),
+  admin: new Set(["read", "write", "verify"]),
   viewer: new Set(["read"]),
+  // A service that checks keys needs no view of them: a leaked verifier token reveals nothing.
+  verifier: new Set(["verify"]),
 };
 
 export function allows(principal: Principal, access: Access, selfService: boolean): boolean {

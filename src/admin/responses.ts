@@ -1,22 +1,57 @@
-import type { z } from "@hono/zod-openapi";
-import { ErrorEnvelope } from "./schemas";
+import { z } from "@hono/zod-openapi";
+import { ERROR_STATUS, type ErrorCode } from "../http/errors";
 
-/** OpenAPI response declarations, so every route documents its errors the same way. */
+/** OpenAPI response declarations, so every route documents its answers the same way. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({ content: { "application/json": { schema } }, required });
 
-const ERRORS = {
-  400: "invalid_request: a field is missing, unknown, of the wrong type or out of range (details.fields)",
-  401: "missing_credentials, invalid_token, or a refused API key",
-  403: "insufficient_permissions",
-  404: "not_found",
-  409: "conflict",
-  429: "too_many_failed_attempts or rate_limit_exceeded",
-} as const;
+// Codes only the proxy gives: the admin API never talks to the origin.
+const PROXY_ONLY = new Set<ErrorCode>(["origin_unreachable", "origin_timeout"]);
 
-type ErrorStatus = keyof typeof ERRORS;
+const ALL_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
-export function errors<S extends ErrorStatus>(...statuses: S[]): Record<S, ReturnType<typeof json<typeof ErrorEnvelope>>> {
-  return Object.fromEntries(statuses.map((status) => [status, json(ErrorEnvelope, ERRORS[status])])) as Record<S, ReturnType<typeof json<typeof ErrorEnvelope>>>;
+/** The error envelope, its `code` an enum of the one error table (http/errors.ts). */
+export const ErrorEnvelope = z
+  .object({
+    success: z.literal(false),
+    error: z.object({
+      code: z.enum(ALL_CODES as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).nullable(),
+    }),
+    requestId: z.string(),
+  })
+  .openapi("Error");
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+
+/** The codes the admin API answers with `status`, read off the error table. */
+export function codesFor(status: ErrorStatus): ErrorCode[] {
+  return ALL_CODES.filter((code) => ERROR_STATUS[code] === status && !PROXY_ONLY.has(code));
+}
+
+/** One status's envelope: the shared schema, with this status's codes listed. */
+function errorResponse(status: ErrorStatus) {
+  const codes = codesFor(status);
+  const schema = ErrorEnvelope.extend({ error: ErrorEnvelope.shape.error.extend({ code: z.enum(codes as [ErrorCode, ...ErrorCode[]]) }) });
+  return json(schema, `${codes.join(", ")}.`);
+}
+
+/** What any route can answer, whatever it does: no body over the limit, keygate unavailable or misconfigured. */
+const ALWAYS: ErrorStatus[] = [413, 500, 503];
+/** What every route behind a credential can also answer: refused credentials, missing rights, throttling. */
+const GUARDED: ErrorStatus[] = [401, 403, 429];
+
+type ErrorResponses = Record<ErrorStatus, ReturnType<typeof errorResponse>>;
+
+/** The error responses of a route behind a credential, plus its own (`400`, `404`, `409`). */
+export function guardedErrors(...own: ErrorStatus[]): Partial<ErrorResponses> {
+  return errors(...own, ...GUARDED);
+}
+
+/** The error responses of a route, with those every route can give. */
+export function errors(...statuses: ErrorStatus[]): Partial<ErrorResponses> {
+  const all = [...new Set([...statuses, ...ALWAYS])].sort();
+  return Object.fromEntries(all.map((status) => [status, errorResponse(status)]));
 }

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPE_PATTERN } from "../authority/scopes";
+import { ADMIN_ROLES } from "../store/admin-repo";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
@@ -30,7 +31,8 @@ export const RateLimit = z
 const Email = z.email().max(254).toLowerCase();
 /** NIST SP 800-63B: long passphrases welcome, no composition rules. */
 const Password = z.string().min(12).max(256);
-const Role = z.enum(["owner", "admin", "viewer"]);
+/** `verifier`: may verify keys (POST /keys/verify) and nothing else, for services that check keys. */
+const Role = z.enum(ADMIN_ROLES);
 
 export const FutureTime = z.iso
   .datetime({ offset: true })
@@ -200,13 +202,5 @@ export const KeyUsage = z
     last_used_at: z.string().nullable(),
   })
   .openapi("KeyUsage");
-
-export const ErrorEnvelope = z
-  .object({
-    success: z.literal(false),
-    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).nullable() }),
-    requestId: z.string(),
-  })
-  .openapi("Error");
 
 export const IdParam = <T extends z.ZodType>(id: T) => z.object({ id });

@@ -19,7 +19,7 @@ import { actorOf, auditStatement, tenantResource } from "./audit-trail";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
-import { errors, json, jsonBody } from "./responses";
+import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam, Tenant, TenantCreate, TenantId, TenantUpdate, TenantUpdated } from "./schemas";
 import { validationHook } from "./validation";
 import { tenantView } from "./views";
@@ -50,7 +50,7 @@ tenantRoutes.openapi(
     summary: "Create a tenant",
     middleware: [permit("write")],
     request: { body: jsonBody(TenantCreate) },
-    responses: { 201: json(Tenant, "The tenant"), ...errors(400, 401, 403) },
+    responses: { 201: json(Tenant, "The tenant"), ...guardedErrors(400) },
   }),
   async (c) => {
     const { name } = c.req.valid("json");
@@ -69,7 +69,7 @@ tenantRoutes.openapi(
     description: "Newest first.",
     middleware: [permit("read")],
     request: { query: z.strictObject({ status: z.enum(["active", "suspended"]).optional(), ...pageParams("tenants") }) },
-    responses: { 200: json(ListEnvelope(Tenant), "A page of tenants"), ...errors(400, 401, 403) },
+    responses: { 200: json(ListEnvelope(Tenant), "A page of tenants"), ...guardedErrors(400) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -85,7 +85,7 @@ tenantRoutes.openapi(
     summary: "Get a tenant",
     middleware: [permit("read")],
     request: { params: IdParam(TenantId) },
-    responses: { 200: json(Tenant, "The tenant"), ...errors(400, 401, 403, 404) },
+    responses: { 200: json(Tenant, "The tenant"), ...guardedErrors(400, 404) },
   }),
   async (c) => c.json(tenantView(await loadTenant(c.var.services, c.req.valid("param").id)), 200),
 );
@@ -105,7 +105,7 @@ tenantRoutes.openapi(
     responses: {
       200: json(TenantUpdated, "The tenant; every key's object has its status"),
       202: json(TenantUpdated, "The tenant; some keys' objects still have the old status: repeat the request"),
-      ...errors(400, 401, 403, 404),
+      ...guardedErrors(400, 404),
     },
   }),
   async (c) => {

@@ -2,7 +2,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
-import type { AdminRole } from "../store/admin-repo";
+import { ADMIN_ROLES, type AdminRole } from "../store/admin-repo";
 import { invalidToken } from "./credentials";
 
 /**
@@ -98,5 +98,5 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
 }
 
 function isRole(value: unknown): value is AdminRole {
-  return value === "owner" || value === "admin" || value === "viewer";
+  return (ADMIN_ROLES as readonly unknown[]).includes(value);
 }

@@ -20,6 +20,11 @@ export const VERDICT_CODES = {
 
 export type VerdictCode = (typeof VERDICT_CODES)[Verdict];
 
+/** The verdict a code stands for: how a verify answer is read back (the `keygate/hono` middleware). */
+export function verdictOf(code: VerdictCode): Verdict {
+  return (Object.keys(VERDICT_CODES) as Verdict[]).find((verdict) => VERDICT_CODES[verdict] === code)!;
+}
+
 /**
  * Refusals that count as a failed authentication of the client, for the per-IP limit: guessing,
  * and replaying keys that no longer work. A suspended tenant's key is a real, current key, so it

@@ -1,12 +1,13 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { createServices } from "../services";
-import { verifyKey, verifyResult, type VerifyResult } from "./verify";
+import { invalidVerifyRequest, verifyKey, verifyResult, type VerifyResult } from "./verify";
 
 /**
  * keygate as a service binding: another Worker on the account declares
  * `services = [{ binding = "KEYGATE", service = "keygate", entrypoint = "Keygate" }]` and calls
  * `env.KEYGATE.verify({ key, method, path, scopes })`: no HTTP hop, no token (the binding is the
- * permission). A verification counts in the key's window exactly like a proxied request.
+ * permission). A verification counts in the key's window exactly like a proxied request. Bad input
+ * is answered, not thrown: `code: "invalid_request"` with a `message`, and nothing is counted.
  */
 export class Keygate extends WorkerEntrypoint<Env> {
   async verify(input: unknown): Promise<VerifyResult> {
@@ -14,8 +15,7 @@ export class Keygate extends WorkerEntrypoint<Env> {
     const parsed = VerifyRequest.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      // RPC carries an Error's message to the caller; say which field and what is wrong with it.
-      throw new TypeError(`keygate verify: ${issue.path.join(".") || "input"} ${issue.message}`);
+      return invalidVerifyRequest(`${issue.path.join(".") || "input"}: ${issue.message}`);
     }
     const services = createServices(this.env, this.ctx);
     return verifyResult(await verifyKey(services, parsed.data.key, verificationScopes(services.config, parsed.data)));

@@ -51,8 +51,12 @@ async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: 
 /** What verify answers, over HTTP and RPC alike. */
 export interface VerifyResult {
   valid: boolean;
-  /** `valid`, or the code the gateway would refuse the same request with. */
-  code: VerdictCode;
+  /**
+   * `valid`, or the code the gateway would refuse the same request with; over RPC also
+   * `invalid_request` (with `message`) when the input itself is malformed.
+   */
+  code: VerdictCode | "invalid_request";
+  message?: string;
   key_id: string | null;
   tenant_id: string | null;
   environment: "live" | "test" | null;
@@ -61,6 +65,11 @@ export interface VerifyResult {
   missing_scopes: string[];
   /** The key's window after this call; null when the key may not be used at all. */
   ratelimit: RateLimitInfo | null;
+}
+
+/** The answer to a malformed RPC verification: nothing was looked up or counted. */
+export function invalidVerifyRequest(message: string): VerifyResult {
+  return { valid: false, code: "invalid_request", message, key_id: null, tenant_id: null, environment: null, scopes: [], missing_scopes: [], ratelimit: null };
 }
 
 export function verifyResult({ key, decision }: Verification): VerifyResult {

@@ -54,3 +54,8 @@ export function errorResponse(error: ApiError, requestId: string, extraHeaders?:
   });
   return new Response(body, { status: error.status, headers });
 }
+
+/** D1, KV or a key's object could not be asked: keygate fails closed rather than guess. */
+export function authUnavailable(): ApiError {
+  return new ApiError("auth_unavailable", "Authentication is temporarily unavailable; try again shortly.");
+}

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { GuardUnavailable } from "../guards/errors";
 import { prefixedId } from "../keys/random";
 import { StorageError } from "../store/errors";
-import { ApiError, errorResponse } from "./errors";
+import { ApiError, authUnavailable, errorResponse } from "./errors";
 
 /**
  * The one place an error becomes a response, for customer traffic and admin calls alike: an
@@ -24,10 +24,6 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof HTTPException) return fromHonoRefusal(error);
   console.error("keygate: unexpected error", error);
   return new ApiError("internal_error", "keygate hit an unexpected error.");
-}
-
-export function authUnavailable(): ApiError {
-  return new ApiError("auth_unavailable", "Authentication is temporarily unavailable; try again shortly.");
 }
 
 /** Hono's own refusals, raised before keygate's validators see the body. */

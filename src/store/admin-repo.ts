@@ -1,6 +1,8 @@
 import { fetchPage, type Page, type PageRequest } from "./page";
 
-export type AdminRole = "owner" | "admin" | "viewer";
+/** The roles the admins table allows (its CHECK constraint); what each may do is in admin/permissions.ts. */
+export const ADMIN_ROLES = ["owner", "admin", "viewer", "verifier"] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 /** A stored PBKDF2 verifier; the iteration count is kept per row so it can be raised later. */
 export interface PasswordVerifier {

@@ -1,12 +1,20 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createKey } from "../support/client";
-import { BASE, adminUser, asKey, expectError, rawAdmin, type SignedIn } from "./support";
+import { ERROR_STATUS } from "../../src/http/errors";
+import { createKey, uniqueIp } from "../support/client";
+import { BASE, adminUser, adminWith, asKey, expectError, rawAdmin, signin, type SignedIn } from "./support";
 
+interface ErrorSchema {
+  properties: { error: { properties: { code: { enum: string[] } } } };
+}
+/** A status's envelope: the shared Error schema, narrowed to that status's codes. */
+interface StatusErrorSchema {
+  allOf: [{ $ref: string }, ErrorSchema];
+}
 interface Operation {
   security?: Record<string, string[]>[];
   requestBody?: unknown;
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  responses: Record<string, { content?: { "application/json"?: { schema: StatusErrorSchema } } }>;
 }
 interface Spec {
   openapi: string;
@@ -35,6 +43,7 @@ const EXPECTED_ROUTES = [
   "POST /_keygate/v1/keys/{id}/rotate",
   "POST /_keygate/v1/keys/{id}/revoke",
   "GET /_keygate/v1/keys/{id}/usage",
+  "POST /_keygate/v1/keys/verify",
   "GET /_keygate/v1/audit-events",
 ].sort();
 
@@ -131,6 +140,50 @@ describe("every documented route is guarded", () => {
       const res = await asKey(manager.key, method, concrete(path), method === "GET" || method === "DELETE" ? undefined : {});
       if (SELF_SERVICE.has(route)) expect(res.status, route).not.toBe(403);
       else await expectError(res, 403, "insufficient_permissions");
+    }
+  });
+});
+
+describe("errors, documented from the one error table", () => {
+  /** The codes an operation documents for `status`. */
+  const documented = (op: Operation, status: number): string[] =>
+    op.responses[String(status)]?.content?.["application/json"]?.schema.allOf?.[1].properties.error.properties.code.enum ?? [];
+
+  it("every guarded operation documents 401, 403, 413, 429, 500 and 503, each with its codes from the table", async () => {
+    for (const { route, op } of operations) {
+      const statuses = route === "POST /_keygate/v1/signins" ? [400, 401, 413, 429, 500, 503] : [401, 403, 413, 429, 500, 503];
+      for (const status of statuses) {
+        const codes = documented(op, status);
+        expect(codes.length, `${route} ${status}`).toBeGreaterThan(0);
+        for (const code of codes) expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS], `${route} ${code}`).toBe(status);
+        expect(op.responses[String(status)]!.content!["application/json"]!.schema.allOf[0].$ref).toBe("#/components/schemas/Error");
+      }
+    }
+  });
+
+  it("every code in the table but the proxy's origin errors is documented somewhere, and Error.code is the table's enum", async () => {
+    const everywhere = new Set(operations.flatMap(({ op }) => Object.keys(op.responses).flatMap((status) => documented(op, Number(status)))));
+    const expected = Object.keys(ERROR_STATUS).filter((code) => !code.startsWith("origin_"));
+    expect([...everywhere].sort()).toEqual(expected.sort());
+    const shared = spec.components.schemas.Error as ErrorSchema;
+    expect(shared.properties.error.properties.code.enum.sort()).toEqual(Object.keys(ERROR_STATUS).sort());
+  });
+
+  it("what the API really answers is what it documents for that operation", async () => {
+    const viewer = await adminUser("viewer");
+    const op = (route: string) => operations.find((o) => o.route === route)!.op;
+    const answers: [string, Response][] = [
+      ["GET /_keygate/v1/keys", await rawAdmin("GET", "/keys")],
+      ["GET /_keygate/v1/keys", await adminWith("nope", "GET", "/keys")],
+      ["POST /_keygate/v1/tenants", await adminWith(viewer.token, "POST", "/tenants", { name: "x" })],
+      ["GET /_keygate/v1/tenants/{id}", await adminWith(viewer.token, "GET", "/tenants/ten_000000000000000000")],
+      ["POST /_keygate/v1/keys", await adminWith(viewer.token, "POST", "/keys", "x".repeat(70_000))],
+      ["POST /_keygate/v1/keys/verify", await adminWith(viewer.token, "POST", "/keys/verify", { key: 1 })],
+      ["POST /_keygate/v1/signins", await signin({ grant_type: "password", email: "nobody@example.com", password: "wrong" }, { ip: uniqueIp() })],
+    ];
+    for (const [route, res] of answers) {
+      const body = (await res.json()) as { error: { code: string } };
+      expect(documented(op(route), res.status), `${route} ${res.status}`).toContain(body.error.code);
     }
   });
 });

@@ -37,7 +37,7 @@ export interface SignedIn {
 }
 
 /** An admin user of `role`, created with the ADMIN_TOKEN, and signed in. */
-export async function adminUser(role: "owner" | "admin" | "viewer"): Promise<SignedIn> {
+export async function adminUser(role: "owner" | "admin" | "viewer" | "verifier"): Promise<SignedIn> {
   const email = uniqueEmail(role);
   const res = await admin("POST", "/admins", { email, password: PASSWORD, role });
   if (res.status !== 201) throw new Error(`admin create failed: ${res.status} ${await res.text()}`);

@@ -1,0 +1,57 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { VERDICT_CODES } from "../authority/verdicts";
+import { VerifyRequest, verificationScopes } from "../gateway/verify-request";
+import { verifyKey, verifyResult } from "../gateway/verify";
+import type { AdminEnv } from "./context";
+import { permit } from "./permissions";
+import { guardedErrors, json, jsonBody } from "./responses";
+import { Environment } from "./schemas";
+import { validationHook } from "./validation";
+
+export const verifyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
+
+const VerifyResponse = z
+  .object({
+    valid: z.boolean(),
+    code: z.enum(Object.values(VERDICT_CODES) as [string, ...string[]]).openapi({
+      description: "`valid`, or the error code the gateway would refuse the same request with.",
+    }),
+    key_id: z.string().nullable().openapi({ description: "null for unknown, malformed and deleted keys (`invalid_key`)." }),
+    tenant_id: z.string().nullable(),
+    environment: Environment.nullable(),
+    scopes: z.array(z.string()).openapi({ description: "The key's scopes as of this decision." }),
+    missing_scopes: z.array(z.string()).openapi({ description: "For `insufficient_permissions`: the needed scopes the key lacks." }),
+    ratelimit: z
+      .object({
+        limit: z.number(),
+        remaining: z.number(),
+        reset: z.number().openapi({ description: "Unix ms when `remaining` next grows; when refused, when a slot frees." }),
+        window_seconds: z.number(),
+      })
+      .nullable()
+      .openapi({ description: "The key's window after this call; null when the key may not be used at all." }),
+  })
+  .openapi("Verification");
+
+verifyRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/keys/verify",
+    summary: "Verify a key",
+    description:
+      "Asks what the gateway would decide for a request with this key, without proxying it: the key's object decides and, for a valid key, " +
+      "counts the call in the key's window exactly like a proxied request (so a verification uses up the same limit, and a revocation " +
+      "is seen on the very next call). Always 200 for a decision, valid or not: read `valid` and `code`. " +
+      "With `path` (and `method`, default GET) the route rules decide the scopes needed, read as the proxy reads them; `scopes` adds more. " +
+      "Open to the root token, owners, admins and verifiers (a role that may do nothing else); not to viewers, because a verification is counted. " +
+      "Refused keys sent here do not count against a client's failed-attempt limit: the caller is a trusted service, not the key's holder.",
+    middleware: [permit("verify")],
+    request: { body: jsonBody(VerifyRequest) },
+    responses: { 200: json(VerifyResponse, "The decision"), ...guardedErrors(400) },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const { services } = c.var;
+    return c.json(verifyResult(await verifyKey(services, input.key, verificationScopes(services.config, input))), 200);
+  },
+);
