@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { KeyPolicy, KeyStatus } from "../store/records";
+import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
+import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { policyRefusal, type Verdict } from "./policy";
 import { SlidingLog, type WindowState } from "./sliding-log";
 
@@ -54,12 +56,8 @@ export class KeyGuard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS guard (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      policy TEXT NOT NULL,
-      requests INTEGER NOT NULL DEFAULT 0,
-      rate_limited INTEGER NOT NULL DEFAULT 0,
-      last_used_at INTEGER)`);
+    // Storage left by any earlier release is brought up to this one's tables before anything reads it.
+    upgradeObjectStorage(ctx.storage, KEY_GUARD_STORAGE);
     const row = this.sql
       .exec<{ policy: string; requests: number; rate_limited: number; last_used_at: number | null }>(
         "SELECT policy, requests, rate_limited, last_used_at FROM guard WHERE id = 1",
