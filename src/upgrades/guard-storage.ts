@@ -18,7 +18,7 @@ export const KEY_GUARD_STORAGE: readonly StorageStep[] = [
       requests INTEGER NOT NULL DEFAULT 0,
       rate_limited INTEGER NOT NULL DEFAULT 0,
       last_used_at INTEGER)`);
-    // The same table SlidingLog creates for itself if missing (src/ratelimit/sliding-log.ts).
+    // The same table SlidingLog creates for itself if missing; here so a step can build on it.
     sql.exec("CREATE TABLE IF NOT EXISTS hits (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL)");
   },
 ];

@@ -30,6 +30,7 @@ async function json<T>(res: Response, status: number): Promise<T> {
  * up in D1 and asks its object: the answers then come from the stored data alone.
  */
 async function forgetCaches(keys: Created[]) {
+  // The worker's own cache-dropping (the admin API uses it after a revoke), so no tier is missed.
   for (const key of keys) await forgetKey(env, await hashKey(key.key));
 }
 
