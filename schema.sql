@@ -1,5 +1,8 @@
--- keygate schema. Idempotent: safe to apply again with
---   wrangler d1 execute DB --local --file schema.sql   (or --remote)
+-- keygate's D1 schema as it stands, complete, in one readable place.
+-- Databases are not built from this file: they run migrations/ in order
+--   wrangler d1 migrations apply DB --local   (or --remote)
+-- and test/schema-drift.test.ts proves the migrations give exactly this schema. A storage change
+-- is a new migration and the matching change here, in the same commit.
 -- Timestamps are Unix milliseconds. Keys are stored only as SHA-256 hashes.
 
 CREATE TABLE IF NOT EXISTS tenants (
@@ -56,9 +59,6 @@ CREATE TABLE IF NOT EXISTS admins (
   last_signin_at     INTEGER,                        -- also names the sign-in failure counter (see signin-throttle.ts)
   session_epoch      INTEGER NOT NULL DEFAULT 0      -- in every JWT; bumped on a password change, which ends older tokens
 );
--- admins is new in this release, so session_epoch is part of its CREATE TABLE rather than an
--- ALTER TABLE (which SQLite cannot make idempotent). A database made by a pre-release build
--- needs `ALTER TABLE admins ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0` once.
 CREATE UNIQUE INDEX IF NOT EXISTS admins_email ON admins (email);   -- stored lower-cased
 CREATE INDEX IF NOT EXISTS admins_created ON admins (created_at, id);
 
@@ -75,11 +75,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
   created_at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_events_created ON audit_events (created_at, id);
--- Filtered lists page by (created_at, id): the resource and request indexes end in both, so a
--- page is a range scan. Their first versions did not; IF NOT EXISTS cannot change an index, so
--- they are dropped by their old names and made again under new ones.
-DROP INDEX IF EXISTS audit_events_resource;
-DROP INDEX IF EXISTS audit_events_request;
+-- Filtered lists page by (created_at, id): every filter's index ends in both, so a page is a range scan.
 CREATE INDEX IF NOT EXISTS audit_events_resource_page ON audit_events (resource_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created_at, id);

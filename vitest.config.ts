@@ -1,4 +1,7 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { unstable_splitSqlQuery } from "wrangler";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_SIGNING_SECRET } from "./test/support/constants";
 // @ts-expect-error: plain ESM build script, shared with wrangler's [build]
@@ -10,13 +13,22 @@ buildAssets();
 
 // Tests run inside workerd with real local D1, KV and Durable Objects. The origin is a real HTTP
 // server on loopback, started by test/global-setup.ts; its URL reaches the worker as ORIGIN_URL.
+// Every test file starts from empty storage; test/apply-migrations.ts gives its D1 the schema the
+// way `wrangler d1 migrations apply` does, from the same files, split by wrangler's own splitter.
+const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
+const schemaSql = unstable_splitSqlQuery(readFileSync(new URL("./schema.sql", import.meta.url), "utf8"));
 
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // Test-only, empty: test/schema-drift.test.ts builds schema.sql into one and the
+        // migrations into the other, and compares them.
+        d1Databases: { SCHEMA_SQL_DB: "schema-sql-db", MIGRATED_DB: "migrated-db" },
         bindings: {
+          TEST_MIGRATIONS: migrations,
+          SCHEMA_SQL: schemaSql,
           ORIGIN_URL: inject<string>("originUrl"),
           ORIGIN_URL_TEST: `${inject<string>("originUrl")}/test-env`,
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -36,7 +48,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**"],
     globalSetup: ["./test/global-setup.ts"],
-    setupFiles: ["./test/apply-schema.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
     testTimeout: 30_000,
   },
 });

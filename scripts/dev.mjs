@@ -1,16 +1,16 @@
 // `npm run dev`: keygate on this machine, ready to curl.
-// Creates .dev.vars (random secrets) if needed, applies schema.sql to the local D1, starts the demo
-// origin and `wrangler dev`, then makes a demo tenant and key and prints how to call it.
+// Creates .dev.vars (random secrets) if needed, applies the migrations in migrations/ to the local
+// D1 (an older .wrangler/state is upgraded in place), starts the demo origin and `wrangler dev`,
+// then makes a demo tenant and key and prints how to call it. The start-up itself is startDev in
+// scripts/local.mjs, which the end-to-end tests run too.
 //   PORT         keygate's port (default 8787)
 //   ORIGIN_PORT  the demo origin's port (default 8788, the ORIGIN_URL in wrangler.toml)
 // With ORIGIN_URL set in .dev.vars (and no ORIGIN_PORT), keygate fronts that API instead of the demo.
 import { relative } from "node:path";
-import { startOrigin } from "./origin.mjs";
-import { adminClient, applySchema, DEV_VARS_PATH, ensureDevVars, ROOT, startWrangler } from "./local.mjs";
+import { DEV_VARS_PATH, ROOT, startDev } from "./local.mjs";
 
 const HOST = "127.0.0.1";
 const port = Number(process.env.PORT ?? 8787);
-const originPort = Number(process.env.ORIGIN_PORT ?? 8788);
 
 const cleanups = [];
 let stopping = false;
@@ -31,44 +31,23 @@ async function shutdown(code) {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => shutdown(0));
 
 try {
-  const { vars, added } = ensureDevVars();
   const devVars = relative(process.cwd(), DEV_VARS_PATH) || DEV_VARS_PATH;
-  if (added.length > 0) console.log(`keygate: wrote random ${added.join(", ")} to ${DEV_VARS_PATH}`);
-  else console.log(`keygate: using secrets from ${DEV_VARS_PATH}`);
-
-  console.log("keygate: applying schema.sql to the local D1 (.wrangler/state)…");
-  await applySchema();
-
-  // An ORIGIN_URL in .dev.vars means "put my own API behind keygate": then no demo origin.
-  const ownOrigin = vars.ORIGIN_URL && !process.env.ORIGIN_PORT ? vars.ORIGIN_URL : null;
-  let originUrl = ownOrigin;
-  if (!ownOrigin) {
-    const origin = await startOrigin({ port: originPort, host: HOST, quiet: false }).catch((error) => {
-      throw error.code === "EADDRINUSE" ? new Error(`port ${originPort} is in use: set ORIGIN_PORT to another port`) : error;
-    });
-    cleanups.push(() => origin.close());
-    originUrl = origin.url;
-  }
-
-  console.log("keygate: starting wrangler dev…");
-  const wrangler = await startWrangler({
+  const dev = await startDev({
     port,
     ip: HOST,
+    originPort: process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : undefined,
     output: "inherit",
-    // Only when the origin moved: otherwise ORIGIN_URL from wrangler.toml or .dev.vars stands.
-    vars: process.env.ORIGIN_PORT ? { ORIGIN_URL: originUrl } : {},
+    log: (line) => console.log(`keygate: ${line}`),
   });
-  cleanups.push(() => wrangler.stop());
-  wrangler.process.once("exit", (code) => {
+  cleanups.push(() => dev.stop());
+  dev.wrangler.process.once("exit", (code) => {
     if (!stopping) console.error(`keygate: wrangler dev exited (${code ?? "signal"})`);
     shutdown(code || 1);
   });
 
-  const admin = adminClient(wrangler.url, vars.ADMIN_TOKEN);
-  const tenant = await admin.createTenant("Demo tenant");
-  const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
+  const { url, vars, ownOrigin, originUrl, tenant, key } = dev;
   const originNote = ownOrigin ? `origin: ${ownOrigin}, ORIGIN_URL in ${devVars}` : `demo origin: ${originUrl}`;
-  printBanner({ url: wrangler.url, originNote, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
+  printBanner({ url, originNote, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
 } catch (error) {
   console.error(`keygate: ${error.message}`);
   await shutdown(1);

@@ -1,4 +1,4 @@
-// Running keygate on this machine: `wrangler dev` on local D1/KV/DO with the schema applied.
+// Running keygate on this machine: `wrangler dev` on local D1/KV/DO with the migrations applied.
 // One implementation shared by `npm run dev` (scripts/dev.mjs) and the end-to-end tests
 // (test/e2e), so the tests exercise exactly what a new user runs.
 import { spawn } from "node:child_process";
@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startOrigin } from "./origin.mjs";
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DEV_VARS_PATH = join(ROOT, ".dev.vars");
@@ -75,13 +76,84 @@ export function runWrangler(args, { quiet = true } = {}) {
 }
 
 /**
- * `wrangler d1 execute DB --local --file schema.sql`: the schema is idempotent, so this runs on
- * every start. `persistTo` must be the same directory `wrangler dev` uses (default .wrangler/state).
+ * `wrangler d1 migrations apply DB --local`: applies the migrations in migrations/ that this local
+ * database has not had yet, and records them, so it runs on every start and an older local state
+ * is upgraded in place with its rows. Without a terminal wrangler confirms on its own.
+ * `persistTo` must be the same directory `wrangler dev` uses (default .wrangler/state).
  */
-export function applySchema({ persistTo, quiet = true } = {}) {
-  const args = ["d1", "execute", "DB", "--local", "--file", join(ROOT, "schema.sql"), "--yes"];
+export function applyMigrations({ persistTo, quiet = true } = {}) {
+  const args = ["d1", "migrations", "apply", "DB", "--local"];
   if (persistTo) args.push("--persist-to", persistTo);
   return runWrangler(args, { quiet });
+}
+
+/**
+ * `npm run dev`'s start-up, everything but the signals and the banner (scripts/dev.mjs): makes
+ * sure the dev vars file holds every secret, applies the migrations to the local D1, starts the
+ * demo origin (unless the dev vars name an ORIGIN_URL of your own and no originPort is given) and
+ * `wrangler dev`, then creates a demo tenant and key. Run it again on the same state and it upgrades
+ * that state in place and keeps everything in it.
+ *   persistTo:   the state directory (wrangler's default, .wrangler/state, when not given)
+ *   devVarsPath: the secrets file (.dev.vars when not given; any other is passed as --env-file)
+ *   originPort:  the demo origin's port (8788 when not given); giving it always starts the demo
+ *                origin and points ORIGIN_URL at it
+ *   log:         progress lines
+ * Resolves with the running instance; `stop()` ends what it started.
+ */
+export async function startDev({
+  port = 8787,
+  ip = "127.0.0.1",
+  originPort,
+  persistTo,
+  devVarsPath = DEV_VARS_PATH,
+  output = "capture",
+  log = () => {},
+} = {}) {
+  const cleanups = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  try {
+    const { vars, added } = ensureDevVars(devVarsPath);
+    if (added.length > 0) log(`wrote random ${added.join(", ")} to ${devVarsPath}`);
+    else log(`using secrets from ${devVarsPath}`);
+
+    log(`applying migrations to the local D1 (${persistTo ?? ".wrangler/state"})…`);
+    const applied = await applyMigrations({ persistTo });
+    log(/No migrations to apply/.test(applied) ? "the local D1 is up to date" : "migrations applied");
+
+    // An ORIGIN_URL in the dev vars means "put my own API behind keygate": then no demo origin.
+    const ownOrigin = vars.ORIGIN_URL && originPort === undefined ? vars.ORIGIN_URL : null;
+    let originUrl = ownOrigin;
+    if (!ownOrigin) {
+      const demoPort = originPort ?? 8788;
+      const origin = await startOrigin({ port: demoPort, host: ip, quiet: output !== "inherit" }).catch((error) => {
+        throw error.code === "EADDRINUSE" ? new Error(`port ${demoPort} is in use: set ORIGIN_PORT to another port`) : error;
+      });
+      cleanups.push(() => origin.close());
+      originUrl = origin.url;
+    }
+
+    log("starting wrangler dev…");
+    const wrangler = await startWrangler({
+      port,
+      ip,
+      persistTo,
+      output,
+      envFile: devVarsPath === DEV_VARS_PATH ? undefined : devVarsPath,
+      // Only when the origin moved: otherwise ORIGIN_URL from wrangler.toml or the dev vars stands.
+      vars: originPort !== undefined ? { ORIGIN_URL: originUrl } : {},
+    });
+    cleanups.push(() => wrangler.stop());
+
+    const admin = adminClient(wrangler.url, vars.ADMIN_TOKEN);
+    const tenant = await admin.createTenant("Demo tenant");
+    const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
+    return { url: wrangler.url, wrangler, vars, ownOrigin, originUrl, tenant, key, stop };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -225,6 +297,7 @@ export function adminClient(baseUrl, token) {
     updateKey: (id, fields) => call("PATCH", `/keys/${id}`, fields, 200),
     revokeKey: (id) => call("POST", `/keys/${id}/revoke`, undefined, 200),
     deleteKey: (id) => call("DELETE", `/keys/${id}`, undefined, 204),
+    createAdmin: (fields) => call("POST", "/admins", fields, 201),
   };
 }
 

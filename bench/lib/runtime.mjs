@@ -2,7 +2,7 @@
 // `wrangler dev`, whose proxy layer would be what gets measured). Each worker listens on its own
 // direct socket, so no routing worker sits in front of either.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
@@ -94,15 +94,21 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
   for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass"]) {
     urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
   }
-  for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applySchema(await mf.getD1Database("DB", name), root);
+  for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);
   return { mf, urls, settings };
 }
 
-/** schema.sql as `wrangler d1 execute` applies it (the same split as test/apply-schema.ts). */
-async function applySchema(db, root) {
-  const statements = readFileSync(join(root, "schema.sql"), "utf8")
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
-    .filter(Boolean);
-  await db.batch(statements.map((sql) => db.prepare(sql)));
+/**
+ * migrations/*.sql in order, each split into statements by wrangler's own splitter: the schema a
+ * deployment gets from `wrangler d1 migrations apply`. Every bench run starts from a fresh state
+ * directory, so there is no record of applied migrations to keep.
+ */
+async function applyMigrations(db, root) {
+  const { unstable_splitSqlQuery } = await import("wrangler");
+  const dir = join(root, "migrations");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  for (const file of files) {
+    const statements = unstable_splitSqlQuery(readFileSync(join(dir, file), "utf8"));
+    await db.batch(statements.map((sql) => db.prepare(sql)));
+  }
 }

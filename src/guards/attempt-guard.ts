@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WindowState } from "../authority/window";
+import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
+import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingLog } from "./sliding-log";
 
 export interface AttemptWindow extends WindowState {
@@ -13,9 +15,16 @@ export interface AttemptWindow extends WindowState {
  * nobody can probe keys or passwords at line rate.
  */
 export class AttemptGuard extends DurableObject<Env> {
-  private readonly log = new SlidingLog(this.ctx.storage.sql, "failures");
+  private readonly log: SlidingLog;
   /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
   private blockedUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Storage left by any earlier release is brought up to this one's tables before the log reads it.
+    upgradeObjectStorage(ctx.storage, ATTEMPT_GUARD_STORAGE);
+    this.log = new SlidingLog(ctx.storage.sql, "failures");
+  }
 
   /** Counts one attempt if the window has room; `admitted: false` means the subject is over its limit. */
   recordAttempt(limit: number, windowSeconds: number): AttemptWindow {

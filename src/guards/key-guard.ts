@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { decide, type Decision } from "../authority/decision";
 import type { KeyPolicy } from "../authority/key";
 import { nextStatus } from "../authority/status";
+import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
+import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingLog } from "./sliding-log";
 
 export interface KeyUsage {
@@ -36,12 +38,8 @@ export class KeyGuard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS guard (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      policy TEXT NOT NULL,
-      requests INTEGER NOT NULL DEFAULT 0,
-      rate_limited INTEGER NOT NULL DEFAULT 0,
-      last_used_at INTEGER)`);
+    // Storage left by any earlier release is brought up to this one's tables before anything reads it.
+    upgradeObjectStorage(ctx.storage, KEY_GUARD_STORAGE);
     const row = this.sql
       .exec<{ policy: string; requests: number; rate_limited: number; last_used_at: number | null }>(
         "SELECT policy, requests, rate_limited, last_used_at FROM guard WHERE id = 1",

@@ -24,6 +24,7 @@ export interface AdminClient {
   updateKey(id: string, fields: Record<string, unknown>): Promise<KeyView>;
   revokeKey(id: string): Promise<KeyView>;
   deleteKey(id: string): Promise<null>;
+  createAdmin(fields: { email: string; password: string; role: "owner" | "admin" | "viewer" }): Promise<{ id: string; email: string; role: string }>;
 }
 
 export interface Keygate {
@@ -43,6 +44,41 @@ export interface Keygate {
 }
 
 export function startKeygate(options?: { vars?: Record<string, string> }): Promise<Keygate>;
+
+export interface LocalState {
+  dir: string;
+  /** wrangler's --persist-to: local D1, KV and Durable Objects. */
+  persistTo: string;
+  /** The secrets file (as .dev.vars). */
+  devVarsPath: string;
+  remove(): Promise<void>;
+}
+
+/** A state directory of its own, for starting keygate on the same state more than once. */
+export function localState(): Promise<LocalState>;
+
+/** Rows of one SQL statement on a state's local D1, through `wrangler d1 execute --local --json`. */
+export function queryLocalD1<T = Record<string, unknown>>(state: LocalState, sql: string): Promise<T[]>;
+
+export interface Running {
+  url: string;
+  admin: AdminClient;
+  stop(): Promise<void>;
+}
+
+/** keygate on `state` as release 0.1.0's `npm run dev` started it: schema.sql as a plain file, no migrations recorded. */
+export function startAsReleaseZero(state: LocalState): Promise<Running & { adminToken: string }>;
+
+/** `npm run dev`'s start-up (startDev in scripts/local.mjs) on `state`, on free ports. */
+export function startDevOn(state: LocalState): Promise<
+  Running & {
+    vars: Record<string, string>;
+    tenant: TenantView;
+    key: KeyView;
+    /** startDev's progress lines. */
+    log: string[];
+  }
+>;
 
 export interface CurlResult {
   status: number;

@@ -7,10 +7,20 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOrigin } from "../../scripts/origin.mjs";
-import { adminClient, applySchema, randomSecret, startWrangler } from "../../scripts/local.mjs";
+import {
+  adminClient,
+  applyMigrations,
+  ensureDevVars,
+  freePort,
+  randomSecret,
+  ROOT,
+  runWrangler,
+  startDev,
+  startWrangler,
+} from "../../scripts/local.mjs";
 
 /**
- * A fresh keygate: its own temp state directory (D1/KV/DO) with schema.sql applied, its own
+ * A fresh keygate: its own temp state directory (D1/KV/DO) with the migrations applied, its own
  * origin and free port, bindings passed as --var, and .dev.vars ignored (an empty --env-file).
  */
 export async function startKeygate({ vars = {} } = {}) {
@@ -25,7 +35,7 @@ export async function startKeygate({ vars = {} } = {}) {
     const persistTo = join(dir, "state");
     const envFile = join(dir, "empty.env");
     await writeFile(envFile, "");
-    await applySchema({ persistTo });
+    await applyMigrations({ persistTo });
     const adminToken = randomSecret();
     const wrangler = await startWrangler({
       persistTo,
@@ -55,6 +65,62 @@ export async function startKeygate({ vars = {} } = {}) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * A local state directory of its own (D1/KV/DO under `persistTo`, secrets in `devVarsPath`), for
+ * starting keygate on the same state more than once.
+ */
+export async function localState() {
+  const dir = await mkdtemp(join(tmpdir(), "keygate-state-"));
+  return {
+    dir,
+    persistTo: join(dir, "state"),
+    devVarsPath: join(dir, "dev.vars"),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Rows of one SQL statement on a state's local D1, through `wrangler d1 execute --local --json`. */
+export async function queryLocalD1(state, sql) {
+  const output = await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state.persistTo, "--json", "--command", sql]);
+  return JSON.parse(output.slice(output.indexOf("[")))[0].results;
+}
+
+/**
+ * keygate on `state` the way release 0.1.0's `npm run dev` started it: secrets in the dev vars,
+ * schema.sql run as a plain file with `wrangler d1 execute` (its statements are exactly
+ * migrations/0001), so no migration is recorded, then `wrangler dev` with a demo origin.
+ */
+export async function startAsReleaseZero(state) {
+  const { vars } = ensureDevVars(state.devVarsPath);
+  const schema = join(ROOT, "migrations", "0001_initial.sql");
+  await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state.persistTo, "--yes", "--file", schema]);
+  const origin = await startOrigin();
+  try {
+    const wrangler = await startWrangler({ persistTo: state.persistTo, envFile: state.devVarsPath, vars: { ORIGIN_URL: origin.url } });
+    const stop = async () => {
+      await wrangler.stop();
+      await origin.close();
+    };
+    return { url: wrangler.url, adminToken: vars.ADMIN_TOKEN, admin: adminClient(wrangler.url, vars.ADMIN_TOKEN), stop };
+  } catch (error) {
+    await origin.close();
+    throw error;
+  }
+}
+
+/** `npm run dev`'s own start-up (startDev, as scripts/dev.mjs runs it) on `state`, on free ports. */
+export async function startDevOn(state) {
+  const log = [];
+  const dev = await startDev({
+    port: await freePort(),
+    originPort: await freePort(),
+    persistTo: state.persistTo,
+    devVarsPath: state.devVarsPath,
+    log: (line) => log.push(line),
+  });
+  return { ...dev, log, admin: adminClient(dev.url, dev.vars.ADMIN_TOKEN) };
 }
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * Durable Object storage as release 0.1.0 left it: the tables its code created, exactly as it
+ * created them, and no storage version (that release had none). Frozen here on purpose: the
+ * upgrade tests turn an object's storage back into this layout and let the current code upgrade
+ * it, so this must never follow later changes to the objects' tables.
+ */
+export const RELEASE_0_1_0_TABLES = {
+  KeyGuard: {
+    guard: `CREATE TABLE IF NOT EXISTS guard (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      policy TEXT NOT NULL,
+      requests INTEGER NOT NULL DEFAULT 0,
+      rate_limited INTEGER NOT NULL DEFAULT 0,
+      last_used_at INTEGER)`,
+    hits: "CREATE TABLE IF NOT EXISTS hits (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL)",
+  },
+  AttemptGuard: {
+    failures: "CREATE TABLE IF NOT EXISTS failures (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL)",
+  },
+} as const;
+
+const userTables = (sql: SqlStorage) =>
+  sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'")
+    .toArray()
+    .map((t) => t.name);
+
+/**
+ * Rewrites an object's storage into `tables` (one class's RELEASE_0_1_0_TABLES), keeping every row
+ * of those tables in the columns that release had, and dropping everything else, the storage
+ * version included. Run inside the object (runInDurableObject), then evict it.
+ */
+export function rewriteAsReleaseZero(sql: SqlStorage, tables: Record<string, string>): void {
+  const existing = new Set(userTables(sql));
+  const kept = new Map<string, Record<string, SqlStorageValue>[]>();
+  for (const name of Object.keys(tables)) kept.set(name, existing.has(name) ? sql.exec(`SELECT * FROM "${name}"`).toArray() : []);
+  for (const name of existing) sql.exec(`DROP TABLE "${name}"`);
+  for (const [name, ddl] of Object.entries(tables)) {
+    sql.exec(ddl);
+    const columns = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${name}')`).toArray().map((c) => c.name);
+    for (const row of kept.get(name)!) {
+      const values = columns.map((c) => row[c] ?? null);
+      sql.exec(`INSERT INTO "${name}" (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...values);
+    }
+  }
+}
+
+/** The tables an object holds now, for checking a rewrite. */
+export { userTables };
