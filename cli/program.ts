@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { DEFAULT_URL } from "./client";
 import { registerAuth } from "./commands/auth";
+import { registerKeys } from "./commands/keys";
+import { registerTenants } from "./commands/tenants";
 
 /** Put in by the build (cli/build.mjs) from package.json. */
 declare const KEYGATE_VERSION: string;
@@ -29,10 +31,12 @@ Exit codes: 0 done, 1 keygate refused, 2 bad usage, 3 keygate not reachable.
 
 Example:
   $ keygate login --url http://127.0.0.1:8787
-  $ keygate whoami`,
+  $ keygate tenants create "Acme" --quiet`,
     );
 
   registerAuth(program);
+  registerTenants(program);
+  registerKeys(program);
   return program;
 }
 
