@@ -1,8 +1,11 @@
 import { Command } from "commander";
 import { DEFAULT_URL } from "./client";
+import { registerAdmins } from "./commands/admins";
+import { registerAudit } from "./commands/audit";
 import { registerAuth } from "./commands/auth";
 import { registerKeys } from "./commands/keys";
 import { registerTenants } from "./commands/tenants";
+import { registerUsage } from "./commands/usage";
 
 /** Put in by the build (cli/build.mjs) from package.json. */
 declare const KEYGATE_VERSION: string;
@@ -37,6 +40,9 @@ Example:
   registerAuth(program);
   registerTenants(program);
   registerKeys(program);
+  registerUsage(program);
+  registerAudit(program);
+  registerAdmins(program);
   return program;
 }
 
