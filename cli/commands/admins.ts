@@ -1,0 +1,85 @@
+import { Option, type Command } from "commander";
+import { CliError, EXIT, UsageError } from "../errors";
+import { say, table, time } from "../output";
+import { idOf, parsePageSize } from "../parse";
+import { confirm, interactive, readSecret } from "../prompt";
+import { Session } from "../session";
+import { moreHint } from "./lists";
+
+const MIN_PASSWORD_LENGTH = 12;
+
+export function registerAdmins(program: Command): void {
+  const admins = program
+    .command("admins")
+    .description("List, create and remove admin users (owners, or the root token)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ keygate admins list\n  $ printf '%s\\n' \"$PASSWORD\" | keygate admins create ops@example.com --role owner",
+    );
+
+  admins
+    .command("list")
+    .description("List admin users")
+    .option("--limit <n>", "page size, 1-100", parsePageSize, 100)
+    .option("--cursor <cursor>", "the next page, as printed after a full page")
+    .addHelpText("after", "\nExample:\n  $ keygate admins list --json")
+    .action(async (options: { limit: number; cursor?: string }, command: Command) => {
+      const session = new Session(command);
+      const response = await (await session.client()).get("/admins", { limit: options.limit, cursor: options.cursor });
+      session.print(response, (page) => {
+        if (page.data.length === 0) return say("No admins.");
+        printAdmins(page.data);
+        moreHint(page);
+      });
+    });
+
+  admins
+    .command("create")
+    .description("Create an admin user; the password is asked for (never taken from the command line)")
+    .argument("<email>", "the admin's email, which they sign in with")
+    .addOption(new Option("--role <role>", "owner manages admins too; admin manages tenants and keys; viewer reads").choices(["owner", "admin", "viewer"]).makeOptionMandatory())
+    .addHelpText(
+      "after",
+      `
+At a terminal the password is asked for twice, without echo; otherwise it is the first line of
+standard input. At least ${MIN_PASSWORD_LENGTH} characters.
+
+Examples:
+  $ keygate admins create dana@example.com --role viewer
+  $ printf '%s\\n' "$PASSWORD" | KEYGATE_TOKEN=$ADMIN_TOKEN keygate admins create ops@example.com --role owner`,
+    )
+    .action(async (email: string, options: { role: string }, command: Command) => {
+      const session = new Session(command);
+      const client = await session.client();
+      const password = await readSecret(`Password for ${email}: `, "password");
+      if (interactive() && (await readSecret("Again: ", "password")) !== password) throw new UsageError("the two passwords differ.");
+      if ([...password].length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
+      const response = await client.post("/admins", { email, password, role: options.role });
+      session.print(response, (admin) => printAdmins([admin]));
+      say(`Created ${options.role} ${response.body.email} (${response.body.id}).`, session.json);
+    });
+
+  admins
+    .command("remove")
+    .description("Delete an admin user; their tokens stop working at once")
+    .argument("<id>", "the admin's id (adm_…)", idOf("adm", "an admin"))
+    .option("-y, --yes", "do not ask for confirmation at a terminal")
+    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts are not.\n\nExample:\n  $ keygate admins remove adm_… --yes")
+    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
+      const session = new Session(command);
+      const client = await session.client();
+      if (!options.yes && interactive()) {
+        const admin = (await client.get(`/admins/${id}`)).body;
+        if (!(await confirm(`Remove ${admin.role} ${admin.email} (${id})?`))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
+      }
+      await client.delete(`/admins/${id}`);
+      say(`Removed ${id}.`, session.json);
+    });
+}
+
+function printAdmins(admins: any[]): void {
+  table(
+    ["ID", "EMAIL", "ROLE", "LAST SIGN-IN", "CREATED"],
+    admins.map((a) => [a.id, a.email, a.role, time(a.last_signin_at, "never"), time(a.created_at)]),
+  );
+}

@@ -1,0 +1,174 @@
+import { Option, type Command } from "commander";
+import type { AdminClient } from "../client";
+import { CliError, EXIT } from "../errors";
+import { details, duration, rateLimit, say, table, text, time, writeOut } from "../output";
+import { collect, idOf, parseExpiry, parseGrace, parsePageSize, parseRateLimit, type RateLimit } from "../parse";
+import { confirm, interactive } from "../prompt";
+import { quietSession, Session } from "../session";
+import { moreHint } from "./lists";
+
+const keyId = idOf("key", "a key");
+const tenantId = idOf("ten", "a tenant");
+const SHOWN_ONCE = "This is the only time the key is shown: store it now.";
+
+export function registerKeys(program: Command): void {
+  const keys = program
+    .command("keys")
+    .description("List, create, rotate, revoke and delete API keys")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ keygate keys list --tenant ten_…\n  $ KEY=$(keygate keys create --tenant ten_… --scope read --quiet)\n  $ keygate keys rotate key_… --grace 15m",
+    );
+
+  keys
+    .command("list")
+    .description("List a tenant's keys, newest first (never the keys themselves, only their display form)")
+    .requiredOption("--tenant <id>", "the tenant's id (ten_…)", tenantId)
+    .addOption(new Option("--status <status>", "only keys with this status (default: all but deleted)").choices(["active", "expired", "revoked", "deleted"]))
+    .addOption(new Option("--environment <env>", "only live or test keys").choices(["live", "test"]))
+    .option("--limit <n>", "page size, 1-100", parsePageSize, 100)
+    .option("--cursor <cursor>", "the next page, as printed after a full page")
+    .addHelpText("after", "\nExample:\n  $ keygate keys list --tenant ten_… --status active --environment live")
+    .action(async (options: { tenant: string; status?: string; environment?: string; limit: number; cursor?: string }, command: Command) => {
+      const session = new Session(command);
+      const response = await (await session.client()).get("/keys", {
+        tenant_id: options.tenant,
+        status: options.status,
+        environment: options.environment,
+        limit: options.limit,
+        cursor: options.cursor,
+      });
+      session.print(response, (page) => {
+        if (page.data.length === 0) return say("No keys.");
+        table(
+          ["ID", "NAME", "ENV", "STATUS", "KEY", "SCOPES", "LIMIT", "EXPIRES"],
+          page.data.map((k: any) => [k.id, text(k.name), k.environment, k.status, k.display, k.scopes.join(","), rateLimit(k.rate_limit), time(k.expires_at, "never")]),
+        );
+        moreHint(page);
+      });
+    });
+
+  keys
+    .command("get")
+    .description("Show one key")
+    .argument("<id>", "the key's id (key_…)", keyId)
+    .addHelpText("after", "\nExample:\n  $ keygate keys get key_…")
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = new Session(command);
+      session.print(await (await session.client()).get(`/keys/${id}`), printKey);
+    });
+
+  keys
+    .command("create")
+    .description("Create a key; its plaintext is shown this once")
+    .requiredOption("--tenant <id>", "the tenant's id (ten_…)", tenantId)
+    .option("--name <name>", "a name to recognise it by")
+    .option("--description <text>", "a longer note")
+    .addOption(new Option("--environment <env>", "live or test (default: live)").choices(["live", "test"]))
+    .option("--scope <scope>", "a scope the key holds; repeat for more (default: read and write)", collect)
+    .option("--expires <when>", "expire after a duration (30d, 12h, 15m) or at a date (2026-12-31)", (value: string) => parseExpiry(value))
+    .option("--limit <n/window>", "rate limit as requests per window, e.g. 60/60s or 1000/1h (default: keygate's)", parseRateLimit)
+    .addOption(new Option("-q, --quiet", "print the key alone on standard output, nothing else"))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ KEY=$(keygate keys create --tenant ten_… --name billing --scope read --expires 90d --limit 600/1m --quiet)\n  $ keygate keys create --tenant ten_… --environment test --json > key.json",
+    )
+    .action(
+      async (
+        options: { tenant: string; name?: string; description?: string; environment?: string; scope?: string[]; expires?: string; limit?: RateLimit; quiet?: boolean },
+        command: Command,
+      ) => {
+        const session = quietSession(command, options.quiet);
+        const response = await (await session.client()).post("/keys", {
+          tenant_id: options.tenant,
+          name: options.name,
+          description: options.description,
+          environment: options.environment,
+          scopes: options.scope,
+          expires_at: options.expires,
+          rate_limit: options.limit,
+        });
+        printNewKey(session, response, options.quiet === true, `Created key ${response.body.id}.`);
+      },
+    );
+
+  keys
+    .command("rotate")
+    .description("Replace a key with a new one of the same settings; the old one keeps working for --grace")
+    .argument("<id>", "the key's id (key_…)", keyId)
+    .option("--grace <duration>", "how long the old key keeps working: 0 (default) ends it now; up to 30d", parseGrace)
+    .addOption(new Option("-q, --quiet", "print the new key alone on standard output, nothing else"))
+    .addHelpText("after", "\nExample:\n  $ NEW_KEY=$(keygate keys rotate key_… --grace 15m --quiet)")
+    .action(async (id: string, options: { grace?: number; quiet?: boolean }, command: Command) => {
+      const session = quietSession(command, options.quiet);
+      const response = await (await session.client()).post(`/keys/${id}/rotate`, options.grace === undefined ? {} : { grace_seconds: options.grace });
+      const until = options.grace ? `it keeps working for ${duration(options.grace)} more` : "it stopped working now";
+      printNewKey(session, response, options.quiet === true, `Rotated ${id} to ${response.body.id}; ${until}.`);
+    });
+
+  keys
+    .command("revoke")
+    .description("Revoke a key: its very next request is refused, everywhere")
+    .argument("<id>", "the key's id (key_…)", keyId)
+    .option("-y, --yes", "do not ask for confirmation at a terminal")
+    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts (no terminal on standard input) are not.\n\nExample:\n  $ keygate keys revoke key_… --yes")
+    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
+      const session = new Session(command);
+      const client = await session.client();
+      await confirmOrStop(client, id, "Revoke", options.yes === true);
+      session.print(await client.post(`/keys/${id}/revoke`), printKey);
+      say(`Revoked ${id}.`, session.json);
+    });
+
+  keys
+    .command("delete")
+    .description("Delete a key: its very next request is refused, and it no longer appears in lists")
+    .argument("<id>", "the key's id (key_…)", keyId)
+    .option("-y, --yes", "do not ask for confirmation at a terminal")
+    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts (no terminal on standard input) are not.\n\nExample:\n  $ keygate keys delete key_… --yes")
+    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
+      const session = new Session(command);
+      const client = await session.client();
+      await confirmOrStop(client, id, "Delete", options.yes === true);
+      await client.delete(`/keys/${id}`); // 204: no body, so --json prints nothing either
+      say(`Deleted ${id}.`, session.json);
+    });
+}
+
+/** --json: the API's JSON (the key is in it); --quiet: the key alone; else the key's fields and the key. */
+function printNewKey(session: Session, response: { text: string; body: any }, quiet: boolean, message: string): void {
+  if (session.json) return writeOut(response.text);
+  if (quiet) return writeOut(response.body.key);
+  printKey(response.body);
+  say(`${message} ${SHOWN_ONCE}`);
+}
+
+function printKey(key: any): void {
+  details([
+    ["id", key.id],
+    ["tenant", key.tenant_id],
+    ["name", text(key.name)],
+    ["environment", key.environment],
+    ["status", key.status],
+    ["display", key.display],
+    ["scopes", key.scopes.join(", ") || "-"],
+    ["rate limit", rateLimit(key.rate_limit)],
+    ["expires", time(key.expires_at, "never")],
+    ["created", time(key.created_at)],
+    ...(key.revoked_at ? ([["revoked", time(key.revoked_at)]] as Array<[string, string]>) : []),
+    ...(key.rotated_from ? ([["rotated from", key.rotated_from]] as Array<[string, string]>) : []),
+    ...(key.rotated_to ? ([["rotated to", key.rotated_to]] as Array<[string, string]>) : []),
+    ...(key.key ? ([["key", key.key]] as Array<[string, string]>) : []),
+  ]);
+}
+
+/**
+ * Someone at a terminal confirms, seeing which key it is; a script (no terminal) or --yes goes
+ * ahead, so CI and incident runbooks are never stuck at a prompt.
+ */
+async function confirmOrStop(client: AdminClient, id: string, verb: string, yes: boolean): Promise<void> {
+  if (yes || !interactive()) return;
+  const key = (await client.get(`/keys/${id}`)).body;
+  const label = `${id}${key.name ? ` "${key.name}"` : ""} (${key.display}, tenant ${key.tenant_id})`;
+  if (!(await confirm(`${verb} ${label}?`))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
+}

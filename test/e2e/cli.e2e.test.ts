@@ -1,0 +1,302 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startKeygate, type Keygate } from "./support.mjs";
+
+// Issue 13's acceptance run: the real `keygate` bin, built as `npm ci` builds it and run as a
+// child process, against keygate under `wrangler dev`.
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BUNDLE = join(ROOT, "dist-cli", "keygate.cjs");
+/** The CLI needs Node 22+: the pinned `node` devDependency when this runs on an older one. */
+const NODE = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : join(ROOT, "node_modules", "node", "bin", "node");
+
+const EMAIL = "ops@example.com";
+const PASSWORD = "correct horse battery staple";
+
+let kg: Keygate;
+let configHome: string;
+const credentialsFile = () => join(configHome, "keygate", "credentials.json");
+
+beforeAll(async () => {
+  const build = spawnSync(NODE, [join(ROOT, "cli", "build.mjs")], { encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`building the CLI failed: ${build.stderr}`);
+  configHome = await mkdtemp(join(tmpdir(), "keygate-cli-"));
+  kg = await startKeygate();
+});
+afterAll(async () => {
+  await kg?.stop();
+  if (configHome) await rm(configHome, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `keygate ARGS` with its own config directory, KEYGATE_URL at this keygate, and `input` as standard input. */
+function keygate(args: string[], { input = "", env = {} }: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("KEYGATE_")));
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BUNDLE, ...args], {
+      env: { ...inherited, XDG_CONFIG_HOME: configHome, KEYGATE_URL: kg?.url ?? "", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+const asRoot = () => ({ env: { KEYGATE_TOKEN: kg.adminToken } });
+
+/** The gateway's answer to the key, as an API's client sees it. */
+async function statusWith(key: string): Promise<number> {
+  const res = await fetch(`${kg.url}/hello`, { headers: { "x-api-key": key } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function storedSession(): Promise<{ access_token: string; expires_at: string }> {
+  return JSON.parse(await readFile(credentialsFile(), "utf8")).sessions[kg.url];
+}
+
+async function editStoredSession(change: Record<string, string>): Promise<void> {
+  const file = JSON.parse(await readFile(credentialsFile(), "utf8"));
+  Object.assign(file.sessions[kg.url], change);
+  await writeFile(credentialsFile(), JSON.stringify(file), { mode: 0o600 });
+}
+
+/** One line on standard error, never a stack trace. */
+function oneLine(run: Run): string {
+  expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  return run.stderr.trim();
+}
+
+describe("keygate on the command line", () => {
+  it("walks an operator from sign-in to the audit trail", async () => {
+    // The first owner, made with the root token; the password comes from standard input.
+    const owner = await keygate(["admins", "create", EMAIL, "--role", "owner", "--json"], { input: `${PASSWORD}\n`, ...asRoot() });
+    expect(owner.code, owner.stderr).toBe(0);
+    expect(JSON.parse(owner.stdout)).toMatchObject({ object: "admin", email: EMAIL, role: "owner" });
+
+    // A wrong password: exit 1 with the API's message and code, and nothing stored.
+    const wrong = await keygate(["login", "--email", EMAIL], { input: "not the password\n" });
+    expect(wrong.code).toBe(1);
+    expect(oneLine(wrong)).toMatch(/The email or password is not correct\. \(invalid_credentials, req_\w+\)/);
+    await expect(stat(credentialsFile())).rejects.toThrow();
+
+    const login = await keygate(["login", "--email", EMAIL], { input: `${PASSWORD}\n` });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toBe("");
+    expect(login.stderr).toContain(`Signed in to ${kg.url} as ${EMAIL} (owner)`);
+    expect((await stat(credentialsFile())).mode & 0o777).toBe(0o600);
+    expect((await stat(dirname(credentialsFile()))).mode & 0o777).toBe(0o700);
+
+    const whoami = await keygate(["whoami", "--json"]);
+    expect(whoami.code, whoami.stderr).toBe(0);
+    expect(JSON.parse(whoami.stdout)).toMatchObject({ url: kg.url, kind: "admin", email: EMAIL, role: "owner" });
+
+    // --quiet: the new tenant's id alone.
+    const tenantRun = await keygate(["tenants", "create", "Acme"], {});
+    expect(tenantRun.code, tenantRun.stderr).toBe(0);
+    expect(tenantRun.stdout).toMatch(/^ID\s+NAME\s+STATUS\s+CREATED\nten_\w+\s+Acme\s+active\s/);
+    const tenant = (await keygate(["tenants", "create", "Globex", "--quiet"])).stdout.trim();
+    expect(tenant).toMatch(/^ten_\w+$/);
+
+    // --quiet: the key alone on standard output, so KEY=$(keygate keys create … --quiet) works.
+    const created = await keygate([
+      "keys", "create", "--tenant", tenant, "--name", "billing", "--scope", "read", "--scope", "write",
+      "--expires", "30d", "--limit", "100/1m", "--quiet",
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^kg_live_\S+\n$/);
+    expect(created.stderr).toBe("");
+    const key = created.stdout.trim();
+    expect(await statusWith(key)).toBe(200);
+
+    // --json: the API's JSON, exactly.
+    const listed = await keygate(["keys", "list", "--tenant", tenant, "--json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const page = JSON.parse(listed.stdout);
+    expect(page).toMatchObject({ object: "list", has_more: false });
+    expect(page.data).toHaveLength(1);
+    const [first] = page.data;
+    expect(first).toMatchObject({ name: "billing", scopes: ["read", "write"], rate_limit: { limit: 100, window_seconds: 60 }, status: "active" });
+    expect(Math.abs(Date.parse(first.expires_at) - (Date.now() + 30 * 86_400_000))).toBeLessThan(120_000);
+    const table = await keygate(["keys", "list", "--tenant", tenant]);
+    expect(table.stdout).toMatch(new RegExp(`^ID\\s+NAME\\s+ENV\\s+STATUS\\s+KEY\\s+SCOPES\\s+LIMIT\\s+EXPIRES\\n${first.id}\\s+billing\\s+live\\s+active\\s+kg_live_`));
+    expect(table.stdout).not.toContain(key);
+
+    // Rotate with grace: both keys work during it.
+    const rotated = await keygate(["keys", "rotate", first.id, "--grace", "15m", "--json"]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const next = JSON.parse(rotated.stdout);
+    expect(next).toMatchObject({ object: "api_key", rotated_from: first.id, key: expect.stringMatching(/^kg_live_/) });
+    expect(await statusWith(key)).toBe(200);
+    expect(await statusWith(next.key)).toBe(200);
+    const old = JSON.parse((await keygate(["keys", "get", first.id, "--json"])).stdout);
+    expect(Date.parse(old.expires_at) - Date.now()).toBeGreaterThan(13 * 60_000);
+
+    // Revoke: no terminal on standard input, so no question; the next request is refused.
+    const revoked = await keygate(["keys", "revoke", next.id]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(/^id\s+key_\w+\n/);
+    expect(revoked.stdout).toMatch(/\nstatus\s+revoked\n/);
+    expect(revoked.stderr).toContain(`Revoked ${next.id}.`);
+    expect(await statusWith(next.key)).toBe(401);
+
+    // Usage of the old key: the gateway calls above were counted.
+    const usage = await keygate(["usage", first.id, "--json"]);
+    expect(usage.code, usage.stderr).toBe(0);
+    expect(JSON.parse(usage.stdout)).toMatchObject({ object: "key_usage", key_id: first.id, requests: 2 });
+    const since = await keygate(["usage", first.id, "--since", "7d"]);
+    expect(since.code, since.stderr).toBe(0);
+    expect(since.stdout).toMatch(/requests\s+2\n/);
+
+    const deleted = await keygate(["keys", "delete", first.id]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await statusWith(key)).toBe(401);
+
+    // The audit trail has every step, by this admin; the table shows them too.
+    const audit = await keygate(["audit", "--limit", "100", "--json"]);
+    expect(audit.code, audit.stderr).toBe(0);
+    const events: Array<{ action: string; actor: { type: string; id: string } }> = JSON.parse(audit.stdout).data;
+    const actions = events.map((e) => e.action);
+    for (const action of ["admin.created", "signin.failed", "admin.signed_in", "tenant.created", "key.created", "key.rotated", "key.revoked", "key.deleted"]) {
+      expect(actions).toContain(action);
+    }
+    const adminId = JSON.parse(owner.stdout).id;
+    expect(events.filter((e) => e.action.startsWith("key.")).every((e) => e.actor.id === adminId)).toBe(true);
+    const revocations = await keygate(["audit", "--action", "key.revoked", "--actor", adminId]);
+    expect(revocations.stdout).toMatch(new RegExp(`^TIME\\s+ACTION\\s+ACTOR\\s+RESOURCE\\s+REQUEST\\n\\S+\\s+key\\.revoked\\s+admin:${adminId}\\s+api_key:${next.id}\\s+req_\\w+\\n$`));
+
+    // Suspend and reactivate a tenant.
+    const suspended = await keygate(["tenants", "suspend", tenant, "--json"]);
+    expect(JSON.parse(suspended.stdout)).toMatchObject({ id: tenant, status: "suspended" });
+    const activated = await keygate(["tenants", "activate", tenant]);
+    expect(activated.stdout).toMatch(new RegExp(`${tenant}\\s+Globex\\s+active`));
+    const tenants = JSON.parse((await keygate(["tenants", "list", "--json"])).stdout);
+    expect(tenants.data.map((t: { name: string }) => t.name).sort()).toEqual(["Acme", "Globex"]);
+
+    // Admins: a viewer made by the owner, listed, removed.
+    const viewer = await keygate(["admins", "create", "dana@example.com", "--role", "viewer", "--json"], { input: `${PASSWORD}!\n` });
+    expect(viewer.code, viewer.stderr).toBe(0);
+    const viewerId = JSON.parse(viewer.stdout).id;
+    expect((await keygate(["admins", "list"])).stdout).toMatch(/dana@example\.com\s+viewer\s+never/);
+    expect((await keygate(["admins", "remove", viewerId])).code).toBe(0);
+    expect(JSON.parse((await keygate(["admins", "list", "--json"])).stdout).data).toHaveLength(1);
+  });
+
+  it("prints an API refusal as one line with its message and code, exit 1", async () => {
+    const missing = await keygate(["keys", "get", "key_doesNotExist"]);
+    expect(missing.code).toBe(1);
+    expect(oneLine(missing)).toMatch(/^keygate: No such key\. \(not_found, req_\w+\)$/);
+    const invalid = await keygate(["tenants", "create", " "]);
+    expect(invalid.code).toBe(1);
+    expect(oneLine(invalid)).toMatch(/^keygate: The request is not valid\. name .+ \(invalid_request, req_\w+\)$/);
+    const badToken = await keygate(["tenants", "list"], { env: { KEYGATE_TOKEN: "not-the-root-token-not-the-root-token" } });
+    expect(badToken.code).toBe(1);
+    expect(oneLine(badToken)).toMatch(/The admin token is not valid\. \(invalid_token, req_\w+\) Check KEYGATE_TOKEN\.$/);
+  });
+
+  it("refreshes a stored token close to expiry, and asks for a new login once it has expired", async () => {
+    const before = await storedSession();
+    await editStoredSession({ expires_at: new Date(Date.now() + 60_000).toISOString() });
+    const run = await keygate(["tenants", "list"]);
+    expect(run.code, run.stderr).toBe(0);
+    const after = await storedSession();
+    expect(after.access_token).not.toBe(before.access_token);
+    expect(Date.parse(after.expires_at) - Date.now()).toBeGreaterThan(55 * 60_000);
+    expect((await stat(credentialsFile())).mode & 0o777).toBe(0o600);
+
+    await editStoredSession({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    const expired = await keygate(["tenants", "list"]);
+    expect(expired.code).toBe(1);
+    expect(oneLine(expired)).toContain("has expired. Run `keygate login` again.");
+  });
+
+  it("logout forgets the token; without one, commands say how to sign in", async () => {
+    const logout = await keygate(["logout"]);
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toContain(`Signed out of ${kg.url}.`);
+    await expect(stat(credentialsFile())).rejects.toThrow();
+    const run = await keygate(["tenants", "list"]);
+    expect(run.code).toBe(1);
+    expect(oneLine(run)).toBe(`keygate: not signed in to ${kg.url}: run \`keygate login\` or set KEYGATE_TOKEN.`);
+  });
+
+  it("exits 3 when keygate cannot be reached", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const run = await keygate(["tenants", "list", "--url", url], asRoot());
+    expect(run.code).toBe(3);
+    expect(oneLine(run)).toBe(`keygate: cannot reach keygate at ${url}: connection refused`);
+    const login = await keygate(["login", "--email", EMAIL], { input: `${PASSWORD}\n`, env: { KEYGATE_URL: url } });
+    expect(login.code).toBe(3);
+  });
+
+  it("exits 2 on bad usage, before anything is sent", async () => {
+    // Pointed at a closed port: had a request been made, the exit code would be 3.
+    const env = { KEYGATE_URL: `http://127.0.0.1:${await closedPort()}`, KEYGATE_TOKEN: kg.adminToken };
+    const cases: Array<[string[], RegExp]> = [
+      [["keys", "list", "--tenant", "ten_abc", "--bogus"], /unknown option '--bogus'/],
+      [["tenant", "list"], /unknown command 'tenant' \(Did you mean tenants\?\)/],
+      [["keys", "list"], /required option '--tenant <id>' not specified/],
+      [["keys", "create", "--tenant", "ten_abc", "--expires", "soon"], /'--expires <when>' argument 'soon' is invalid/],
+      [["keys", "create", "--tenant", "ten_abc", "--expires", "2001-01-01"], /must be in the future/],
+      [["keys", "create", "--tenant", "ten_abc", "--limit", "60"], /REQUESTS\/WINDOW/],
+      [["keys", "create", "--tenant", "ten_abc", "--limit", "60/2d"], /1 second to 1 day/],
+      [["keys", "create", "--tenant", "ten_abc", "--quiet", "--json"], /--quiet and --json cannot be used together/],
+      [["keys", "rotate", "key_abc", "--grace", "31d"], /at most 30d/],
+      [["keys", "get", "ten_abc"], /Expected a key id \(key_…\)/],
+      [["tenants", "list", "--url", "ftp://example.com"], /must be http:\/\/ or https:\/\//],
+      [["login"], /--email is required when standard input is not a terminal/],
+      [["audit", "--limit", "500"], /Expected a number from 1 to 100/],
+      [["tenants", "create", "a", "b"], /too many arguments/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await keygate(args, { env });
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(oneLine(run), args.join(" ")).toMatch(message);
+      expect(run.stdout, args.join(" ")).toBe("");
+    }
+  });
+
+  it("has --help with an example on every command, also through npm run", async () => {
+    const commands = [
+      [], ["login"], ["logout"], ["whoami"], ["usage"], ["audit"],
+      ["tenants"], ["tenants", "list"], ["tenants", "create"], ["tenants", "suspend"], ["tenants", "activate"], ["tenants", "get"],
+      ["keys"], ["keys", "list"], ["keys", "get"], ["keys", "create"], ["keys", "rotate"], ["keys", "revoke"], ["keys", "delete"],
+      ["admins"], ["admins", "list"], ["admins", "create"], ["admins", "remove"],
+    ];
+    for (const command of commands) {
+      const run = await keygate([...command, "--help"]);
+      expect(run.code, command.join(" ")).toBe(0);
+      expect(run.stdout, command.join(" ")).toMatch(/^Usage: keygate/);
+      expect(run.stdout, command.join(" ")).toMatch(/\nExamples?:\n  \$ .*keygate /);
+    }
+    // What a user types in a checkout, on the machine's own Node (npm runs the pinned one).
+    const npm = spawnSync("npm", ["run", "--silent", "keygate", "--", "keys", "create", "--help"], { cwd: ROOT, encoding: "utf8" });
+    expect(npm.status, npm.stderr).toBe(0);
+    expect(npm.stdout).toMatch(/^Usage: keygate keys create/);
+  });
+});
