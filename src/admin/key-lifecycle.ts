@@ -170,23 +170,23 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
  */
 export async function revokeKey(services: Services, actor: Actor, key: Key): Promise<Key> {
   if (key.status === "deleted") throw new ApiError("conflict", "The key is deleted.");
-  await services.guards.writePolicy(key.id, { status: "revoked" }, policyOf(key));
-  if (key.status !== "revoked") {
-    const now = services.clock.now();
-    const { db } = services;
-    await db.batch([markRevoked(db, key.id, now), auditStatement(db, actor, "key.revoked", keyResource(key), now, undefined, { ifChanged: true })]);
-  }
-  await services.keys.forget(key.hash);
+  await endKey(services, actor, key, "revoked");
   return loadKey(services, key.id);
 }
 
 /** Deleting is final and immediate; the row stays (as deleted) for the audit trail. Idempotent as revoking is. */
 export async function deleteKey(services: Services, actor: Actor, key: Key): Promise<void> {
-  await services.guards.writePolicy(key.id, { status: "deleted" }, policyOf(key));
-  if (key.status !== "deleted") {
+  await endKey(services, actor, key, "deleted");
+}
+
+/** The key's object first, then D1 and the audit event (once), then the caches. */
+async function endKey(services: Services, actor: Actor, key: Key, status: "revoked" | "deleted"): Promise<void> {
+  await services.guards.writePolicy(key.id, { status }, policyOf(key));
+  if (key.status !== status) {
     const now = services.clock.now();
     const { db } = services;
-    await db.batch([markDeleted(db, key.id, now), auditStatement(db, actor, "key.deleted", keyResource(key), now, undefined, { ifChanged: true })]);
+    const mark = status === "revoked" ? markRevoked : markDeleted;
+    await db.batch([mark(db, key.id, now), auditStatement(db, actor, `key.${status}`, keyResource(key), now, undefined, { ifChanged: true })]);
   }
   await services.keys.forget(key.hash);
 }
