@@ -172,10 +172,14 @@ export async function startWrangler({
   inspectorPort,
   output = "capture",
   readyTimeoutMs = 120_000,
+  // Several workers in one runtime (the first is the one served on the port): wrangler's -c, repeated.
+  configs = [],
+  ready,
 } = {}) {
   const boundPort = port ?? (await freePort(ip));
   const args = [
     "dev",
+    ...configs.flatMap((config) => ["-c", config]),
     "--ip", ip,
     "--port", String(boundPort),
     // The default 9229 is shared by every wrangler and node --inspect on the machine.
@@ -219,7 +223,7 @@ export async function startWrangler({
     },
   };
   try {
-    await waitForReady(url, child, readyTimeoutMs);
+    await waitForReady(url, child, readyTimeoutMs, ready);
   } catch (error) {
     await instance.stop();
     const logs = instance.logs();
@@ -230,18 +234,21 @@ export async function startWrangler({
 
 /**
  * Ready means the worker itself answered: any keygate response carries x-request-id. (Wrangler's
- * proxy may accept connections before the worker is loaded.)
+ * proxy may accept connections before the worker is loaded.) Another worker served on the port
+ * says it is ready its own way: `ready = { path, answered(response) }`.
  */
-export async function waitForReady(url, child, timeoutMs = 120_000) {
+const KEYGATE_READY = { path: "/_keygate/", answered: (res) => res.headers.has("x-request-id") };
+
+export async function waitForReady(url, child, timeoutMs = 120_000, ready = KEYGATE_READY) {
   const deadline = Date.now() + timeoutMs;
   let exited = null;
   child.once("exit", (code, signal) => (exited = signal ?? `code ${code}`));
   while (Date.now() < deadline) {
     if (exited) throw new Error(`wrangler dev exited before it was ready (${exited})`);
     try {
-      const res = await fetch(`${url}/_keygate/`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${url}${ready.path}`, { signal: AbortSignal.timeout(5_000) });
       await res.arrayBuffer();
-      if (res.headers.has("x-request-id")) return;
+      if (ready.answered(res)) return;
     } catch {
       // not listening yet
     }

@@ -80,6 +80,9 @@ export function startDevOn(state: LocalState): Promise<
   }
 >;
 
+/** The hono-api example (served) and keygate (behind its service binding) in one wrangler dev, on `state`. */
+export function startHonoApiOn(state: LocalState): Promise<{ url: string; stop(): Promise<void>; logs(): string }>;
+
 export interface CurlResult {
   status: number;
   headers: Headers;

@@ -124,6 +124,21 @@ export async function startDevOn(state) {
 }
 
 /**
+ * The hono-api example as its own wrangler.toml deploys it, served on the port, with keygate from
+ * wrangler.toml beside it in the same runtime (wrangler dev -c … -c …) on `state`: the example's
+ * KEYGATE service binding reaches keygate's Keygate entrypoint.
+ */
+export async function startHonoApiOn(state) {
+  const wrangler = await startWrangler({
+    persistTo: state.persistTo,
+    envFile: state.devVarsPath,
+    configs: [join(ROOT, "examples", "hono-api", "wrangler.toml"), join(ROOT, "wrangler.toml")],
+    ready: { path: "/", answered: (res) => res.status === 200 },
+  });
+  return { url: wrangler.url, stop: () => wrangler.stop(), logs: () => wrangler.logs() };
+}
+
+/**
  * Runs `curl -sS <args> <url>` and returns what it received: the status and headers of the last
  * response (after any `100 Continue`), the body bytes and their SHA-256.
  */
