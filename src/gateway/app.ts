@@ -9,6 +9,8 @@ import { keyAuth, type KeyAuthVariables } from "./key-auth";
 import { bodyKind, declaredMethods, readBodyOverrides } from "./overrides";
 
 interface GatewayVariables extends KeyAuthVariables {
+  /** The request's URL, parsed once. */
+  url: URL;
   /** The scopes of every method and path reading the request could be executed as. */
   neededScopes: string[];
   /** The body to forward: the request's own stream, or the bytes read of it for `_method`. */
@@ -25,9 +27,9 @@ export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };
 export const gatewayApp = new Hono<GatewayEnv>();
 
 gatewayApp.use(requestContext());
-gatewayApp.all("*", withoutKeyWhereOpen(), neededScopes(), keyAuth<GatewayEnv>({ scopes: (c) => c.var.neededScopes }), async (c) => {
-  const { services, keygate, keyCarriers, body, requestId } = c.var;
-  return forwardToOrigin(c.req.raw, new URL(c.req.url), services.config, { identity: keygate, carriers: keyCarriers, body }, requestId);
+gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.var.neededScopes }), async (c) => {
+  const { services, url, keygate, keyCarriers, body, requestId } = c.var;
+  return forwardToOrigin(c.req.raw, url, services.config, { identity: keygate, carriers: keyCarriers, body }, requestId);
 });
 gatewayApp.onError(onError);
 
@@ -39,33 +41,33 @@ export function isPreflight(request: Request): boolean {
   return request.method === "OPTIONS" && request.headers.has("access-control-request-method") && request.headers.has("origin");
 }
 
-function withoutKeyWhereOpen(): MiddlewareHandler<GatewayEnv> {
-  return async (c, next) => {
-    const preflight = isPreflight(c.req.raw);
-    const url = new URL(c.req.url);
-    const { config } = c.var.services;
-    if (!preflight && !isPublicPath(config, url.pathname)) return next();
-    const carriers = keyCarriers(c.req.raw.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
-    return forwardToOrigin(c.req.raw, url, config, { identity: null, carriers, body: preflight ? null : c.req.raw.body }, c.var.requestId);
-  };
-}
-
 /**
- * The scopes of every method the request could be executed as, under every reading of its path. A
- * form or JSON body is read for `_method` only when the answer depends on it: when some method
- * would need a scope that the declared ones do not.
+ * What the request needs: nothing for a preflight or a public path (forwarded at once, without a
+ * key); otherwise the scopes of every method it could be executed as, under every reading of its
+ * path, for keyAuth to check.
  */
-function neededScopes(): MiddlewareHandler<GatewayEnv> {
+function routeAccess(): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const request = c.req.raw;
-    const url = new URL(c.req.url);
-    const { scopes, body } = await scopesOf(c.var.services.config, request, url);
+    const url = new URL(request.url);
+    const { config } = c.var.services;
+    const preflight = isPreflight(request);
+    if (preflight || isPublicPath(config, url.pathname)) {
+      const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
+      return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.var.requestId);
+    }
+    const { scopes, body } = await scopesOf(config, request, url);
+    c.set("url", url);
     c.set("neededScopes", scopes);
     c.set("body", body);
     await next();
   };
 }
 
+/**
+ * A form or JSON body is read for `_method` only when the answer depends on it: when some method
+ * would need a scope that the declared ones do not.
+ */
 async function scopesOf(rules: RouteRules, request: Request, url: URL): Promise<{ scopes: string[]; body: BodyInit | null }> {
   const methods = declaredMethods(request.method, request.headers, url.search);
   const scopes = requiredScopes(rules, methods, url.pathname);
