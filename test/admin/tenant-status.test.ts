@@ -112,7 +112,8 @@ describe("repeating a status the tenant already has", () => {
   });
 });
 
-describe(`a tenant with more than ${FANOUT_BUDGET} live keys`, () => {
+// Each test writes over a thousand keys' objects: seconds alone, far more on a busy shared machine.
+describe(`a tenant with more than ${FANOUT_BUDGET} live keys`, { timeout: 180_000 }, () => {
   it("is written in steps: 202 with fanout.pending, keys not reached keep the old status, each repeat continues", async () => {
     const tenant = await createTenant("Large");
     const imported = await importKeys(tenant.id, FANOUT_BUDGET + 20);
