@@ -108,6 +108,14 @@ export const Signin = z
     example: { grant_type: "password", email: "ops@example.com", password: "correct horse battery staple" },
   });
 
+export const SessionSignin = z
+  .strictObject({ email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) })
+  .openapi("SessionSignin", { example: { email: "ops@example.com", password: "correct horse battery staple" } });
+
+export const PasswordChange = z
+  .strictObject({ current_password: z.string().min(1).max(256), new_password: Password })
+  .openapi("PasswordChange");
+
 export const Tenant = z
   .object({
     id: z.string(),
