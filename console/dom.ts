@@ -1,0 +1,103 @@
+/**
+ * The console builds every element with the DOM API: text goes in as text nodes, never as HTML,
+ * so a tenant or key name holding `<script>` is shown, not run (and the CSP would refuse it anyway).
+ */
+type Child = Node | string | number | null | undefined | false | Child[];
+type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (typeof value === "function") el.addEventListener(name.replace(/^on/, ""), value);
+    else if (value === true) el.setAttribute(name, "");
+    else el.setAttribute(name, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el: Node, children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces what `el` shows. */
+export function show(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, children);
+}
+
+let fieldIds = 0;
+
+/** A labelled form field: the label names the control, a hint (if any) describes it. */
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLElement {
+  const id = control.id || `f${++fieldIds}`;
+  control.id = id;
+  const hintEl = hint ? h("small", { id: `${id}-hint`, class: "hint" }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl);
+}
+
+export function select(name: string, options: [string, string][], value = ""): HTMLSelectElement {
+  return h("select", { name }, ...options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
+}
+
+/** A modal dialog (native <dialog>: focus trapped, Esc closes); removed from the page when closed. */
+export function dialog(title: string, ...body: Child[]): HTMLDialogElement {
+  const titleId = `dialog-${++fieldIds}`;
+  const el = h("dialog", { "aria-labelledby": titleId }, h("h2", { id: titleId }, title), ...body);
+  el.addEventListener("close", () => el.remove());
+  document.body.appendChild(el);
+  el.showModal();
+  return el;
+}
+
+/** Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. */
+export function confirmDialog(title: string, message: string, action: string, run: () => Promise<void>, typed?: string): void {
+  const error = h("p", { class: "error", role: "alert" });
+  const input = typed ? h("input", { type: "text", autocomplete: "off", name: "confirm" }) : null;
+  const button = h("button", { type: "submit", class: "danger" }, action);
+  const form = h(
+    "form",
+    { method: "dialog" },
+    h("p", {}, message),
+    input && field(`Type "${typed}" to confirm`, input),
+    error,
+    h("div", { class: "actions" }, h("button", { type: "button", value: "cancel", onclick: () => box.close() }, "Cancel"), button),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (input && input.value !== typed) {
+      show(error, `Type "${typed}" exactly to confirm.`);
+      return;
+    }
+    button.disabled = true;
+    try {
+      await run();
+      box.close();
+    } catch (e) {
+      show(error, errorText(e));
+      button.disabled = false;
+    }
+  });
+  const box = dialog(title, form);
+}
+
+/** A readable message for an API error: the API's own message, with the fields it names. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error && "fields" in error) {
+    const fields = (error as { fields: { field: string; message: string }[] }).fields;
+    if (fields.length) return `${error.message} ${fields.map((f) => `${f.field}: ${f.message}`).join("; ")}.`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
