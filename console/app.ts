@@ -26,8 +26,9 @@ const canWrite = () => ["owner", "admin"].includes(currentAdmin()?.role ?? "");
 const isOwner = () => currentAdmin()?.role === "owner";
 
 const DAY_MS = 86_400_000;
-/** Scopes offered as checkboxes; any other scope is typed in. keygate's defaults, and the self-service one. */
-const COMMON_SCOPES = ["read", "write", "keys:manage"];
+/** Scopes offered as checkboxes when keygate cannot list its own; any other scope is typed in. */
+const FALLBACK_SCOPES = { object: "scopes", configured: [], defaults: ["read", "write"], self_service: "keys:manage" };
+interface ScopeCatalog { configured: string[]; defaults: string[]; self_service: string }
 const GRACE_PRESETS: [string, string][] = [["0", "Now"], ["60", "1 minute"], ["900", "15 minutes"], ["3600", "1 hour"], ["86400", "24 hours"]];
 
 // ── Sign-in ───────────────────────────────────────────────────────────────────────────────────
@@ -217,7 +218,7 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
     ]);
     return [
       h("p", {}, "Tenant ", h("strong", {}, tenant.name), " ", statusBadge(tenant.status), " ", h("code", {}, tenant.id)),
-      h("div", { class: "toolbar" }, canWrite() ? h("button", { type: "button", onclick: () => createKeyDialog(tenantId, reload) }, "Create key") : null, filterForm),
+      h("div", { class: "toolbar" }, canWrite() ? h("button", { type: "button", onclick: () => void createKeyDialog(tenantId, reload) }, "Create key") : null, filterForm),
       result.data.length
         ? table(["Name", "Key", "Environment", "Scopes", "Status", "Expires", "Rate limit", "Created", "Last used", "Actions"], rows, `Keys of ${tenant.name}`)
         : h("p", {}, "No keys match."),
@@ -293,11 +294,14 @@ function revealKey(title: string, created: NewKey, extra?: string): void {
   value.select();
 }
 
-function createKeyDialog(tenantId: string, done: () => void): void {
+async function createKeyDialog(tenantId: string, done: () => void): Promise<void> {
+  // The scopes this keygate's ROUTE_SCOPES and defaults ask for, to pick from.
+  const catalog = await api<ScopeCatalog>("GET", "/scopes").catch(() => FALLBACK_SCOPES);
+  const offered = [...new Set([...catalog.defaults, ...catalog.configured, catalog.self_service])];
   const name = h("input", { type: "text", name: "name", maxlength: 200, required: true });
   const description = h("textarea", { name: "description", maxlength: 1000, rows: 2 });
   const environment = select("environment", [["live", "live"], ["test", "test"]]);
-  const checks = COMMON_SCOPES.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: scope !== "keys:manage" }));
+  const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: catalog.defaults.includes(scope) }));
   const otherScopes = h("input", { type: "text", name: "other_scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
   const limit = h("input", { type: "number", name: "rate_limit", min: 1, max: 1_000_000, inputmode: "numeric" });

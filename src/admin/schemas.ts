@@ -211,4 +211,13 @@ export const KeyUsage = z
   })
   .openapi("KeyUsage");
 
+export const ScopeCatalog = z
+  .object({
+    object: z.literal("scopes"),
+    configured: z.array(z.string()).openapi({ description: "The scopes ROUTE_SCOPES asks for, each once.", example: ["servers"] }),
+    defaults: z.array(z.string()).openapi({ example: ["read", "write"] }),
+    self_service: z.string().openapi({ example: "keys:manage" }),
+  })
+  .openapi("ScopeCatalog");
+
 export const IdParam = <T extends z.ZodType>(id: T) => z.object({ id });

@@ -138,3 +138,12 @@ describe("the console page", () => {
     }
   });
 });
+
+describe("GET /scopes", () => {
+  it("offers the key form the defaults, what ROUTE_SCOPES asks for, and the self-service scope", async () => {
+    const viewer = await adminUser("viewer");
+    const res = await adminWith(viewer.token, "GET", "/scopes");
+    // vitest.config.ts sets ROUTE_SCOPES with the scopes "servers" and "admin".
+    expect(await res.json()).toEqual({ object: "scopes", configured: ["servers", "admin"], defaults: ["read", "write"], self_service: "keys:manage" });
+  });
+});

@@ -49,6 +49,7 @@ const EXPECTED_ROUTES = [
   "POST /_keygate/v1/sessions/refresh",
   "DELETE /_keygate/v1/sessions/current",
   "POST /_keygate/v1/account/password",
+  "GET /_keygate/v1/scopes",
 ].sort();
 
 const SIGNIN = "POST /_keygate/v1/signins";
