@@ -72,11 +72,14 @@ function tokenResponse(c: Context<AdminEnv>, token: string) {
 async function cookieSession(c: Context<AdminEnv>): Promise<{ session: SessionRow; admin: AdminRow }> {
   const secret = getCookie(c, COOKIE);
   const { services } = c.var;
-  const session = secret ? await getSessionBySecretHash(services.db, await hashKey(secret)) : null;
-  const admin = session ? await getAdmin(services.db, session.admin_id) : null;
-  if (!session || !admin || session.revoked_at !== null || admin.session_epoch !== session.session_epoch) {
-    throw await services.failedAttempts.record(clientIp(c.req.raw.headers), invalidToken("There is no console session: sign in."));
-  }
+  const noSession = invalidToken("There is no console session: sign in.");
+  // Opening the console signed out is no guess, nor is a session that ended: only a cookie that
+  // names no session at all counts as a failed authentication, like a wrong token.
+  if (!secret) throw noSession;
+  const session = await getSessionBySecretHash(services.db, await hashKey(secret));
+  if (!session) throw await services.failedAttempts.record(clientIp(c.req.raw.headers), noSession);
+  const admin = await getAdmin(services.db, session.admin_id);
+  if (!admin || session.revoked_at !== null || admin.session_epoch !== session.session_epoch) throw noSession;
   if (session.expires_at <= services.clock.now()) {
     throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
   }

@@ -94,6 +94,17 @@ describe("console sessions", () => {
     await expectError(await adminWith(token, "GET", "/tenants"), 401, "invalid_token");
   });
 
+  it("opening the console signed out is not a failed attempt; a made-up cookie is", async () => {
+    // Each page load without a session asks for a token once: 40 of them must not block the
+    // client's address (which would refuse its API keys on the gateway too).
+    const ip = uniqueIp();
+    for (let i = 0; i < 40; i++) await expectError(await call("POST", "/sessions/refresh", { ...CSRF, "cf-connecting-ip": ip }), 401, "invalid_token");
+    const guesser = uniqueIp();
+    const guesses = [];
+    for (let i = 0; i < 31; i++) guesses.push((await call("POST", "/sessions/refresh", { ...CSRF, "cf-connecting-ip": guesser, cookie: `keygate_session=guess${i}` })).status);
+    expect(guesses.at(-1)).toBe(429);
+  });
+
   it("a password change ends the session", async () => {
     const target = await adminUser("admin");
     const { cookie } = await consoleSignin(target.email);
