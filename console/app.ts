@@ -1,5 +1,5 @@
 import { api, ApiError, currentAdmin, query, refresh, signIn, signOut, whenSignedOut } from "./api";
-import { confirmDialog, dialog, errorText, field, h, select, show, when } from "./dom";
+import { confirmDialog, dialog, errorText, field, h, select, show, showError, when } from "./dom";
 import { usageChart } from "./chart";
 
 /**
@@ -56,7 +56,7 @@ function signInPage(message = ""): void {
       password.value = "";
       route();
     } catch (e) {
-      show(error, errorText(e));
+      showError(form, error, e);
     }
   });
   show(main, form);
@@ -158,7 +158,7 @@ function createTenantForm(): HTMLElement {
       const tenant = await api<Tenant>("POST", "/tenants", { name: name.value });
       location.hash = `#/tenants/${tenant.id}`;
     } catch (e) {
-      show(error, errorText(e));
+      showError(form, error, e);
     }
   });
   return form;
@@ -302,10 +302,10 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
   const description = h("textarea", { name: "description", maxlength: 1000, rows: 2 });
   const environment = select("environment", [["live", "live"], ["test", "test"]]);
   const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: catalog.defaults.includes(scope) }));
-  const otherScopes = h("input", { type: "text", name: "other_scopes", placeholder: "write:servers, billing" });
+  const otherScopes = h("input", { type: "text", name: "scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
-  const limit = h("input", { type: "number", name: "rate_limit", min: 1, max: 1_000_000, inputmode: "numeric" });
-  const windowSeconds = h("input", { type: "number", name: "window_seconds", min: 1, max: 86_400, inputmode: "numeric" });
+  const limit = h("input", { type: "number", name: "rate_limit.limit", min: 1, max: 1_000_000, inputmode: "numeric" });
+  const windowSeconds = h("input", { type: "number", name: "rate_limit.window_seconds", min: 1, max: 86_400, inputmode: "numeric" });
   const error = h("p", { class: "error", role: "alert" });
   const form = h(
     "form",
@@ -338,7 +338,7 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
       revealKey("Your new API key", created);
       done();
     } catch (e) {
-      show(error, errorText(e));
+      showError(form, error, e);
     }
   });
   const box = dialog("Create a key", form);
@@ -365,7 +365,7 @@ function rotateDialog(key: Key, done: () => void): void {
       revealKey("Your rotated API key", created, grace.value === "0" ? "The old key has stopped working." : `The old key keeps working for ${label}.`);
       done();
     } catch (e) {
-      show(error, errorText(e));
+      showError(form, error, e);
     }
   });
   const box = dialog("Rotate key", form);
@@ -491,7 +491,7 @@ function adminsPage(cursors: (string | undefined)[] = [undefined]): Promise<void
           await api("PATCH", `/admins/${admin.id}`, { role: role.value });
           reload();
         } catch (e) {
-          show(error, errorText(e));
+          showError(null, error, e);
           role.value = admin.role;
         }
       });
@@ -530,7 +530,7 @@ function inviteForm(done: () => void): HTMLElement {
       await api("POST", "/admins", { email: email.value, password: password.value, role: role.value });
       done();
     } catch (e) {
-      show(error, errorText(e));
+      showError(form, error, e);
     }
   });
   return form;
@@ -556,7 +556,7 @@ function accountPage(): Promise<void> {
         await api("POST", "/account/password", { current_password: current.value, new_password: next.value });
         signInPage("Your password is changed. Sign in with the new one.");
       } catch (e) {
-        show(error, errorText(e));
+        showError(form, error, e);
       }
     });
     return [h("p", {}, `Signed in as ${currentAdmin()!.id}, role ${currentAdmin()!.role}.`), form];

@@ -89,15 +89,51 @@ export function confirmDialog(title: string, message: string, action: string, ru
 
 /** A readable message for an API error: the API's own message, with the fields it names. */
 export function errorText(error: unknown): string {
-  if (error instanceof Error && "fields" in error) {
-    const fields = (error as { fields: { field: string; message: string }[] }).fields;
-    if (fields.length) return `${error.message} ${fields.map((f) => `${f.field}: ${f.message}`).join("; ")}.`;
-  }
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)) + fieldList(fieldsOf(error));
 }
+
+type FieldError = { field: string; message: string };
+const fieldsOf = (error: unknown): FieldError[] => (error instanceof Error && "fields" in error ? (error as { fields: FieldError[] }).fields : []);
+const fieldList = (fields: FieldError[]) => (fields.length ? ` ${fields.map((f) => `${f.field}: ${f.message}`).join("; ")}.` : "");
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return "—";
   const date = new Date(iso);
   return date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+/**
+ * Shows an API error where it belongs: each field the API names gets its message right after its
+ * control (matched by `name`, the API's field path or its first part), marked aria-invalid and
+ * described by the message; the rest goes in `summary`.
+ */
+export function showError(form: HTMLFormElement | null, summary: Element, error: unknown): void {
+  for (const old of form?.querySelectorAll(".field-error") ?? []) old.remove();
+  for (const control of form?.querySelectorAll("[aria-invalid]") ?? []) {
+    control.removeAttribute("aria-invalid");
+    const rest = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
+    if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+    else control.removeAttribute("aria-describedby");
+  }
+  const fields = fieldsOf(error);
+  const placed = fields.filter(({ field, message }) => {
+    const control = form && controlFor(form, field);
+    if (!control) return false;
+    const id = `${control.id}-error`;
+    control.setAttribute("aria-invalid", "true");
+    control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
+    control.insertAdjacentElement("afterend", h("small", { id, class: "error field-error" }, message));
+    return true;
+  });
+  const others = fields.filter((f) => !placed.includes(f));
+  show(summary, (error instanceof Error ? error.message : String(error)) + fieldList(others));
+}
+
+function controlFor(form: HTMLFormElement, path: string): HTMLElement | null {
+  const parts = path.split(".");
+  for (let n = parts.length; n > 0; n--) {
+    const control = form.querySelector<HTMLElement>(`[name="${CSS.escape(parts.slice(0, n).join("."))}"]`);
+    if (control?.id) return control;
+  }
+  return null;
 }

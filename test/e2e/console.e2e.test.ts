@@ -124,6 +124,13 @@ describe("the console in Chromium", () => {
     await owner.getByRole("button", { name: "Create key" }).click();
     await owner.getByLabel("Name", { exact: true }).fill(KEY_NAME);
     await owner.getByLabel("Description (optional)").fill("the billing service");
+    // The API's refusal of a field is shown next to that field, in words.
+    const otherScopes = owner.getByLabel("Other scopes (comma-separated)");
+    await otherScopes.fill("not a scope!");
+    await owner.getByRole("button", { name: "Create key" }).last().click();
+    await expect.poll(() => otherScopes.getAttribute("aria-invalid")).toBe("true");
+    expect(await owner.locator(".field-error").innerText()).toContain('must look like "read"');
+    await otherScopes.fill("");
     await snap(owner, "3-create-key-dialog");
     await owner.getByRole("button", { name: "Create key" }).last().click();
 
