@@ -223,6 +223,33 @@ describe("the console in Chromium", () => {
     await snap(owner, "5-audit");
   });
 
+  it("an owner invites an admin, changes their role and removes them; the last owner stays", async () => {
+    const rootList = async () => ((await (await api("/admins", kg.adminToken)).json()) as { data: { email: string; role: string }[] }).data;
+    await owner.getByRole("link", { name: "Admins" }).click();
+    const invite = owner.getByRole("form", { name: "Invite an admin" });
+    await invite.getByLabel("Email").fill("new-admin@example.com");
+    await invite.getByLabel("First password").fill("a long first password");
+    await invite.getByLabel("Role").selectOption("admin");
+    await invite.getByRole("button", { name: "Invite" }).click();
+    const row = owner.getByRole("row", { name: /new-admin@example\.com/ });
+    await expect.poll(() => row.count()).toBe(1);
+    expect((await rootList()).find((a) => a.email === "new-admin@example.com")?.role).toBe("admin");
+
+    await row.getByLabel("Role of new-admin@example.com").selectOption("viewer");
+    await expect.poll(async () => (await rootList()).find((a) => a.email === "new-admin@example.com")?.role).toBe("viewer");
+    await owner.getByRole("row", { name: /new-admin@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+    await owner.getByRole("dialog", { name: "Remove admin" }).getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => owner.getByRole("row", { name: /new-admin@example\.com/ }).count()).toBe(0);
+
+    // The API keeps the last owner; the console says why, in the dialog that asked.
+    await owner.getByRole("row", { name: /owner@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+    const confirm = owner.getByRole("dialog", { name: "Remove admin" });
+    await confirm.getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => confirm.getByRole("alert").innerText()).toContain("last owner");
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    expect((await rootList()).some((a) => a.email === OWNER.email)).toBe(true);
+  });
+
   it("a viewer sees no create, rotate or revoke button, and the API refuses them anyway", async () => {
     const { page, context } = await newPage();
     await signIn(page, VIEWER);
