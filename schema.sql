@@ -81,3 +81,18 @@ CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant_id, creat
 CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_action ON audit_events (action, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_request_page ON audit_events (request_id, created_at, id);
+
+-- Console sign-ins (POST /_keygate/v1/sessions): the browser holds the secret in an httpOnly cookie,
+-- D1 only its SHA-256. Access tokens of a session carry its id (JWT `sid`); signing out sets
+-- revoked_at, which ends the cookie and every token of the session.
+CREATE TABLE IF NOT EXISTS admin_sessions (
+  id            TEXT PRIMARY KEY,                    -- ses_…
+  secret_hash   TEXT NOT NULL,                       -- hex SHA-256 of the cookie's secret
+  admin_id      TEXT NOT NULL,
+  session_epoch INTEGER NOT NULL,                    -- the admin's at sign-in: a password change ends the session
+  created_at    INTEGER NOT NULL,                    -- the password sign-in
+  expires_at    INTEGER NOT NULL,                    -- created_at + 24 h: no refresh after it
+  revoked_at    INTEGER                              -- signed out
+);
+CREATE UNIQUE INDEX IF NOT EXISTS admin_sessions_secret ON admin_sessions (secret_hash);
+CREATE INDEX IF NOT EXISTS admin_sessions_admin ON admin_sessions (admin_id);

@@ -1,8 +1,9 @@
 // Builds `static/`, the directory wrangler serves as the worker's static assets (wrangler.toml
 // [assets]): keygate's own files from `assets/`, plus Swagger UI for /_keygate/docs copied from
 // node_modules, so the docs page runs on the version package-lock.json pins and loads nothing from
-// another origin. wrangler runs this before `dev` and `deploy` ([build] in wrangler.toml); the
-// test configs run it too. Plain Node, no dependencies: it must work on any Node the user has.
+// another origin, and the console's client bundle (console/ → static/_keygate/console/console.js,
+// by esbuild, a devDependency). wrangler runs this before `dev` and `deploy` ([build] in
+// wrangler.toml); the test configs run it too. Plain Node besides esbuild: any Node the user has.
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,6 +24,22 @@ export function buildAssets() {
   const docs = join(STATIC_DIR, "_keygate", "docs");
   mkdirSync(docs, { recursive: true });
   for (const file of SWAGGER_UI_FILES) cpSync(join(swaggerUi, file), join(docs, file));
+  buildConsole();
+}
+
+/** The console's client: one minified ES module, no dependencies, next to its stylesheet. */
+function buildConsole() {
+  const { buildSync } = createRequire(import.meta.url)("esbuild");
+  buildSync({
+    entryPoints: [join(ROOT, "console", "app.ts")],
+    outfile: join(STATIC_DIR, "_keygate", "console", "console.js"),
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: "es2022",
+    legalComments: "none",
+    logLevel: "warning",
+  });
 }
 
 /** SHA-256 (hex) of each Swagger UI file as the locked swagger-ui-dist has it, by file name. */

@@ -7,8 +7,10 @@ import { adminRoutes } from "./admins";
 import { auditRoutes } from "./audit";
 import { requireCaller } from "./auth";
 import type { AdminEnv } from "./context";
+import { serveConsole } from "./console";
 import { serveDocs } from "./docs";
 import { keyRoutes } from "./keys";
+import { COOKIE_ROUTES, sessionRoutes } from "./sessions";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
 import { validationHook } from "./validation";
@@ -36,16 +38,20 @@ adminApp.use(
   }),
 );
 
-// Every API route needs a caller except sign-in, which is how an admin becomes one.
-adminApp.use(`${API_PREFIX}/*`, (c, next) => (c.req.path === `${API_PREFIX}${SIGNINS_PATH}` ? next() : requireCaller(c, next)));
+// Every API route needs a caller except sign-in, which is how an admin becomes one, and the
+// console's session routes, which its cookie authenticates (sessions.ts).
+const WITHOUT_CALLER = new Set([SIGNINS_PATH, ...COOKIE_ROUTES].map((path) => `${API_PREFIX}${path}`));
+adminApp.use(`${API_PREFIX}/*`, (c, next) => (WITHOUT_CALLER.has(c.req.path) ? next() : requireCaller(c, next)));
 
 adminApp.route(API_PREFIX, signinRoutes);
+adminApp.route(API_PREFIX, sessionRoutes);
 adminApp.route(API_PREFIX, adminRoutes);
 adminApp.route(API_PREFIX, tenantRoutes);
 adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 serveDocs(adminApp);
+serveConsole(adminApp);
 
 adminApp.notFound((c) => errorResponse(new ApiError("not_found", "No such admin route."), c.var.requestId));
 adminApp.onError(onError);

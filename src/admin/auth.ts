@@ -8,6 +8,7 @@ import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
 import type { Services } from "../services";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
+import { sessionIsLive } from "../store/session-repo";
 import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
 import { verifyToken, type TokenClaims } from "./tokens";
@@ -84,11 +85,13 @@ export async function countingFailures<T>(services: Services, ip: string, check:
 /**
  * An admin's token is checked against D1 on every call, so deleting an admin or changing their
  * role takes effect at once rather than when the token expires; a password change moves the
- * admin's session epoch on, which ends every token issued before it.
+ * admin's session epoch on, which ends every token issued before it. A token of a console session
+ * (`sid`) also needs that session to be live: signing out ends its tokens at once.
  */
 export async function verifyAdminToken(services: Services, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
   const claims = await verifyToken(services.config, token);
   const admin = await getAdmin(services.db, claims.sub);
   if (!admin || admin.session_epoch !== claims.epoch) throw invalidToken();
+  if (claims.sid !== undefined && !(await sessionIsLive(services.db, claims.sid, admin.id, services.clock.now()))) throw invalidToken("The session has ended: sign in again.");
   return { admin, claims };
 }

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AdminEnv } from "./context";
 
@@ -76,9 +77,12 @@ export function serveDocs(app: OpenAPIHono<AdminEnv>): void {
   });
   app.use(`${DOCS_PATH}/*`, pageSecurity());
   app.get(DOCS_PATH, (c) => c.html(DOCS_PAGE));
-  app.get(`${DOCS_PATH}/:file`, async (c) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    // 304 when the browser has it already (the asset server's ETag); any miss reads as the API's 404.
-    return asset.ok || asset.status === 304 ? new Response(asset.body, asset) : c.notFound();
-  });
+  app.get(`${DOCS_PATH}/:file`, staticFile);
 }
+
+/** A file of the worker's static assets at the request's path; any miss reads as the API's 404. */
+export const staticFile = async (c: Context<AdminEnv>) => {
+  const asset = await c.env.ASSETS.fetch(c.req.raw);
+  // 304 when the browser has it already (the asset server's ETag).
+  return asset.ok || asset.status === 304 ? new Response(asset.body, asset) : c.notFound();
+};

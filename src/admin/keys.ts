@@ -11,7 +11,8 @@ import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { ApiKey, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, ApiKeyWithSecret, TenantId } from "./schemas";
+import { ApiKey, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, ApiKeyWithSecret, TenantId, ScopeCatalog, DEFAULT_SCOPES } from "./schemas";
+import { SELF_SERVICE_SCOPE } from "../authority/scopes";
 import { validationHook } from "./validation";
 import { keyView, usageView } from "./views";
 
@@ -196,5 +197,23 @@ keyRoutes.openapi(
     const { services, principal } = c.var;
     const key = await visibleKey(services, principal, c.req.valid("param").id);
     return c.json(usageView(key.id, await services.guards.key(key.id).getUsage()), 200);
+  },
+);
+
+keyRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/scopes",
+    summary: "The scopes keys can be given here",
+    description:
+      "What a new key is offered: the scopes ROUTE_SCOPES asks for (in its order), the defaults a route without a rule needs (`read` for GET/HEAD/OPTIONS, `write` otherwise), " +
+      "and the self-service scope. Any other scope of the right form may be given too. For the console's key form.",
+    middleware: [permit("read")],
+    request: { query: z.strictObject({}) },
+    responses: { 200: json(ScopeCatalog, "The scopes"), ...guardedErrors(400) },
+  }),
+  (c) => {
+    const configured = [...new Set(c.var.services.config.routeScopes.map((rule) => rule.scope))];
+    return c.json({ object: "scopes" as const, configured, defaults: [...DEFAULT_SCOPES], self_service: SELF_SERVICE_SCOPE }, 200);
   },
 );

@@ -108,6 +108,14 @@ export const Signin = z
     example: { grant_type: "password", email: "ops@example.com", password: "correct horse battery staple" },
   });
 
+export const SessionSignin = z
+  .strictObject({ email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) })
+  .openapi("SessionSignin", { example: { email: "ops@example.com", password: "correct horse battery staple" } });
+
+export const PasswordChange = z
+  .strictObject({ current_password: z.string().min(1).max(256), new_password: Password })
+  .openapi("PasswordChange");
+
 export const Tenant = z
   .object({
     id: z.string(),
@@ -202,5 +210,14 @@ export const KeyUsage = z
     last_used_at: z.string().nullable(),
   })
   .openapi("KeyUsage");
+
+export const ScopeCatalog = z
+  .object({
+    object: z.literal("scopes"),
+    configured: z.array(z.string()).openapi({ description: "The scopes ROUTE_SCOPES asks for, each once.", example: ["servers"] }),
+    defaults: z.array(z.string()).openapi({ example: ["read", "write"] }),
+    self_service: z.string().openapi({ example: "keys:manage" }),
+  })
+  .openapi("ScopeCatalog");
 
 export const IdParam = <T extends z.ZodType>(id: T) => z.object({ id });

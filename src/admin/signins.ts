@@ -38,9 +38,9 @@ signinRoutes.openapi(
     assertTokensConfigured(c.var.services.config);
     const caller: Caller = { headers: c.req.raw.headers, requestId: c.var.requestId };
     const { services } = c.var;
-    const { admin, authTime } =
+    const { admin, authTime, sessionId } =
       body.grant_type === "password" ? await passwordGrant(services, caller, body.email, body.password) : await refreshGrant(services, caller);
-    const token = await issueToken(c.var.services.config, admin, authTime);
+    const token = await issueToken(c.var.services.config, admin, authTime, sessionId);
     return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
   },
 );
@@ -53,7 +53,7 @@ signinRoutes.openapi(
  * (`signin.throttled`), with the client's address as the actor, so password spraying shows up
  * in the audit trail.
  */
-async function passwordGrant(services: Services, caller: Caller, email: string, password: string): Promise<Grant> {
+export async function passwordGrant(services: Services, caller: Caller, email: string, password: string): Promise<Grant> {
   const { db } = services;
   const admin = await getAdminByEmail(db, email);
   const refusal = await admitSigninAttempt(services.guards, email, admin?.last_signin_at ?? null, clientIp(caller.headers));
@@ -82,7 +82,7 @@ async function recordFailedSignin(services: Services, caller: Caller, action: st
 }
 
 /** What a sign-in knows of the request it came in: the client's headers and the request's id. */
-interface Caller {
+export interface Caller {
   headers: Headers;
   requestId: string;
 }
@@ -91,6 +91,8 @@ interface Caller {
 interface Grant {
   admin: TokenSubject;
   authTime: number;
+  /** A console session's token stays in its session when refreshed here. */
+  sessionId?: string;
 }
 
 /**
@@ -109,6 +111,6 @@ async function refreshGrant(services: Services, caller: Caller): Promise<Grant> 
     if (services.clock.now() / 1000 - claims.auth_time > MAX_SESSION_SECONDS) {
       throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
     }
-    return { admin, authTime: claims.auth_time };
+    return { admin, authTime: claims.auth_time, sessionId: claims.sid };
   });
 }

@@ -31,6 +31,8 @@ export interface TokenClaims {
   epoch: number;
   /** When the admin last gave their password (Unix seconds); refresh carries it unchanged. */
   auth_time: number;
+  /** The console session the token belongs to (admin_sessions.id); signing out ends its tokens. */
+  sid?: string;
 }
 
 /** Who a token is for, and of which sign-in. */
@@ -56,8 +58,8 @@ export function assertTokensConfigured(config: Config): void {
 }
 
 /** `authTime`: when the password was given (now for a password grant, the old token's for a refresh). */
-export function issueToken(config: Config, admin: TokenSubject, authTime: number): Promise<string> {
-  return new SignJWT({ role: admin.role, epoch: admin.session_epoch, auth_time: authTime })
+export function issueToken(config: Config, admin: TokenSubject, authTime: number, sessionId?: string): Promise<string> {
+  return new SignJWT({ role: admin.role, epoch: admin.session_epoch, auth_time: authTime, ...(sessionId ? { sid: sessionId } : {}) })
     .setProtectedHeader({ alg: ALGORITHM, typ: TYPE })
     .setSubject(admin.id)
     .setIssuer(ISSUER)
@@ -79,7 +81,7 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
       typ: TYPE,
       requiredClaims: ["sub", "jti", "iat", "exp", "epoch", "auth_time"],
     });
-    const { sub, jti, iat, exp, role, epoch, auth_time } = payload;
+    const { sub, jti, iat, exp, role, epoch, auth_time, sid } = payload;
     if (
       typeof sub !== "string" ||
       typeof jti !== "string" ||
@@ -87,11 +89,12 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
       typeof exp !== "number" ||
       !isRole(role) ||
       !Number.isSafeInteger(epoch) ||
-      !Number.isSafeInteger(auth_time)
+      !Number.isSafeInteger(auth_time) ||
+      (sid !== undefined && typeof sid !== "string")
     ) {
       throw new Error("malformed claims");
     }
-    return { sub, role, jti, iat, exp, epoch: epoch as number, auth_time: auth_time as number };
+    return { sub, role, jti, iat, exp, epoch: epoch as number, auth_time: auth_time as number, ...(sid === undefined ? {} : { sid }) };
   } catch {
     throw invalidToken();
   }

@@ -25,6 +25,6 @@ export function base62Fixed(value: number, width: number): string {
 }
 
 /** Stripe-style prefixed ids: `ten_…`, `key_…`, `req_…`. ~119 bits, enough to never collide. */
-export function prefixedId(prefix: "ten" | "key" | "req" | "adm" | "evt" | "jti"): string {
+export function prefixedId(prefix: "ten" | "key" | "req" | "adm" | "evt" | "jti" | "ses"): string {
   return `${prefix}_${randomBase62(20)}`;
 }

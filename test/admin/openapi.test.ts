@@ -45,7 +45,27 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/keys/{id}/usage",
   "POST /_keygate/v1/keys/verify",
   "GET /_keygate/v1/audit-events",
+  "POST /_keygate/v1/sessions",
+  "POST /_keygate/v1/sessions/refresh",
+  "DELETE /_keygate/v1/sessions/current",
+  "POST /_keygate/v1/account/password",
+  "GET /_keygate/v1/scopes",
 ].sort();
+
+const SIGNIN = "POST /_keygate/v1/signins";
+/** The console's session routes: its cookie authenticates them, and a cross-site call gets 403. */
+const SESSION_COOKIE = new Set(["POST /_keygate/v1/sessions", "POST /_keygate/v1/sessions/refresh", "DELETE /_keygate/v1/sessions/current"]);
+/** Routes that take no bearer token. */
+const NO_BEARER = new Set([SIGNIN, ...SESSION_COOKIE]);
+/** Every signed-in admin, a viewer too, may change their own password. */
+const OWN_ACCOUNT = "POST /_keygate/v1/account/password";
+/** The error statuses each route without a bearer token documents (every other route: the guarded set). */
+const UNGUARDED_ERRORS: Record<string, number[]> = {
+  [SIGNIN]: [400, 401, 413, 429, 500, 503],
+  "POST /_keygate/v1/sessions": [400, 401, 403, 413, 429, 500, 503],
+  "POST /_keygate/v1/sessions/refresh": [401, 403, 413, 429, 500, 503],
+  "DELETE /_keygate/v1/sessions/current": [403, 413, 500, 503],
+};
 
 /** What a tenant's key may call (its own tenant's keys only). */
 const SELF_SERVICE = new Set([
@@ -87,7 +107,7 @@ describe("GET /_keygate/openapi.json", () => {
     expect(spec.components.securitySchemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "x-api-key" });
     expect(spec.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     for (const { route, op } of operations) {
-      if (route === "POST /_keygate/v1/signins") expect(op.security).toEqual([]);
+      if (NO_BEARER.has(route)) expect(op.security, route).toEqual([]);
       else expect(op.security, route).toBeUndefined();
     }
   });
@@ -96,6 +116,7 @@ describe("GET /_keygate/openapi.json", () => {
     for (const { route, op } of operations) {
       const statuses = Object.keys(op.responses);
       expect(statuses.some((s) => s.startsWith("2")), route).toBe(true);
+      if (SESSION_COOKIE.has(route)) continue; // their errors: UNGUARDED_ERRORS, checked below
       expect(statuses, route).toContain("400");
       expect(statuses, route).toContain("401");
       expect(JSON.stringify(op.responses["400"]), route).toContain("#/components/schemas/Error");
@@ -112,9 +133,9 @@ describe("every documented route is guarded", () => {
     viewer = await adminUser("viewer");
   });
 
-  it("refuses a call without credentials (401), except sign-in", async () => {
+  it("refuses a call without credentials (401), except sign-in and the console's session routes", async () => {
     for (const { route, method, path } of operations) {
-      if (route === "POST /_keygate/v1/signins") continue;
+      if (NO_BEARER.has(route)) continue;
       const res = await rawAdmin(method, concrete(path), { headers: { "content-type": "application/json" }, body: method === "GET" || method === "DELETE" ? undefined : "{}" });
       const error = await expectError(res, 401, "missing_credentials");
       expect(res.headers.get("www-authenticate"), route).toBe('Bearer realm="keygate-admin"');
@@ -124,7 +145,7 @@ describe("every documented route is guarded", () => {
 
   it("refuses a viewer every change (403)", async () => {
     for (const { route, method, path } of operations) {
-      if (method === "GET" || route === "POST /_keygate/v1/signins") continue;
+      if (method === "GET" || NO_BEARER.has(route) || route === OWN_ACCOUNT) continue;
       const res = await rawAdmin(method, concrete(path), {
         headers: { authorization: `Bearer ${viewer.token}`, "content-type": "application/json" },
         body: method === "DELETE" ? undefined : "{}",
@@ -136,7 +157,7 @@ describe("every documented route is guarded", () => {
   it("lets a tenant's key reach only the self-service routes (403 elsewhere)", async () => {
     const manager = await createKey({ scopes: ["*"] });
     for (const { route, method, path } of operations) {
-      if (route === "POST /_keygate/v1/signins") continue;
+      if (NO_BEARER.has(route)) continue;
       const res = await asKey(manager.key, method, concrete(path), method === "GET" || method === "DELETE" ? undefined : {});
       if (SELF_SERVICE.has(route)) expect(res.status, route).not.toBe(403);
       else await expectError(res, 403, "insufficient_permissions");
@@ -151,7 +172,7 @@ describe("errors, documented from the one error table", () => {
 
   it("every guarded operation documents 401, 403, 413, 429, 500 and 503, each with its codes from the table", async () => {
     for (const { route, op } of operations) {
-      const statuses = route === "POST /_keygate/v1/signins" ? [400, 401, 413, 429, 500, 503] : [401, 403, 413, 429, 500, 503];
+      const statuses = UNGUARDED_ERRORS[route] ?? [401, 403, 413, 429, 500, 503];
       for (const status of statuses) {
         const codes = documented(op, status);
         expect(codes.length, `${route} ${status}`).toBeGreaterThan(0);
@@ -179,6 +200,8 @@ describe("errors, documented from the one error table", () => {
       ["GET /_keygate/v1/tenants/{id}", await adminWith(viewer.token, "GET", "/tenants/ten_000000000000000000")],
       ["POST /_keygate/v1/keys", await adminWith(viewer.token, "POST", "/keys", "x".repeat(70_000))],
       ["POST /_keygate/v1/keys/verify", await adminWith(viewer.token, "POST", "/keys/verify", { key: 1 })],
+      ["POST /_keygate/v1/sessions/refresh", await rawAdmin("POST", "/sessions/refresh")],
+      ["POST /_keygate/v1/account/password", await adminWith(viewer.token, "POST", "/account/password", { current_password: "wrong", new_password: "x".repeat(12) })],
       ["POST /_keygate/v1/signins", await signin({ grant_type: "password", email: "nobody@example.com", password: "wrong" }, { ip: uniqueIp() })],
     ];
     for (const [route, res] of answers) {

@@ -1,0 +1,347 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryLocalD1, startKeygate, type Keygate } from "./support.mjs";
+
+// Issue 12: the console in a real, headless Chromium (Debian's, driven by playwright-core) against
+// keygate under `wrangler dev` on loopback, as an admin would use it. Nothing is mocked: every
+// click goes through the admin API, every key is tried on the gateway.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Where the screenshots go, for a reviewer to look at (gitignored). */
+const SCREENSHOTS = resolve(process.env.KEYGATE_SCREENSHOTS ?? join(import.meta.dirname, "screenshots"));
+const OWNER = { email: "owner@example.com", password: "correct horse battery staple" };
+const VIEWER = { email: "viewer@example.com", password: "viewer horse battery staple" };
+// Names an attacker with a tenant's self-service key (or a careless admin) could give: each
+// sets window.__xss if it ever runs.
+const TENANT_NAME = `Acme <img src=x onerror="window.__xss='tenant'"><script>window.__xss='tenant'</script>`;
+const KEY_NAME = `billing <script>window.__xss='key'</script>`;
+
+let kg: Keygate;
+let browser: Browser;
+/** Every console response any page saw, to check its security headers at the end. */
+const consoleResponses: { url: string; headers: Record<string, string> }[] = [];
+
+beforeAll(async () => {
+  kg = await startKeygate();
+  for (const [who, role] of [[OWNER, "owner"], [VIEWER, "viewer"]] as const) await kg.admin.createAdmin({ ...who, role });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  console.log(`console screenshots: ${SCREENSHOTS}`);
+});
+afterAll(async () => {
+  await browser?.close();
+  await kg?.stop();
+});
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on("response", (res) => {
+    if (new URL(res.url()).pathname.startsWith("/_keygate/console") || new URL(res.url()).pathname === "/_keygate/") {
+      consoleResponses.push({ url: res.url(), headers: res.headers() });
+    }
+  });
+  return { context, page };
+}
+
+/** The page at both sizes a reviewer looks at: a laptop and a phone. */
+async function snap(page: Page, name: string): Promise<void> {
+  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}x${height}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
+  await page.goto(`${kg.url}/_keygate/`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => page.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+}
+
+/** What the gateway answers a key: "ok" or the refusal's code. */
+async function useKey(key: string): Promise<string> {
+  const res = await fetch(`${kg.url}/hello`, { headers: { "x-api-key": key, "cf-connecting-ip": "198.51.100.12" } });
+  return res.status === 200 ? "ok" : (await res.json()).error.code;
+}
+
+/** A token of the page's own session, as the page itself would get it (same origin, cookie, CSRF header). */
+function sessionToken(page: Page): Promise<string | null> {
+  return page.evaluate(async () => {
+    const res = await fetch("/_keygate/v1/sessions/refresh", { method: "POST", headers: { "x-keygate-csrf": "1" } });
+    return res.ok ? (await res.json()).access_token : null;
+  });
+}
+
+const api = (path: string, token: string, init: RequestInit = {}) =>
+  fetch(`${kg.url}/_keygate/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
+
+/** Text of the visible page and every form control's value: where a key could still be read. */
+const pageText = (page: Page) =>
+  page.evaluate(() => document.documentElement.outerHTML + [...document.querySelectorAll("input, textarea")].map((el) => (el as HTMLInputElement).value).join("\n"));
+
+describe("the console in Chromium", () => {
+  let owner: Page;
+  let tenantId: string;
+  let firstKey: string;
+  let rotatedKey: string;
+
+  it("signs in with the admin API's password grant, and keeps no token where script can read it", async () => {
+    ({ page: owner } = await newPage());
+    await owner.goto(`${kg.url}/_keygate/`);
+    expect(new URL(owner.url()).pathname).toBe("/_keygate/console");
+    await owner.getByLabel("Email").fill(OWNER.email);
+    await snap(owner, "1-signin");
+    await owner.getByLabel("Password").fill("not the password at all");
+    await owner.getByRole("button", { name: "Sign in" }).click();
+    // The API's refusal, in words, next to the form.
+    await expect.poll(() => owner.getByRole("alert").filter({ hasText: "The email or password is not correct." }).count()).toBe(1);
+    await owner.getByLabel("Password").fill(OWNER.password);
+    await owner.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => owner.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+
+    const storage = await owner.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+    expect(storage).toEqual({ local: 0, session: 0, cookie: "" });
+    const [cookie] = await owner.context().cookies();
+    expect(cookie).toMatchObject({ name: "keygate_session", httpOnly: true, sameSite: "Strict", path: "/_keygate/v1/sessions" });
+  });
+
+  it("creates a tenant whose name holding markup is shown as text", async () => {
+    await owner.getByLabel("New tenant name").fill(TENANT_NAME);
+    await owner.getByRole("button", { name: "Create tenant" }).click();
+    await expect.poll(() => owner.getByRole("heading", { name: "Keys" }).count()).toBe(1);
+    tenantId = owner.url().split("/").at(-1)!;
+    expect(tenantId).toMatch(/^ten_/);
+    await expect.poll(() => owner.getByText(TENANT_NAME, { exact: true }).count()).toBe(1);
+    expect(await owner.evaluate(() => (window as { __xss?: string }).__xss)).toBeUndefined();
+  });
+
+  it("creates a key, shows it once, and lists it by its display form only", async () => {
+    await owner.getByRole("button", { name: "Create key" }).click();
+    await owner.getByLabel("Name", { exact: true }).fill(KEY_NAME);
+    await owner.getByLabel("Description (optional)").fill("the billing service");
+    // The API's refusal of a field is shown next to that field, in words.
+    const otherScopes = owner.getByLabel("Other scopes (comma-separated)");
+    await otherScopes.fill("not a scope!");
+    await owner.getByRole("button", { name: "Create key" }).last().click();
+    await expect.poll(() => otherScopes.getAttribute("aria-invalid")).toBe("true");
+    expect(await owner.locator(".field-error").innerText()).toContain('must look like "read"');
+    await otherScopes.fill("");
+    await snap(owner, "3-create-key-dialog");
+    await owner.getByRole("button", { name: "Create key" }).last().click();
+
+    const reveal = owner.getByRole("dialog", { name: "Your new API key" });
+    await expect.poll(() => reveal.count()).toBe(1);
+    await expect.poll(() => reveal.getByText("It is shown only once").count()).toBe(1);
+    firstKey = await reveal.getByLabel(/API key/).inputValue();
+    expect(firstKey).toMatch(/^kg_live_/);
+    await snap(owner, "3-reveal-dialog");
+    expect(await useKey(firstKey)).toBe("ok");
+
+    await reveal.getByRole("button", { name: "Done, I have copied it" }).click();
+    await expect.poll(() => reveal.count()).toBe(0);
+    const row = owner.getByRole("row", { name: /billing/ });
+    await expect.poll(() => row.count()).toBe(1);
+    const display = `${firstKey.slice(0, 12)}…${firstKey.slice(-4)}`;
+    expect(await row.getByText(display).count()).toBe(1);
+    expect(await pageText(owner)).not.toContain(firstKey);
+    expect(await owner.evaluate(() => (window as { __xss?: string }).__xss)).toBeUndefined();
+    await snap(owner, "2-keys");
+  });
+
+  it("rotates with a 1-minute grace: the new key is shown once and both keys work", async () => {
+    await owner.getByRole("row", { name: /billing/ }).getByRole("button", { name: "Rotate" }).click();
+    const rotate = owner.getByRole("dialog", { name: "Rotate key" });
+    await rotate.getByLabel("Old key keeps working for").selectOption({ label: "1 minute" });
+    await rotate.getByRole("button", { name: "Rotate" }).click();
+    const reveal = owner.getByRole("dialog", { name: "Your rotated API key" });
+    await expect.poll(() => reveal.getByText("The old key keeps working for 1 minute.").count()).toBe(1);
+    rotatedKey = await reveal.getByLabel(/API key/).inputValue();
+    expect(rotatedKey).not.toBe(firstKey);
+    await reveal.getByRole("button", { name: "Done, I have copied it" }).click();
+    expect(await useKey(firstKey)).toBe("ok");
+    expect(await useKey(rotatedKey)).toBe("ok");
+    expect(await pageText(owner)).not.toContain(rotatedKey);
+  });
+
+  it("shows a key's settings, usage and verifications; revoking it refuses the next request", async () => {
+    // The rotated key is the newest: first row of the active keys.
+    await owner.getByLabel("Status").selectOption("active");
+    await owner.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => owner.getByRole("row", { name: /billing/ }).count()).toBe(2);
+    await owner.getByRole("row", { name: /billing/ }).first().getByRole("link").click();
+    await expect.poll(() => owner.getByRole("heading", { name: "Usage" }).count()).toBe(1);
+    await expect.poll(() => owner.locator("figure.usage").count()).toBe(1);
+    expect(await owner.locator(".settings").innerText()).toContain(`${rotatedKey.slice(0, 12)}…${rotatedKey.slice(-4)}`);
+    await snap(owner, "4-key-detail");
+
+    await owner.getByRole("button", { name: "Revoke" }).click();
+    const confirm = owner.getByRole("dialog", { name: "Revoke key" });
+    expect(await confirm.innerText()).toContain(KEY_NAME);
+    await confirm.getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => owner.locator(".settings .badge").innerText()).toBe("revoked");
+    expect(await useKey(rotatedKey)).toBe("revoked_key");
+  });
+
+  it("deleting a key used in the last 7 days asks for its name", async () => {
+    await owner.goto(`${kg.url}/_keygate/console#/tenants/${tenantId}`);
+    await owner.getByRole("row", { name: /billing/ }).filter({ hasText: "active" }).getByRole("button", { name: "Delete" }).click();
+    const confirm = owner.getByRole("dialog", { name: "Delete key" });
+    await confirm.getByLabel(/Type ".*" to confirm/).fill("billing");
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => confirm.getByRole("alert").innerText()).toContain("exactly");
+    expect(await useKey(firstKey)).toBe("ok"); // not deleted on a wrong name
+    await confirm.getByLabel(/Type ".*" to confirm/).fill(KEY_NAME);
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => confirm.count()).toBe(0);
+    expect(await useKey(firstKey)).toBe("invalid_key");
+  });
+
+  it("suspends a tenant after saying what happens to its keys", async () => {
+    const key = (await kg.admin.createKey({ tenant_id: tenantId, name: "still here" })).key;
+    await owner.goto(`${kg.url}/_keygate/console#/tenants`);
+    await owner.getByRole("row", { name: /Acme/ }).getByRole("button", { name: "Suspend" }).click();
+    const confirm = owner.getByRole("dialog", { name: "Suspend tenant" });
+    expect(await confirm.innerText()).toContain("Every one of its keys is refused");
+    await confirm.getByRole("button", { name: "Suspend" }).click();
+    await expect.poll(() => owner.getByRole("row", { name: /Acme/ }).getByText("suspended").count()).toBe(1);
+    expect(await useKey(key)).toBe("tenant_inactive");
+  });
+
+  it("shows the audit trail newest first, filtered by action", async () => {
+    await owner.getByRole("link", { name: "Audit trail" }).click();
+    await owner.getByLabel("Action").fill("key.revoked");
+    await owner.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => owner.getByRole("row").count()).toBe(2); // the header and the one revocation
+    await owner.getByLabel("Action").fill("");
+    await owner.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => owner.getByRole("row").nth(1).innerText()).toContain("tenant.suspended");
+    await snap(owner, "5-audit");
+  });
+
+  it("an owner invites an admin, changes their role and removes them; the last owner stays", async () => {
+    const rootList = async () => ((await (await api("/admins", kg.adminToken)).json()) as { data: { email: string; role: string }[] }).data;
+    await owner.getByRole("link", { name: "Admins" }).click();
+    const invite = owner.getByRole("form", { name: "Invite an admin" });
+    await invite.getByLabel("Email").fill("new-admin@example.com");
+    await invite.getByLabel("First password").fill("a long first password");
+    await invite.getByLabel("Role").selectOption("admin");
+    await invite.getByRole("button", { name: "Invite" }).click();
+    const row = owner.getByRole("row", { name: /new-admin@example\.com/ });
+    await expect.poll(() => row.count()).toBe(1);
+    expect((await rootList()).find((a) => a.email === "new-admin@example.com")?.role).toBe("admin");
+
+    await row.getByLabel("Role of new-admin@example.com").selectOption("viewer");
+    await expect.poll(async () => (await rootList()).find((a) => a.email === "new-admin@example.com")?.role).toBe("viewer");
+    await owner.getByRole("row", { name: /new-admin@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+    await owner.getByRole("dialog", { name: "Remove admin" }).getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => owner.getByRole("row", { name: /new-admin@example\.com/ }).count()).toBe(0);
+
+    // The API keeps the last owner; the console says why, in the dialog that asked.
+    await owner.getByRole("row", { name: /owner@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+    const confirm = owner.getByRole("dialog", { name: "Remove admin" });
+    await confirm.getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => confirm.getByRole("alert").innerText()).toContain("last owner");
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    expect((await rootList()).some((a) => a.email === OWNER.email)).toBe(true);
+  });
+
+  it("a viewer sees no create, rotate or revoke button, and the API refuses them anyway", async () => {
+    const { page, context } = await newPage();
+    await signIn(page, VIEWER);
+    expect(await page.getByRole("button", { name: "Create tenant" }).count()).toBe(0);
+    expect(await page.getByRole("link", { name: "Admins" }).count()).toBe(0);
+    await kg.admin.createKey({ tenant_id: tenantId, name: "viewer can see" });
+    await page.goto(`${kg.url}/_keygate/console#/tenants/${tenantId}`);
+    await expect.poll(() => page.getByRole("row", { name: /viewer can see/ }).count()).toBe(1);
+    for (const name of ["Create key", "Rotate", "Revoke", "Delete"]) expect(await page.getByRole("button", { name }).count()).toBe(0);
+
+    const token = (await sessionToken(page))!;
+    const create = await api("/keys", token, { method: "POST", body: JSON.stringify({ tenant_id: tenantId }) });
+    expect(create.status).toBe(403);
+    expect((await create.json()).error.code).toBe("insufficient_permissions");
+    await context.close();
+  });
+
+  it("refreshes its token before the hour is up, and a session past 24 hours returns to sign-in", async () => {
+    const { page, context } = await newPage();
+    await page.clock.install();
+    await signIn(page, OWNER);
+    // 56 minutes later (the page's clock only): the page asks for a new token on its own.
+    const refreshed = page.waitForResponse((res) => res.url().endsWith("/sessions/refresh"));
+    await page.clock.runFor("56:00");
+    expect((await refreshed).status()).toBe(200);
+
+    // The session's 24 hours are up (its row says so): the next refresh is refused, with the reason.
+    const sid = JSON.parse(Buffer.from((await sessionToken(page))!.split(".")[1]!, "base64url").toString()).sid;
+    const state = { persistTo: join(kg.dir, "state") } as Parameters<typeof queryLocalD1>[0];
+    await queryLocalD1(state, `UPDATE admin_sessions SET expires_at = 0 WHERE id = '${sid}'`);
+    const refused = page.waitForResponse((res) => res.url().endsWith("/sessions/refresh"));
+    await page.clock.runFor("56:00");
+    expect((await refused).status()).toBe(401);
+    await expect.poll(() => page.getByRole("status").innerText()).toContain("24-hour limit");
+    expect(await page.getByRole("button", { name: "Sign in" }).count()).toBe(1);
+    await context.close();
+  });
+
+  it("refuses cross-site calls to the session routes, and a cookie is no credential for the API", async () => {
+    const { page, context } = await newPage();
+    await signIn(page, OWNER);
+    const [cookie] = await context.cookies();
+    const jar = `keygate_session=${cookie!.value}`;
+    const refresh = (headers: Record<string, string>) =>
+      fetch(`${kg.url}/_keygate/v1/sessions/refresh`, { method: "POST", headers: { cookie: jar, ...headers } });
+    const refusals = [
+      await refresh({}), // no CSRF header: what a cross-site form or image could send
+      await refresh({ "x-keygate-csrf": "1", origin: "https://evil.example" }),
+      await refresh({ "x-keygate-csrf": "1", "sec-fetch-site": "cross-site" }),
+      await refresh({ "x-keygate-csrf": "1", "sec-fetch-site": "same-site" }),
+      await fetch(`${kg.url}/_keygate/v1/sessions/current`, { method: "DELETE", headers: { cookie: jar, origin: "https://evil.example", "x-keygate-csrf": "1" } }),
+    ];
+    for (const res of refusals) {
+      expect(res.status).toBe(403);
+      expect((await res.json()).error.details.reason).toBe("cross_site");
+    }
+    // The API's own routes take only a bearer token: the cookie alone is refused.
+    const withCookie = await fetch(`${kg.url}/_keygate/v1/tenants`, { method: "POST", headers: { cookie: jar, "content-type": "application/json", origin: kg.url }, body: '{"name":"csrf"}' });
+    expect(withCookie.status).toBe(401);
+    // Not vacuous: the same cookie from the console's own origin works, and the session survived.
+    expect((await refresh({ "x-keygate-csrf": "1", origin: kg.url, "sec-fetch-site": "same-origin" })).status).toBe(200);
+    await context.close();
+  });
+
+  it("signing out ends the session: the old cookie and the old token are refused", async () => {
+    const token = (await sessionToken(owner))!;
+    const [cookie] = await owner.context().cookies();
+    expect((await api("/tenants", token)).status).toBe(200);
+    await owner.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => owner.getByRole("button", { name: "Sign in" }).count()).toBe(1);
+    expect(await owner.context().cookies()).toEqual([]);
+    expect((await api("/tenants", token)).status).toBe(401);
+    const replay = await fetch(`${kg.url}/_keygate/v1/sessions/refresh`, {
+      method: "POST",
+      headers: { cookie: `keygate_session=${cookie!.value}`, "x-keygate-csrf": "1" },
+    });
+    expect(replay.status).toBe(401);
+  });
+
+  it("every console response carries the CSP and frame headers", async () => {
+    for (const path of ["/_keygate/", "/_keygate/console", "/_keygate/console/console.js", "/_keygate/console/console.css", "/_keygate/console/missing.js"]) {
+      const res = await fetch(`${kg.url}${path}`, { redirect: "manual" });
+      consoleResponses.push({ url: path, headers: Object.fromEntries(res.headers) });
+    }
+    expect(consoleResponses.length).toBeGreaterThan(10);
+    for (const { url, headers } of consoleResponses) {
+      const csp = headers["content-security-policy"] ?? "";
+      expect(csp, url).toContain("default-src 'self'");
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).not.toContain("unsafe-inline");
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(headers["x-frame-options"], url).toBe("DENY");
+    }
+  });
+});
