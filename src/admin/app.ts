@@ -11,6 +11,7 @@ import { serveDocs } from "./docs";
 import { keyRoutes } from "./keys";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
+import { usageRoutes } from "./usage";
 import { validationHook } from "./validation";
 import { verifyRoutes } from "./verify";
 
@@ -44,6 +45,7 @@ adminApp.route(API_PREFIX, adminRoutes);
 adminApp.route(API_PREFIX, tenantRoutes);
 adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
+adminApp.route(API_PREFIX, usageRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 serveDocs(adminApp);
 
