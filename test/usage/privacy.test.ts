@@ -7,7 +7,7 @@ import { basic, callWorker, unknownKey } from "../gateway/helpers";
 import { failedAttempts, forwardNow, keyEvents, keyUsage } from "./support";
 
 /** Every row of every table of every object of a namespace, as text. */
-async function objectStorageText(namespace: DurableObjectNamespace): Promise<string> {
+async function objectStorageText<T extends Rpc.DurableObjectBranded>(namespace: DurableObjectNamespace<T>): Promise<string> {
   const texts: string[] = [];
   for (const id of await listDurableObjectIds(namespace)) {
     texts.push(
