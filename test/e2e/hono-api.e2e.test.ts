@@ -35,8 +35,8 @@ describe("the hono-api example under wrangler dev, with keygate behind its servi
     const styles = [["-H", `x-api-key: ${key.key}`], ["-H", `authorization: Bearer ${key.key}`], ["-u", `${key.key}:`]];
     for (const [i, args] of styles.entries()) {
       const res = await curl(`${api.url}/api/whoami`, args);
-      expect(res.status, res.body.toString()).toBe(200);
-      expect(JSON.parse(res.body.toString())).toEqual({ keyId: key.id, tenantId: key.tenant_id, environment: "live", scopes: ["read", "write"] });
+      expect(res.status, res.text()).toBe(200);
+      expect(JSON.parse(res.text())).toEqual({ keyId: key.id, tenantId: key.tenant_id, environment: "live", scopes: ["read", "write"] });
       expect(res.headers.get("x-ratelimit-remaining")).toBe(String(5 - i - 1));
     }
   });
