@@ -147,7 +147,7 @@ export const ApiKey = z
     rotated_from: z.string().nullable(),
     rotated_to: z.string().nullable(),
     last_used_at: z.string().nullable().openapi({
-      description: "The key's last admitted request, as its Durable Object last forwarded it (about 5 seconds behind at most); GET /keys/{id}/usage has it exactly.",
+      description: "The key's last admitted request, as its Durable Object last forwarded it (5 seconds to a minute behind); GET /keys/{id}/usage has it exactly.",
     }),
   })
   .openapi("ApiKey");

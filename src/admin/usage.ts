@@ -108,8 +108,8 @@ usageRoutes.openapi(
     path: "/tenants/{id}/usage",
     summary: "A tenant's usage",
     description:
-      "The tenant's series over all its keys, and each key's totals, busiest first. Each key's object forwards its counts to D1 at most every 5 seconds, " +
-      `so these totals trail the keys' own usage by up to about 5 seconds. ${RANGE_NOTE} ` +
+      "The tenant's series over all its keys, and each key's totals, busiest first. Each key's object forwards its counts to D1 5 seconds after a change, " +
+      `but at most once a minute: a key used after a quiet minute shows within about 5 seconds, a busy key trails by up to a minute. ${RANGE_NOTE} ` +
       "Also open to the tenant's own key with scope `keys:manage` (its own environment's keys only).",
     middleware: [permit("read", { selfService: true })],
     request: { params: IdParam(TenantId), query: RangeQuery },

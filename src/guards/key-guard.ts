@@ -4,7 +4,7 @@ import type { KeyPolicy } from "../authority/key";
 import { nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { forwardStatements } from "../store/usage-repo";
-import { KEY_RETENTION_MS, type UsageRange, denseSeries } from "../usage/buckets";
+import { bucketStart, KEY_RETENTION_MS, type UsageRange, denseSeries } from "../usage/buckets";
 import type { UseContext } from "../usage/context";
 import { KeyUsageLog, type KeyEventRow, type KeyUsage } from "../usage/key-usage";
 import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
@@ -23,8 +23,14 @@ interface GuardState extends KeyPolicy {
 
 /** How stale stored refusals may get: they are counted in memory, written at most this often. */
 const REFUSAL_FLUSH_MS = 1_000;
-/** How often at most the key's hourly counts are forwarded to D1 (tenant totals): their freshness. */
-export const TENANT_FORWARD_MS = 5_000;
+/**
+ * When the key's hourly counts reach D1 (tenant totals, last use in key lists): FORWARD_DELAY_MS
+ * after a change, but at most once every FORWARD_EVERY_MS per key, so D1 sees at most one batch
+ * per active key per minute however busy the key is. A key quiet for a minute shows within 5 s;
+ * a busy key's totals trail by up to a minute.
+ */
+export const FORWARD_DELAY_MS = 5_000;
+export const FORWARD_EVERY_MS = 60_000;
 /** After a failed forward (D1 unreachable), when to try again; the counts wait in the object meanwhile. */
 const FORWARD_RETRY_MS = 30_000;
 
@@ -40,7 +46,9 @@ export class KeyGuard extends DurableObject<Env> {
   private readonly usage: KeyUsageLog;
   /** When the alarm is set for, as far as this instance knows (null: none it set). */
   private alarmAt: number | null = null;
-  private forwardedAt = 0;
+  /** When this instance last forwarded (0 after a start: the first forward need not wait). */
+  private forwardedAt = Number.NEGATIVE_INFINITY;
+  private prunedHour = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,8 +129,8 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Writes refusals still in memory, then forwards the hourly counts to D1, at most every
-   * TENANT_FORWARD_MS: no request ever waits on D1 for this.
+   * Writes refusals still in memory, then forwards the hourly counts to D1 (see
+   * FORWARD_DELAY_MS): no request ever waits on D1 for this.
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
@@ -131,17 +139,22 @@ export class KeyGuard extends DurableObject<Env> {
     const owner = this.usage.owner;
     const hours = this.usage.hours.unsynced();
     if (!owner || hours.length === 0) return;
-    if (now - this.forwardedAt < TENANT_FORWARD_MS) return this.wakeAt(this.forwardedAt + TENANT_FORWARD_MS);
+    // Woken early (a refusal's write): the forward waits for its turn.
+    if (now < this.forwardedAt + FORWARD_EVERY_MS) return this.wakeAt(this.forwardedAt + FORWARD_EVERY_MS);
     this.forwardedAt = now;
+    // Expired hours go once an hour: pruning is the forwarder's job, not a per-forward cost.
+    const thisHour = bucketStart(now, "hour");
+    const prune = thisHour > this.prunedHour ? now - KEY_RETENTION_MS : null;
     try {
-      await this.env.DB.batch(forwardStatements(this.env.DB, owner, hours, this.usage.usage.lastUsedAt, now - KEY_RETENTION_MS));
+      await this.env.DB.batch(forwardStatements(this.env.DB, owner, hours, this.usage.usage.lastUsedAt, prune));
+      this.prunedHour = thisHour;
     } catch (error) {
       console.error("keygate: forwarding usage to D1 failed; retrying", error);
       return this.wakeAt(now + FORWARD_RETRY_MS);
     }
     // An hour counted again while D1 was written stays unsynced and goes with the next forward.
     for (const { hour, counts } of hours) this.usage.hours.markSynced(hour, counts);
-    if (this.usage.hours.unsynced().length > 0) this.wakeAt(Date.now() + TENANT_FORWARD_MS);
+    if (this.usage.hours.unsynced().length > 0) this.wakeAt(this.nextForward(Date.now()));
   }
 
   /**
@@ -158,8 +171,12 @@ export class KeyGuard extends DurableObject<Env> {
   private flushUsage(now: number, scheduleForward = true): void {
     if (!this.usage.dirty) return;
     this.ctx.storage.transactionSync(() => this.usage.flush(now));
-    // New counts to forward: the tenant's totals follow within TENANT_FORWARD_MS.
-    if (scheduleForward) this.wakeAt(now + TENANT_FORWARD_MS);
+    // New counts to forward: the tenant's totals follow (see FORWARD_DELAY_MS).
+    if (scheduleForward) this.wakeAt(this.nextForward(now));
+  }
+
+  private nextForward(now: number): number {
+    return Math.max(now + FORWARD_DELAY_MS, this.forwardedAt + FORWARD_EVERY_MS);
   }
 
   /** Sets the alarm unless one is already due sooner: at most one alarm write per wake-up. */

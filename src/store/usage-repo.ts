@@ -3,7 +3,8 @@ import { DAY_MS, type CodeCounts, type UsageRange } from "../usage/buckets";
 /**
  * Tenant totals in D1: `tenant_usage_hourly` holds each key's hourly counts (admissions, 429s,
  * other refusals by code as JSON), forwarded by the key's object at most every few seconds;
- * `key_last_used` each key's last admission, for key lists. Both written only by those forwards.
+ * `key_last_used` each key's last admission, for key lists. Both written only by those forwards
+ * (at most one batch per active key per minute).
  */
 
 /** The statements one forward makes: absolute values, so a repeated forward changes nothing. */
@@ -12,7 +13,8 @@ export function forwardStatements(
   owner: { keyId: string; tenantId: string },
   hours: { hour: number; counts: string }[],
   lastUsedAt: number | null,
-  oldestKept: number,
+  /** Drop the tenant's hours before this (null: not this time). */
+  oldestKept: number | null,
 ): D1PreparedStatement[] {
   const statements = hours.map(({ hour, counts }) => {
     const { valid = 0, rate_limit_exceeded = 0, ...refused } = JSON.parse(counts) as CodeCounts;
@@ -35,7 +37,7 @@ export function forwardStatements(
   }
   // Whoever forwards prunes the tenant's expired hours: no separate job, and the primary key's
   // (tenant_id, hour) prefix makes it a range delete.
-  statements.push(db.prepare("DELETE FROM tenant_usage_hourly WHERE tenant_id = ? AND hour < ?").bind(owner.tenantId, oldestKept));
+  if (oldestKept !== null) statements.push(db.prepare("DELETE FROM tenant_usage_hourly WHERE tenant_id = ? AND hour < ?").bind(owner.tenantId, oldestKept));
   return statements;
 }
 

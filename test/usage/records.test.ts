@@ -108,6 +108,11 @@ describe("a mix of requests shows up exactly in the key's records, the client's 
     const startedAt = Date.now();
     await vi.waitFor(async () => expect((await tenantUsage(key.tenant_id)).totals.admitted).toBe(1), { timeout: 8_000, interval: 250 });
     expect(Date.now() - startedAt).toBeLessThan(7_000);
+
+    // Once forwarded, a busy key forwards again only a minute later: one D1 batch per key per minute.
+    expect(await send("/again", { "x-api-key": key.key, "cf-connecting-ip": uniqueIp() })).toBe(200);
+    const alarm = await runInDurableObject(env.KEY_GUARD.getByName(key.id), (_i: KeyGuard, state) => state.storage.getAlarm());
+    expect(alarm! - Date.now()).toBeGreaterThan(50_000);
   });
 });
 
