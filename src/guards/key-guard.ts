@@ -170,7 +170,8 @@ export class KeyGuard extends DurableObject<Env> {
 
   private flushUsage(now: number, scheduleForward = true): void {
     if (!this.usage.dirty) return;
-    this.ctx.storage.transactionSync(() => this.usage.flush(now));
+    // No await between these writes and the admission's: the object commits them all at once.
+    this.usage.flush(now);
     // New counts to forward: the tenant's totals follow (see FORWARD_DELAY_MS).
     if (scheduleForward) this.wakeAt(this.nextForward(now));
   }

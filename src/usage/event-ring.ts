@@ -1,11 +1,16 @@
+/** Rows that fell out of the ring are deleted once this many have: one delete per 16 inserts. */
+const PRUNE_EVERY = 16;
+
 /**
  * The last `bound` events of a Durable Object, newest kept, in a SQLite table whose `seq` column
- * orders them. Events wait in memory and are written by `flush()` in the object's next write;
- * each flush drops what fell out of the ring, so the table never holds more than `bound` rows.
+ * orders them. Events wait in memory and are written by `flush()` in the object's next write.
+ * Rows that fell out of the ring are never read, and are deleted in batches, so the table holds
+ * at most `bound + PRUNE_EVERY` rows.
  */
 export class EventRing<Row extends Record<string, string | number | null>> {
   private pending: Row[] = [];
   private nextSeq: number;
+  private prunedBelow = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -36,13 +41,22 @@ export class EventRing<Row extends Record<string, string | number | null>> {
       );
     }
     this.pending = [];
-    this.sql.exec(`DELETE FROM ${this.table} WHERE seq < ?`, this.nextSeq - this.bound);
+    const oldest = this.nextSeq - this.bound;
+    if (oldest - this.prunedBelow >= PRUNE_EVERY) {
+      this.sql.exec(`DELETE FROM ${this.table} WHERE seq < ?`, oldest);
+      this.prunedBelow = oldest;
+    }
   }
 
   /** Newest first, before `beforeSeq` if given; one more than `limit` tells whether more follow. */
   page(limit: number, beforeSeq: number | null): { rows: (Row & { seq: number })[]; hasMore: boolean } {
     const rows = this.sql
-      .exec<Row & { seq: number }>(`SELECT * FROM ${this.table} WHERE seq < ? ORDER BY seq DESC LIMIT ?`, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .exec<Row & { seq: number }>(
+        `SELECT * FROM ${this.table} WHERE seq < ? AND seq >= ? ORDER BY seq DESC LIMIT ?`,
+        beforeSeq ?? Number.MAX_SAFE_INTEGER,
+        this.nextSeq - this.bound,
+        limit + 1,
+      )
       .toArray();
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
   }

@@ -37,7 +37,7 @@ const EVENT_COLUMNS = ["at", "code", "status", "method", "path", "ip", "country"
 
 /**
  * What a key's object remembers about the key's use: the counters, the last use, hourly counts by
- * outcome for 30 days (at most 721 rows) and the last 200 decisions. Everything is counted in
+ * outcome for 30 days (at most 721 rows) and the last 200 decisions (at most 216 rows). Everything is counted in
  * memory, which is the truth while the object lives, and written by `flush()` inside the write
  * the object makes anyway (the admission's) or at most once a second for refusals.
  */

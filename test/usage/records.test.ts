@@ -155,7 +155,9 @@ describe("the key's records over time", () => {
     const stored = await runInDurableObject(env.KEY_GUARD.getByName(key.id), (_i: KeyGuard, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM usage_events").one().n,
     );
-    expect(stored).toBe(200);
+    // Rows out of the ring are deleted in batches of 16, never read.
+    expect(stored).toBeGreaterThanOrEqual(200);
+    expect(stored).toBeLessThanOrEqual(216);
     const paths: string[] = [];
     let cursor: string | null = null;
     do {
