@@ -82,6 +82,22 @@ CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, created
 CREATE INDEX IF NOT EXISTS audit_events_action ON audit_events (action, created_at, id);
 CREATE INDEX IF NOT EXISTS audit_events_request_page ON audit_events (request_id, created_at, id);
 
+-- Usage per tenant, written by each key's Durable Object at most every few seconds (see key-guard.ts).
+CREATE TABLE IF NOT EXISTS tenant_usage_hourly (
+  tenant_id    TEXT NOT NULL,
+  hour         INTEGER NOT NULL,                     -- Unix ms of the UTC hour's start
+  key_id       TEXT NOT NULL,
+  admitted     INTEGER NOT NULL DEFAULT 0,
+  rate_limited INTEGER NOT NULL DEFAULT 0,
+  refused      TEXT NOT NULL DEFAULT '{}',           -- JSON {code: n}: revoked_key, expired_key, tenant_inactive, insufficient_permissions, invalid_key
+  PRIMARY KEY (tenant_id, hour, key_id)              -- kept 30 days
+);
+
+CREATE TABLE IF NOT EXISTS key_last_used (
+  key_id       TEXT PRIMARY KEY,
+  last_used_at INTEGER NOT NULL                      -- the key's last admission, as last forwarded
+);
+
 -- Console sign-ins (POST /_keygate/v1/sessions): the browser holds the secret in an httpOnly cookie,
 -- D1 only its SHA-256. Access tokens of a session carry its id (JWT `sid`); signing out sets
 -- revoked_at, which ends the cookie and every token of the session.

@@ -13,6 +13,8 @@ export interface Config extends RouteRules {
   failedAuth: { limit: number; windowSeconds: number };
   adminToken: string | null;
   jwtSecret: string | null;
+  /** Whether usage records keep client addresses (a key's events and last use, failures per IP). */
+  logClientIps: boolean;
 }
 
 const STANDARD_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
@@ -60,6 +62,7 @@ function parseConfig(env: Env): Config {
     },
     adminToken: env.ADMIN_TOKEN || null,
     jwtSecret: env.JWT_SECRET || null,
+    logClientIps: bool("LOG_CLIENT_IPS", env.LOG_CLIENT_IPS, true),
   };
 }
 
@@ -107,6 +110,13 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw misconfigured(name, "must be a positive whole number");
   return value;
+}
+
+function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
+  const value = (raw ?? "").trim().toLowerCase();
+  if (value === "") return fallback;
+  if (value !== "true" && value !== "false") throw misconfigured(name, 'must be "true" or "false"');
+  return value === "true";
 }
 
 function misconfigured(name: string, problem: string): ApiError {

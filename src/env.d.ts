@@ -9,6 +9,7 @@ interface KeygateOptionalBindings {
   FAILED_AUTH_WINDOW_SECONDS?: string;
   DEFAULT_RATE_LIMIT?: string;
   DEFAULT_RATE_WINDOW_SECONDS?: string;
+  LOG_CLIENT_IPS?: string;
 }
 interface Env extends KeygateOptionalBindings {}
 declare namespace Cloudflare {

@@ -38,7 +38,7 @@ export function createServices(env: Env, ctx: { waitUntil(work: Promise<unknown>
     db: env.DB,
     keys: new KeyStore(env, isolate.keyCaches, clock, waitUntil),
     guards,
-    failedAttempts: new FailedAttempts(guards, isolate.blockedClients, config.failedAuth, clock),
+    failedAttempts: new FailedAttempts(guards, isolate.blockedClients, { ...config.failedAuth, logClientIps: config.logClientIps }, clock),
     waitUntil,
   };
 }

@@ -13,6 +13,7 @@ import { keyRoutes } from "./keys";
 import { COOKIE_ROUTES, sessionRoutes } from "./sessions";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
+import { usageRoutes } from "./usage";
 import { validationHook } from "./validation";
 import { verifyRoutes } from "./verify";
 
@@ -49,6 +50,7 @@ adminApp.route(API_PREFIX, adminRoutes);
 adminApp.route(API_PREFIX, tenantRoutes);
 adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
+adminApp.route(API_PREFIX, usageRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 serveDocs(adminApp);
 serveConsole(adminApp);

@@ -4,6 +4,7 @@ import { KEY_STATES } from "../authority/status";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { listKeys } from "../store/key-repo";
+import { lastUsedAt, lastUsedOf } from "../store/usage-repo";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv, Principal } from "./context";
 import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
@@ -11,14 +12,14 @@ import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { ApiKey, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, KeyUsage, ApiKeyWithSecret, TenantId, ScopeCatalog, DEFAULT_SCOPES } from "./schemas";
+import { ApiKey, ApiKeyWithSecret, DEFAULT_SCOPES, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, ScopeCatalog, TenantId } from "./schemas";
 import { SELF_SERVICE_SCOPE } from "../authority/scopes";
 import { validationHook } from "./validation";
-import { keyView, usageView } from "./views";
+import { keyView } from "./views";
 
 export const keyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-const SELF_SERVICE_NOTE =
+export const SELF_SERVICE_NOTE =
   "Also open to a tenant's API key with the scope `keys:manage`, for its own tenant's keys of its own environment.";
 const NO_STRONGER_NOTE =
   "A tenant's key may only issue keys no stronger than itself (403 insufficient_permissions otherwise): its own environment, scopes it holds, " +
@@ -30,7 +31,7 @@ const NO_STRONGER_NOTE =
  * environment, reads exactly like a key that does not exist, so a tenant's key cannot learn which
  * ids are real.
  */
-async function visibleKey(services: Services, principal: Principal, id: string): Promise<Key> {
+export async function visibleKey(services: Services, principal: Principal, id: string): Promise<Key> {
   const key = await loadKey(services, id);
   const tenant = ownTenant(principal);
   const environment = ownEnvironment(principal);
@@ -57,7 +58,7 @@ keyRoutes.openapi(
     const { services, principal } = c.var;
     const settings = resolveSettings(input, await callerBounds(services, principal), services);
     const { key, plaintext } = await createKey(services, actorOf(c), settings);
-    return c.json({ ...keyView(key, services.clock.now()), key: plaintext }, 201);
+    return c.json({ ...keyView(key, services.clock.now(), null), key: plaintext }, 201);
   },
 );
 
@@ -91,7 +92,8 @@ keyRoutes.openapi(
     const { services } = c.var;
     const now = services.clock.now();
     const page = await listKeys(services.db, { tenantId: own ?? query.tenant_id, environment: ownEnv ?? query.environment, status: query.status }, pageRequest(query), now);
-    return c.json(listOf("keys", page, (key) => keyView(key, now)), 200);
+    const lastUse = await lastUsedOf(services.db, page.rows.map((key) => key.id));
+    return c.json(listOf("keys", page, (key) => keyView(key, now, lastUse.get(key.id) ?? null)), 200);
   },
 );
 
@@ -105,7 +107,11 @@ keyRoutes.openapi(
     request: { params: IdParam(KeyId) },
     responses: { 200: json(ApiKey, "The key"), ...guardedErrors(400, 404) },
   }),
-  async (c) => c.json(keyView(await visibleKey(c.var.services, c.var.principal, c.req.valid("param").id), c.var.services.clock.now()), 200),
+  async (c) => {
+    const { services } = c.var;
+    const key = await visibleKey(services, c.var.principal, c.req.valid("param").id);
+    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
+  },
 );
 
 keyRoutes.openapi(
@@ -123,7 +129,7 @@ keyRoutes.openapi(
     const input = c.req.valid("json");
     const { services } = c.var;
     const key = await updateKey(services, actorOf(c), await loadKey(services, c.req.valid("param").id), input);
-    return c.json(keyView(key, services.clock.now()), 200);
+    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
   },
 );
 
@@ -145,7 +151,7 @@ keyRoutes.openapi(
     const bounds = await callerBounds(services, principal);
     if (bounds) assertWithin(bounds, key);
     const { key: next, plaintext } = await rotateKey(services, actorOf(c), key, graceSeconds);
-    return c.json({ ...keyView(next, services.clock.now()), key: plaintext }, 201);
+    return c.json({ ...keyView(next, services.clock.now(), null), key: plaintext }, 201);
   },
 );
 
@@ -162,7 +168,7 @@ keyRoutes.openapi(
   async (c) => {
     const { services, principal } = c.var;
     const key = await revokeKey(services, actorOf(c), await visibleKey(services, principal, c.req.valid("param").id));
-    return c.json(keyView(key, services.clock.now()), 200);
+    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
   },
 );
 
@@ -180,23 +186,6 @@ keyRoutes.openapi(
     const { services } = c.var;
     await deleteKey(services, actorOf(c), await loadKey(services, c.req.valid("param").id));
     return c.body(null, 204);
-  },
-);
-
-keyRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/keys/{id}/usage",
-    summary: "A key's usage",
-    description: `Counted by the key's Durable Object as requests are decided (no D1 write per request). ${SELF_SERVICE_NOTE}`,
-    middleware: [permit("read", { selfService: true })],
-    request: { params: IdParam(KeyId) },
-    responses: { 200: json(KeyUsage, "Requests admitted, requests refused by the rate limit, last use"), ...guardedErrors(400, 404) },
-  }),
-  async (c) => {
-    const { services, principal } = c.var;
-    const key = await visibleKey(services, principal, c.req.valid("param").id);
-    return c.json(usageView(key.id, await services.guards.key(key.id).getUsage()), 200);
   },
 );
 

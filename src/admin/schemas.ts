@@ -154,6 +154,9 @@ export const ApiKey = z
     revoked_at: z.string().nullable(),
     rotated_from: z.string().nullable(),
     rotated_to: z.string().nullable(),
+    last_used_at: z.string().nullable().openapi({
+      description: "The key's last admitted request, as its Durable Object last forwarded it (5 seconds to a minute behind); GET /keys/{id}/usage has it exactly.",
+    }),
   })
   .openapi("ApiKey");
 
@@ -201,13 +204,34 @@ export const AuditEvent = z
   })
   .openapi("AuditEvent");
 
+const CodeCounts = z.record(z.string(), z.number()).openapi({ example: { revoked_key: 2, insufficient_permissions: 1 } });
+
+const UsagePoint = z.object({
+  admitted: z.number().openapi({ description: "Requests admitted (verifications that answered valid included)." }),
+  rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit (429 rate_limit_exceeded)." }),
+  refused: CodeCounts.openapi({
+    description: "Other refusals by code: revoked_key, expired_key, tenant_inactive, insufficient_permissions, invalid_key (a deleted key).",
+  }),
+});
+
+const UsageSeries = {
+  granularity: z.enum(["hour", "day"]),
+  from: z.string().openapi({ description: "Start of the first bucket (UTC)." }),
+  to: z.string().openapi({ description: "End of the last bucket (exclusive)." }),
+  series: z.array(UsagePoint.extend({ start: z.string() })).openapi({ description: "Every bucket of the range, oldest first, empty ones included." }),
+  totals: UsagePoint,
+};
+
 export const KeyUsage = z
   .object({
     object: z.literal("key_usage"),
     key_id: z.string(),
-    requests: z.number().openapi({ description: "Requests the key was admitted for." }),
-    rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit." }),
-    last_used_at: z.string().nullable(),
+    requests: z.number().openapi({ description: "Requests the key was admitted for, ever." }),
+    rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit, ever." }),
+    last_used_at: z.string().nullable().openapi({ description: "The last admitted request." }),
+    last_used_ip: z.string().nullable().openapi({ description: "Its client address (null with LOG_CLIENT_IPS=false)." }),
+    last_used_country: z.string().nullable().openapi({ description: "Its country as Cloudflare saw it, where known." }),
+    ...UsageSeries,
   })
   .openapi("KeyUsage");
 
@@ -219,5 +243,49 @@ export const ScopeCatalog = z
     self_service: z.string().openapi({ example: "keys:manage" }),
   })
   .openapi("ScopeCatalog");
+
+export const KeyEvent = z
+  .object({
+    object: z.literal("key_event"),
+    id: z.string(),
+    at: z.string(),
+    code: z.string().openapi({ description: "valid, or the code the request was refused with.", example: "valid" }),
+    status: z.number().openapi({ description: "keygate's answer for that verdict: 200 for an admission (the origin's own status is not recorded), 401, 403 or 429 for a refusal." }),
+    method: z.string().nullable(),
+    path: z.string().nullable().openapi({ description: "Without the query; text that looks like a key is cut to its prefix." }),
+    ip: z.string().nullable().openapi({ description: "null with LOG_CLIENT_IPS=false, and for RPC verifications." }),
+    country: z.string().nullable(),
+    user_agent: z.string().nullable().openapi({ description: "Its first 64 characters." }),
+    request_id: z.string().nullable().openapi({ description: "The x-request-id keygate answered with (null over RPC)." }),
+    carrier: z.enum(["x-api-key", "bearer", "basic", "verify"]).nullable().openapi({ description: "How the key was sent; `verify` for POST /keys/verify and the RPC entrypoint." }),
+  })
+  .openapi("KeyEvent");
+
+export const TenantUsage = z
+  .object({
+    object: z.literal("tenant_usage"),
+    tenant_id: z.string(),
+    ...UsageSeries,
+    keys: z
+      .array(UsagePoint.extend({ key_id: z.string() }))
+      .openapi({ description: "Each key's totals over the range, busiest first (at most 100)." }),
+  })
+  .openapi("TenantUsage");
+
+export const FailedAttempts = z
+  .object({
+    object: z.literal("failed_attempts"),
+    ip: z.string().openapi({ description: "The address's counting group: itself for IPv4, its /64 for IPv6." }),
+    hours: z.array(z.object({ start: z.string(), counts: CodeCounts })).openapi({ description: "Hours of the last 7 days with failures, oldest first." }),
+    data: z.array(
+      z.object({
+        at: z.string(),
+        code: z.string().openapi({ description: "What the client was answered: invalid_key, revoked_key, expired_key, or too_many_failed_attempts once blocked." }),
+        path: z.string().nullable(),
+        key: z.string().nullable().openapi({ description: "The key's display form, never the key.", example: "kg_live_ab12…9xYz" }),
+      }),
+    ).openapi({ description: "The newest failures first." }),
+  })
+  .openapi("FailedAttempts");
 
 export const IdParam = <T extends z.ZodType>(id: T) => z.object({ id });

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { VERDICT_CODES } from "../authority/verdicts";
 import { VerifyRequest, verificationScopes } from "../gateway/verify-request";
 import { verifyKey, verifyResult } from "../gateway/verify";
+import { verificationFacts } from "../usage/context";
 import type { AdminEnv } from "./context";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
@@ -51,7 +52,8 @@ verifyRoutes.openapi(
   }),
   async (c) => {
     const input = c.req.valid("json");
-    const { services } = c.var;
-    return c.json(verifyResult(await verifyKey(services, input.key, verificationScopes(services.config, input))), 200);
+    const { services, requestId } = c.var;
+    const facts = verificationFacts(input, { ...services.config, request: c.req.raw, requestId });
+    return c.json(verifyResult(await verifyKey(services, input.key, verificationScopes(services.config, input), facts)), 200);
   },
 );

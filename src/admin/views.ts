@@ -1,6 +1,8 @@
 import type { Key } from "../authority/key";
 import { keyState } from "../authority/status";
-import type { KeyUsage } from "../guards/key-guard";
+import type { AttemptEventRow } from "../usage/attempt-log";
+import type { UsagePoint, UsageRange } from "../usage/buckets";
+import type { KeyEventRow } from "../usage/key-usage";
 import type { AdminRow } from "../store/admin-repo";
 import type { AuditRow } from "../store/audit-repo";
 import type { TenantRow } from "../store/tenant-repo";
@@ -18,7 +20,8 @@ export function tenantView(row: TenantRow) {
   };
 }
 
-export function keyView(key: Key, now: number) {
+/** `lastUsedAt`: the key's last admission as forwarded to D1 (see lastUsedOf); null for a new key. */
+export function keyView(key: Key, now: number, lastUsedAt: number | null) {
   return {
     id: key.id,
     object: "api_key" as const,
@@ -36,6 +39,7 @@ export function keyView(key: Key, now: number) {
     revoked_at: iso(key.revokedAt),
     rotated_from: key.rotatedFrom,
     rotated_to: key.rotatedTo,
+    last_used_at: iso(lastUsedAt),
   };
 }
 
@@ -65,12 +69,33 @@ export function auditView(row: AuditRow) {
   };
 }
 
-export function usageView(keyId: string, usage: KeyUsage) {
+export function seriesView(range: UsageRange, series: ({ start: number } & UsagePoint)[], totals: UsagePoint) {
   return {
-    object: "key_usage" as const,
-    key_id: keyId,
-    requests: usage.requests,
-    rate_limited: usage.rateLimited,
-    last_used_at: iso(usage.lastUsedAt),
+    granularity: range.granularity,
+    from: iso(range.from),
+    to: iso(range.to),
+    series: series.map(({ start, ...point }) => ({ start: iso(start), ...point })),
+    totals,
   };
+}
+
+export function keyEventView(row: KeyEventRow & { id: string }) {
+  return {
+    object: "key_event" as const,
+    id: row.id,
+    at: iso(row.at),
+    code: row.code,
+    status: row.status,
+    method: row.method,
+    path: row.path,
+    ip: row.ip,
+    country: row.country,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    carrier: row.carrier as "x-api-key" | "bearer" | "basic" | "verify" | null,
+  };
+}
+
+export function failedAttemptView(row: AttemptEventRow) {
+  return { at: iso(row.at), code: row.code, path: row.path, key: row.display };
 }

@@ -3,9 +3,13 @@ import { ApiError, type ErrorCode } from "../http/errors";
 /** The header that carried the key, so the proxy can take it off before the origin sees it. */
 export type Carrier = "x-api-key" | "authorization";
 
+/** How the key was sent: what usage records show (never the header's value). */
+export type CredentialStyle = "x-api-key" | "bearer" | "basic";
+
 export interface Credential {
   key: string;
   carriers: Carrier[];
+  style: CredentialStyle;
 }
 
 const REALM = 'realm="keygate"';
@@ -42,13 +46,15 @@ export function extractCredential(headers: Headers, isKeyShaped: KeyShape): Cred
     if (fromHeader !== fromAuthorization) {
       throw new ApiError("ambiguous_credentials", "The request carries two different API keys; send exactly one.");
     }
-    return { key: fromHeader, carriers: ["x-api-key", "authorization"] };
+    return { key: fromHeader, carriers: ["x-api-key", "authorization"], style: "x-api-key" };
   }
   if (fromHeader !== null) {
     // `Basic base64(KEY:secret)` or `Bearer KEY junk` is not key-shaped, yet it holds the key.
-    return { key: fromHeader, carriers: mentionsKey(raw, fromHeader) ? ["x-api-key", "authorization"] : ["x-api-key"] };
+    return { key: fromHeader, carriers: mentionsKey(raw, fromHeader) ? ["x-api-key", "authorization"] : ["x-api-key"], style: "x-api-key" };
   }
-  if (fromAuthorization !== null) return { key: fromAuthorization, carriers: ["authorization"] };
+  if (fromAuthorization !== null) {
+    return { key: fromAuthorization, carriers: ["authorization"], style: splitAuthorization(raw!).scheme === "basic" ? "basic" : "bearer" };
+  }
   return null;
 }
 

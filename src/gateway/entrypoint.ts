@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { createServices } from "../services";
+import { verificationFacts } from "../usage/context";
 import { invalidVerifyRequest, verifyKey, verifyResult, type VerifyResult } from "./verify";
 
 /**
@@ -18,6 +19,7 @@ export class Keygate extends WorkerEntrypoint<Env> {
       return invalidVerifyRequest(`${issue.path.join(".") || "input"}: ${issue.message}`);
     }
     const services = createServices(this.env, this.ctx);
-    return verifyResult(await verifyKey(services, parsed.data.key, verificationScopes(services.config, parsed.data)));
+    const facts = verificationFacts(parsed.data, services.config);
+    return verifyResult(await verifyKey(services, parsed.data.key, verificationScopes(services.config, parsed.data), facts));
   }
 }

@@ -4,8 +4,9 @@ import { extractCredential, type Carrier } from "../credentials/extract";
 import { clientIp } from "../guards/failed-attempts";
 import { rateLimitHeaders, rateLimitInfo } from "../http/ratelimit-headers";
 import type { RequestVariables } from "../http/request-context";
-import { isWellFormedKey } from "../keys/format";
+import { displayForm, isWellFormedKey } from "../keys/format";
 import type { Identity } from "../proxy/forward";
+import { requestFacts } from "../usage/context";
 import { missingCredentials, refusalError } from "./refusals";
 import { verifyKey } from "./verify";
 
@@ -39,13 +40,16 @@ export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }
 
     const ip = clientIp(c.req.raw.headers);
     services.failedAttempts.assertNotBlocked(ip);
-    const { key, decision } = await verifyKey(services, credential.key, options.scopes(c));
+    const { keyPrefix, logClientIps } = services.config;
+    const facts = requestFacts(c.req.raw, { keyPrefix, logClientIps, requestId: c.var.requestId, carrier: credential.style });
+    const { key, decision } = await verifyKey(services, credential.key, options.scopes(c), facts);
     const window = decision.window;
     const headers = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
 
     if (decision.verdict !== "valid") {
       const error = refusalError(decision.verdict, decision.missingScopes, headers);
-      throw countsAsFailedAttempt(decision.verdict) ? await services.failedAttempts.record(ip, error) : error;
+      if (!countsAsFailedAttempt(decision.verdict)) throw error;
+      throw await services.failedAttempts.record(ip, error, { path: facts.path, display: displayForm(credential.key, keyPrefix) });
     }
     c.set("keygate", { keyId: key!.id, tenantId: key!.tenantId, environment: key!.environment, scopes: decision.scopes });
     c.set("keyCarriers", credential.carriers);

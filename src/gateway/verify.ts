@@ -7,6 +7,7 @@ import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
 import { GuardUnavailable } from "../guards/errors";
+import type { RequestFacts, UseContext } from "../usage/context";
 
 /** One key's decision for one request, with the key it was about (null for unknown and malformed keys). */
 export interface Verification {
@@ -19,14 +20,28 @@ export interface Verification {
  * keys and verification over HTTP and RPC: format and checksum (no I/O), the key's record from the
  * caches or D1, then the key's Durable Object, which alone makes the decision and counts the
  * request in the key's window. Never throws for a refused key: the caller decides how to answer.
+ * `facts` (who asks, from where) go to the key's object with the request, for its usage records.
  */
-export async function verifyKey(services: Services, key: string, neededScopes: readonly string[]): Promise<Verification> {
+export async function verifyKey(services: Services, key: string, neededScopes: readonly string[], facts: RequestFacts): Promise<Verification> {
   if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
   const record = await services.keys.findByHash(await hashKey(key));
   if (!record) return { key: null, decision: invalidKeyDecision() };
-  // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object.
-  if (isTerminal(record.status)) return { key: record, decision: decide(record, services.clock.now(), neededScopes, null) };
-  return { key: record, decision: await askKeyGuard(services, record, neededScopes) };
+  const use: UseContext = { ...facts, keyId: record.id, tenantId: record.tenantId };
+  // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object;
+  // a revoked key's use is still recorded there, after the answer (a deleted key is no key).
+  if (isTerminal(record.status)) {
+    const decision = decide(record, services.clock.now(), neededScopes, null);
+    if (decision.verdict === "revoked") {
+      services.waitUntil(
+        services.guards
+          .key(record.id)
+          .recordRefusal("revoked", use)
+          .catch((error: unknown) => console.error("keygate: could not record a revoked key's use", error)),
+      );
+    }
+    return { key: record, decision };
+  }
+  return { key: record, decision: await askKeyGuard(services, record, neededScopes, use) };
 }
 
 /**
@@ -35,10 +50,10 @@ export async function verifyKey(services: Services, key: string, neededScopes: r
  * cached record decides, without a window. An object refusing work because it is overloaded is
  * the key's own traffic, so that never fails open: flooding a key must not lift its limit.
  */
-async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[]): Promise<Decision> {
+async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext): Promise<Decision> {
   try {
     const guard = services.guards.key(record.id);
-    return (await guard.decide(neededScopes)) ?? (await guard.decide(neededScopes, policyOf(record)))!;
+    return (await guard.decide(neededScopes, undefined, use)) ?? (await guard.decide(neededScopes, policyOf(record), use))!;
   } catch (error) {
     console.error("keygate: key guard unavailable", error);
     if (services.config.rateLimitFailOpen && !(error as { overloaded?: boolean }).overloaded) {

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { WindowState } from "../authority/window";
+import { ATTEMPT_RETENTION_MS, bucketStart } from "../usage/buckets";
+import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow } from "../usage/attempt-log";
 import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingLog } from "./sliding-log";
@@ -16,6 +18,8 @@ export interface AttemptWindow extends WindowState {
  */
 export class AttemptGuard extends DurableObject<Env> {
   private readonly log: SlidingLog;
+  private readonly attempts: AttemptLog;
+  private alarmSet = false;
   /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
   private blockedUntil = 0;
 
@@ -24,13 +28,38 @@ export class AttemptGuard extends DurableObject<Env> {
     // Storage left by any earlier release is brought up to this one's tables before the log reads it.
     upgradeObjectStorage(ctx.storage, ATTEMPT_GUARD_STORAGE);
     this.log = new SlidingLog(ctx.storage.sql, "failures");
+    this.attempts = new AttemptLog(ctx.storage.sql);
   }
 
-  /** Counts one attempt if the window has room; `admitted: false` means the subject is over its limit. */
-  recordAttempt(limit: number, windowSeconds: number): AttemptWindow {
+  /**
+   * Counts one attempt if the window has room; `admitted: false` means the subject is over its
+   * limit. With `failure` (a client's failed authentication, when addresses may be logged) it is
+   * also recorded: what the client was answered, where, and with which key's display form.
+   */
+  recordAttempt(limit: number, windowSeconds: number, failure?: { code: string } & AttemptDetail): AttemptWindow {
     const window = this.log.tryAdmit(Date.now(), limit, windowSeconds * 1000);
     const firstRefusal = !window.admitted && window.now >= this.blockedUntil;
     if (!window.admitted) this.blockedUntil = window.now + window.retryAfterMs;
+    if (failure && !this.attempts.record(window.now, window.admitted ? failure.code : "too_many_failed_attempts", failure) && !this.alarmSet) {
+      // What waits in memory is written a second later even if no failure follows.
+      this.alarmSet = true;
+      void this.ctx.storage.setAlarm(window.now + ATTEMPT_FLUSH_MS);
+    }
     return { ...window, firstRefusal };
+  }
+
+  override alarm(): void {
+    this.alarmSet = false;
+    this.attempts.flush(Date.now());
+  }
+
+  /** The recorded failures: hourly counts of the last 7 days and the newest `limit` events. */
+  failures(limit: number): { hours: { hour: number; counts: Record<string, number> }[]; events: AttemptEventRow[] } {
+    const now = Date.now();
+    this.attempts.flush(now);
+    return {
+      hours: this.attempts.hours.read(bucketStart(now - ATTEMPT_RETENTION_MS, "hour"), now + 1).map(([hour, counts]) => ({ hour, counts })),
+      events: this.attempts.events.page(limit, null).rows,
+    };
   }
 }

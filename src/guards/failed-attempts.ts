@@ -3,6 +3,7 @@ import { addressBucket, clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import { retryAfterSeconds } from "../http/ratelimit-headers";
 import { IsolateCache } from "../store/isolate-cache";
+import type { AttemptDetail } from "../usage/attempt-log";
 import type { Guards } from "./guard-client";
 
 /** Blocked clients this isolate remembers; one per isolate (see isolate.ts). */
@@ -31,7 +32,7 @@ export class FailedAttempts {
   constructor(
     private readonly guards: Guards,
     private readonly blocked: BlockedClients,
-    private readonly limits: { limit: number; windowSeconds: number },
+    private readonly limits: { limit: number; windowSeconds: number; logClientIps: boolean },
     private readonly clock: Clock,
   ) {}
 
@@ -41,10 +42,15 @@ export class FailedAttempts {
     if (until !== undefined && until > now) throw tooManyAttempts(until - now);
   }
 
-  /** Counts one failure; returns the error to answer with (the 401, or a 429 once over the limit). */
-  async record(ip: string, failure: ApiError): Promise<ApiError> {
+  /**
+   * Counts one failure; returns the error to answer with (the 401, or a 429 once over the limit).
+   * With `detail` (a key's failure) the IP's object also records it, in the same call, unless
+   * LOG_CLIENT_IPS=false: that object is the IP, so what it records is about the IP.
+   */
+  async record(ip: string, failure: ApiError, detail?: AttemptDetail): Promise<ApiError> {
+    const recorded = detail && this.limits.logClientIps ? { code: failure.code, ...detail } : undefined;
     try {
-      const window = await this.guards.attempts(attemptBucket(ip)).recordAttempt(this.limits.limit, this.limits.windowSeconds);
+      const window = await this.guards.attempts(attemptBucket(ip)).recordAttempt(this.limits.limit, this.limits.windowSeconds, recorded);
       if (window.admitted) return failure;
       this.blocked.set(ip, window.now + window.retryAfterMs, this.clock.now());
       return tooManyAttempts(window.retryAfterMs);

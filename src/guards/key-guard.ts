@@ -2,15 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { decide, type Decision } from "../authority/decision";
 import type { KeyPolicy } from "../authority/key";
 import { nextStatus } from "../authority/status";
+import type { Verdict } from "../authority/verdicts";
+import { forwardStatements } from "../store/usage-repo";
+import { bucketStart, KEY_RETENTION_MS, type UsageRange, denseSeries } from "../usage/buckets";
+import type { UseContext } from "../usage/context";
+import { KeyUsageLog, type KeyEventRow, type KeyUsage } from "../usage/key-usage";
 import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingLog } from "./sliding-log";
 
-export interface KeyUsage {
-  requests: number;
-  rateLimited: number;
-  lastUsedAt: number | null;
-}
+export type { KeyUsage };
 
 /** What the object stores beside the policy, to order concurrent admin writes. */
 interface GuardState extends KeyPolicy {
@@ -20,8 +21,18 @@ interface GuardState extends KeyPolicy {
   rotatedTo?: string;
 }
 
-/** How stale the stored 429 count may get: refusals are counted in memory, written at most this often. */
+/** How stale stored refusals may get: they are counted in memory, written at most this often. */
 const REFUSAL_FLUSH_MS = 1_000;
+/**
+ * When the key's hourly counts reach D1 (tenant totals, last use in key lists): FORWARD_DELAY_MS
+ * after a change, but at most once every FORWARD_EVERY_MS per key, so D1 sees at most one batch
+ * per active key per minute however busy the key is. A key quiet for a minute shows within 5 s;
+ * a busy key's totals trail by up to a minute.
+ */
+export const FORWARD_DELAY_MS = 5_000;
+export const FORWARD_EVERY_MS = 60_000;
+/** After a failed forward (D1 unreachable), when to try again; the counts wait in the object meanwhile. */
+const FORWARD_RETRY_MS = 30_000;
 
 /**
  * One object per key, addressed by key id: the single point of truth for the key's status and
@@ -32,23 +43,21 @@ export class KeyGuard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly log: SlidingLog;
   private state: GuardState | null = null;
-  private usage: KeyUsage = { requests: 0, rateLimited: 0, lastUsedAt: null };
-  private usageWrittenAt = 0;
+  private readonly usage: KeyUsageLog;
+  /** When the alarm is set for, as far as this instance knows (null: none it set). */
+  private alarmAt: number | null = null;
+  /** When this instance last forwarded (0 after a start: the first forward need not wait). */
+  private forwardedAt = Number.NEGATIVE_INFINITY;
+  private prunedHour = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     // Storage left by any earlier release is brought up to this one's tables before anything reads it.
     upgradeObjectStorage(ctx.storage, KEY_GUARD_STORAGE);
-    const row = this.sql
-      .exec<{ policy: string; requests: number; rate_limited: number; last_used_at: number | null }>(
-        "SELECT policy, requests, rate_limited, last_used_at FROM guard WHERE id = 1",
-      )
-      .toArray()[0];
-    if (row) {
-      this.state = JSON.parse(row.policy) as GuardState;
-      this.usage = { requests: row.requests, rateLimited: row.rate_limited, lastUsedAt: row.last_used_at };
-    }
+    const row = this.sql.exec<{ policy: string }>("SELECT policy FROM guard WHERE id = 1").toArray()[0];
+    if (row) this.state = JSON.parse(row.policy) as GuardState;
+    this.usage = new KeyUsageLog(this.sql);
     this.log = new SlidingLog(this.sql, "hits");
   }
 
@@ -56,26 +65,25 @@ export class KeyGuard extends DurableObject<Env> {
    * Decides one request with this key (proxied or verified) and returns the whole decision. An
    * object that has never been written (a key inserted into D1 by other means) answers null, and
    * the caller asks again with its cached snapshot to seed it; a written object never takes a
-   * cache's word over its own.
+   * cache's word over its own. `use` says who asked, from where, for the key's usage records.
    */
-  decide(neededScopes: readonly string[], snapshot?: KeyPolicy): Decision | null {
+  decide(neededScopes: readonly string[], snapshot?: KeyPolicy, use?: UseContext): Decision | null {
     if (!this.state) {
       if (!snapshot) return null;
       this.save(snapshot);
     }
     const now = Date.now();
     const decision = decide(this.state!, now, neededScopes, this.log);
-    if (decision.verdict === "valid") {
-      this.usage.requests++;
-      this.usage.lastUsedAt = now;
-    } else if (decision.verdict === "rate_limited") {
-      this.usage.rateLimited++;
-    } else {
-      return decision;
-    }
-    // An admission writes anyway; a refusal should cost no storage, so its count waits a little.
-    if (decision.verdict === "valid" || now - this.usageWrittenAt >= REFUSAL_FLUSH_MS) this.writeUsage(now);
+    this.record(decision.verdict, use, now);
     return decision;
+  }
+
+  /**
+   * Records a refusal the worker decided without this object: a key its cache already knows to be
+   * revoked (verify.ts saves that trip, and calls this after answering).
+   */
+  recordRefusal(verdict: Verdict, use: UseContext): void {
+    this.record(verdict, use, Date.now());
   }
 
   /**
@@ -105,17 +113,78 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   getUsage(): KeyUsage {
-    return { ...this.usage };
+    return { ...this.usage.usage };
   }
 
-  private writeUsage(now: number): void {
-    this.sql.exec(
-      "UPDATE guard SET requests = ?, rate_limited = ?, last_used_at = ? WHERE id = 1",
-      this.usage.requests,
-      this.usage.rateLimited,
-      this.usage.lastUsedAt,
-    );
-    this.usageWrittenAt = now;
+  /** The key's counts in the range, bucketed; memory is written first, so nothing counted is missed. */
+  usageSeries(range: UsageRange) {
+    this.flushUsage(Date.now());
+    return { ...denseSeries(range, this.usage.hours.read(range.from, range.to)), usage: this.getUsage() };
+  }
+
+  /** The key's last decisions, newest first, before event `beforeSeq` if given. */
+  events(limit: number, beforeSeq: number | null): { rows: (KeyEventRow & { seq: number })[]; hasMore: boolean } {
+    this.flushUsage(Date.now());
+    return this.usage.events.page(limit, beforeSeq);
+  }
+
+  /**
+   * Writes refusals still in memory, then forwards the hourly counts to D1 (see
+   * FORWARD_DELAY_MS): no request ever waits on D1 for this.
+   */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    this.flushUsage(now, false);
+    const owner = this.usage.owner;
+    const hours = this.usage.hours.unsynced();
+    if (!owner || hours.length === 0) return;
+    // Woken early (a refusal's write): the forward waits for its turn.
+    if (now < this.forwardedAt + FORWARD_EVERY_MS) return this.wakeAt(this.forwardedAt + FORWARD_EVERY_MS);
+    this.forwardedAt = now;
+    // Expired hours go once an hour: pruning is the forwarder's job, not a per-forward cost.
+    const thisHour = bucketStart(now, "hour");
+    const prune = thisHour > this.prunedHour ? now - KEY_RETENTION_MS : null;
+    try {
+      await this.env.DB.batch(forwardStatements(this.env.DB, owner, hours, this.usage.usage.lastUsedAt, prune));
+      this.prunedHour = thisHour;
+    } catch (error) {
+      console.error("keygate: forwarding usage to D1 failed; retrying", error);
+      return this.wakeAt(now + FORWARD_RETRY_MS);
+    }
+    // An hour counted again while D1 was written stays unsynced and goes with the next forward.
+    for (const { hour, counts } of hours) this.usage.hours.markSynced(hour, counts);
+    if (this.usage.hours.unsynced().length > 0) this.wakeAt(this.nextForward(Date.now()));
+  }
+
+  /**
+   * Counts one decision. An admission writes anyway (its window entry), so everything counted
+   * goes with it in the same transaction; a refusal should cost no storage, so it waits in memory
+   * until the next admission, the next refusal a second later, or the alarm a second later.
+   */
+  private record(verdict: Verdict, use: UseContext | undefined, now: number): void {
+    this.usage.record(verdict, use, now);
+    if (verdict === "valid" || now - this.usage.writtenAt >= REFUSAL_FLUSH_MS) this.flushUsage(now);
+    else this.wakeAt(now + REFUSAL_FLUSH_MS);
+  }
+
+  private flushUsage(now: number, scheduleForward = true): void {
+    if (!this.usage.dirty) return;
+    // No await between these writes and the admission's: the object commits them all at once.
+    this.usage.flush(now);
+    // New counts to forward: the tenant's totals follow (see FORWARD_DELAY_MS).
+    if (scheduleForward) this.wakeAt(this.nextForward(now));
+  }
+
+  private nextForward(now: number): number {
+    return Math.max(now + FORWARD_DELAY_MS, this.forwardedAt + FORWARD_EVERY_MS);
+  }
+
+  /** Sets the alarm unless one is already due sooner: at most one alarm write per wake-up. */
+  private wakeAt(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   /** Stored first, then believed: if the write throws, memory still matches storage. */

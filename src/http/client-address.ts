@@ -5,7 +5,12 @@
  * anything in it that is not an address.
  */
 export function clientAddress(headers: Headers): string | null {
-  const raw = headers.get("cf-connecting-ip")?.trim().toLowerCase();
+  return parseAddress(headers.get("cf-connecting-ip"));
+}
+
+/** An IPv4 or IPv6 address, validated and normalised as clientAddress does; null if it is not one. */
+export function parseAddress(value: string | null | undefined): string | null {
+  const raw = value?.trim().toLowerCase();
   if (!raw) return null;
   if (isIpv4(raw)) return raw;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(raw);

@@ -21,6 +21,19 @@ export const KEY_GUARD_STORAGE: readonly StorageStep[] = [
     // The same table SlidingLog creates for itself if missing; here so a step can build on it.
     sql.exec("CREATE TABLE IF NOT EXISTS hits (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL)");
   },
+  // 2: usage you can see (issue 11): the last admission's address and country, who the key
+  // belongs to (where its hourly counts are forwarded), hourly counts by outcome (30 days) and
+  // the last 200 decisions. Existing counters stay where they are.
+  (sql) => {
+    sql.exec("ALTER TABLE guard ADD COLUMN last_used_ip TEXT");
+    sql.exec("ALTER TABLE guard ADD COLUMN last_used_country TEXT");
+    sql.exec("ALTER TABLE guard ADD COLUMN key_id TEXT");
+    sql.exec("ALTER TABLE guard ADD COLUMN tenant_id TEXT");
+    sql.exec("CREATE TABLE usage_hours (hour INTEGER PRIMARY KEY, counts TEXT NOT NULL, synced INTEGER NOT NULL DEFAULT 0)");
+    sql.exec(`CREATE TABLE usage_events (
+      seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, status INTEGER NOT NULL,
+      method TEXT, path TEXT, ip TEXT, country TEXT, user_agent TEXT, request_id TEXT, carrier TEXT)`);
+  },
 ];
 
 /** AttemptGuard (one object per client address or email): its sliding log of attempts. */
@@ -28,5 +41,11 @@ export const ATTEMPT_GUARD_STORAGE: readonly StorageStep[] = [
   // 1: release 0.1.0's one table, adopted as it is.
   (sql) => {
     sql.exec("CREATE TABLE IF NOT EXISTS failures (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL)");
+  },
+  // 2: what a client's failures were (issue 11): hourly counts by code (7 days) and the last 100
+  // failures, never the key itself.
+  (sql) => {
+    sql.exec("CREATE TABLE attempt_hours (hour INTEGER PRIMARY KEY, counts TEXT NOT NULL, synced INTEGER NOT NULL DEFAULT 0)");
+    sql.exec("CREATE TABLE attempt_events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, path TEXT, display TEXT)");
   },
 ];

@@ -43,6 +43,9 @@ const EXPECTED_ROUTES = [
   "POST /_keygate/v1/keys/{id}/rotate",
   "POST /_keygate/v1/keys/{id}/revoke",
   "GET /_keygate/v1/keys/{id}/usage",
+  "GET /_keygate/v1/keys/{id}/events",
+  "GET /_keygate/v1/tenants/{id}/usage",
+  "GET /_keygate/v1/failed-attempts",
   "POST /_keygate/v1/keys/verify",
   "GET /_keygate/v1/audit-events",
   "POST /_keygate/v1/sessions",
@@ -75,6 +78,8 @@ const SELF_SERVICE = new Set([
   "POST /_keygate/v1/keys/{id}/rotate",
   "POST /_keygate/v1/keys/{id}/revoke",
   "GET /_keygate/v1/keys/{id}/usage",
+  "GET /_keygate/v1/keys/{id}/events",
+  "GET /_keygate/v1/tenants/{id}/usage",
 ]);
 
 let spec: Spec;

@@ -25,13 +25,20 @@ async function send(key: string, n: number): Promise<number[]> {
 describe("GET /keys/:id/usage", () => {
   it("starts at zero", async () => {
     const key = await createKey();
-    expect(await json<Usage>(await admin("GET", `/keys/${key.id}/usage`), 200)).toEqual({
+    const usage = await json<Usage & { series: unknown[]; totals: unknown }>(await admin("GET", `/keys/${key.id}/usage`), 200);
+    expect(usage).toMatchObject({
       object: "key_usage",
       key_id: key.id,
       requests: 0,
       rate_limited: 0,
       last_used_at: null,
+      last_used_ip: null,
+      last_used_country: null,
+      granularity: "hour",
+      totals: { admitted: 0, rate_limited: 0, refused: {} },
     });
+    // The default range: the last 24 hours and the current one, every bucket present.
+    expect(usage.series).toHaveLength(25);
   });
 
   it("counts admitted requests, rate-limited ones and the last use, without writing D1 per request", async () => {

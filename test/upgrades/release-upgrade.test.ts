@@ -68,9 +68,13 @@ async function answers(probes: Probe[]): Promise<Record<string, Answer>> {
   return out;
 }
 
+/** The usage release 0.1.0 kept (its counters and last use); later records start with the upgrade. */
 async function usages(probes: Probe[]) {
   const out: Record<string, unknown> = {};
-  for (const { name, key } of probes) out[name] = await json(await admin("GET", `/keys/${key.id}/usage`), 200);
+  for (const { name, key } of probes) {
+    const { object, key_id, requests, rate_limited, last_used_at } = await json<Record<string, unknown>>(await admin("GET", `/keys/${key.id}/usage`), 200);
+    out[name] = { object, key_id, requests, rate_limited, last_used_at };
+  }
   return out;
 }
 

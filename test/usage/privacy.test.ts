@@ -1,0 +1,99 @@
+import { env } from "cloudflare:workers";
+import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { admin, createKey, uniqueIp } from "../support/client";
+import { json } from "../admin/support";
+import { basic, callWorker, unknownKey } from "../gateway/helpers";
+import { failedAttempts, forwardNow, keyEvents, keyUsage } from "./support";
+
+/** Every row of every table of every object of a namespace, as text. */
+async function objectStorageText<T extends Rpc.DurableObjectBranded>(namespace: DurableObjectNamespace<T>): Promise<string> {
+  const texts: string[] = [];
+  for (const id of await listDurableObjectIds(namespace)) {
+    texts.push(
+      await runInDurableObject(namespace.get(id), (_instance, state) => {
+        const sql = state.storage.sql;
+        const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray();
+        return JSON.stringify(tables.map(({ name }) => sql.exec(`SELECT * FROM "${name}"`).toArray()));
+      }),
+    );
+  }
+  return texts.join("\n");
+}
+
+async function d1Text(): Promise<string> {
+  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
+  const rows = [];
+  for (const { name } of tables.results) rows.push((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results);
+  return JSON.stringify(rows);
+}
+
+describe("what is recorded never holds a key, an Authorization value or a query", () => {
+  it("no object and no D1 row contains the key, even one sent in the path, the query or the user agent", async () => {
+    const key = await createKey({ scopes: ["read"] });
+    const ip = uniqueIp();
+    const probe = unknownKey();
+    const sends: [string, Record<string, string>, string?][] = [
+      [`/x/${key.key}?api_key=${key.key}`, { "x-api-key": key.key, "user-agent": `curl ${key.key}` }],
+      ["/y?q=1", { authorization: `Bearer ${key.key}` }],
+      ["/z", { authorization: basic(key.key) }, "POST"],
+      [`/w?k=${probe}`, { "x-api-key": probe }],
+    ];
+    for (const [path, headers, method] of sends) {
+      const res = await callWorker(path, { method: method ?? "GET", headers: { ...headers, "cf-connecting-ip": ip } });
+      await res.body?.cancel();
+    }
+    expect((await keyEvents(key.id)).map((e) => e.path)).toEqual(["/z", "/y", "/x/kg_live_…"]);
+    await forwardNow(key.id);
+    const stored = [await objectStorageText(env.KEY_GUARD), await objectStorageText(env.ATTEMPT_GUARD), await d1Text()].join("\n");
+    // Not vacuous: the records are in there.
+    expect(stored).toContain("/x/kg_live_…");
+    expect(stored).toContain(`${probe.slice(0, 12)}…`);
+    for (const secret of [key.key, probe, basic(key.key), "api_key=", "q=1", "k=kg"]) expect(stored).not.toContain(secret);
+  });
+});
+
+describe("LOG_CLIENT_IPS=false", () => {
+  it("stores no client address: not in the key's events or last use, and no failures per address", async () => {
+    const key = await createKey();
+    const ip = "203.0.113.77";
+    const noIps = { LOG_CLIENT_IPS: "false" };
+    const ok = await callWorker("/private", { headers: { "x-api-key": key.key, "cf-connecting-ip": ip }, cf: { country: "NL" } }, noIps);
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+    const refused = await callWorker("/private", { headers: { "x-api-key": unknownKey(), "cf-connecting-ip": ip } }, noIps);
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+
+    const [event] = await keyEvents(key.id);
+    expect(event).toMatchObject({ ip: null, country: "NL", path: "/private" });
+    expect(await keyUsage(key.id)).toMatchObject({ last_used_ip: null, last_used_country: "NL" });
+    expect((await failedAttempts(ip)).data).toEqual([]);
+    const stored = [await objectStorageText(env.KEY_GUARD), await objectStorageText(env.ATTEMPT_GUARD)].join("\n");
+    expect(stored).not.toContain(ip);
+
+    // The default keeps it.
+    const logged = await callWorker("/private", { headers: { "x-api-key": key.key, "cf-connecting-ip": ip } });
+    await logged.body?.cancel();
+    expect((await keyEvents(key.id))[0]!.ip).toBe(ip);
+  });
+
+  it("is validated like every setting", async () => {
+    const res = await callWorker("/x", { headers: { "x-api-key": unknownKey() } }, { LOG_CLIENT_IPS: "maybe" });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("configuration_error");
+  });
+});
+
+describe("verifications are recorded with the carrier verify", () => {
+  it("over HTTP: the method and path asked about, without the query", async () => {
+    const key = await createKey();
+    await json(await admin("POST", "/keys/verify", { key: key.key, method: "delete", path: "/servers/9?force=1" }), 200);
+    await json(await admin("POST", "/keys/verify", { key: key.key }), 200);
+    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(2));
+    expect((await keyEvents(key.id)).map((e) => [e.carrier, e.method, e.path, e.code])).toEqual([
+      ["verify", null, null, "valid"],
+      ["verify", "DELETE", "/servers/9", "insufficient_permissions"],
+    ]);
+  });
+});
