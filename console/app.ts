@@ -418,7 +418,7 @@ async function usageSection(id: string, granularity: "hour" | "day", totals: Usa
   const from = new Date(to.getTime() - span);
   try {
     const series = await api<Record<string, unknown>>("GET", `/keys/${id}/usage${query({ from: from.toISOString(), to: to.toISOString(), granularity })}`);
-    const points = Object.values(series).find(Array.isArray) as Record<string, unknown>[] | undefined;
+    const points = (Array.isArray(series.series) ? series.series : Object.values(series).find(Array.isArray)) as Record<string, unknown>[] | undefined;
     if (points) return usageChart(points, granularity);
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 400) throw e;

@@ -25,7 +25,8 @@ function labelOf(point: Record<string, unknown>, granularity: string): string {
 const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 export function usageChart(points: Record<string, unknown>[], granularity: "hour" | "day" | "totals"): HTMLElement {
-  const rows = points.map((p) => ({ label: labelOf(p, granularity), requests: count(p.requests), limited: count(p.rate_limited) }));
+  // The usage API's series says `admitted`; the older totals said `requests`.
+  const rows = points.map((p) => ({ label: labelOf(p, granularity), requests: count(p.admitted ?? p.requests), limited: count(p.rate_limited) }));
   const max = Math.max(1, ...rows.map((r) => r.requests + r.limited));
   const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT + 20}`, role: "img", class: "chart", "aria-labelledby": "chart-desc" });
   const step = WIDTH / Math.max(rows.length, 1);
