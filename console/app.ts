@@ -183,9 +183,14 @@ function tenantStatusButton(tenant: Tenant, done: () => void): HTMLElement {
 
 interface KeyFilters { status: string; environment: string }
 
+/**
+ * When the key was last used, exactly: its own usage (from the key's object) rather than the
+ * list's `last_used_at`, which trails it by up to a minute, because deleting a key used in the
+ * last 7 days asks for its name and a fresh use must count.
+ */
 async function lastUsed(key: Key): Promise<string | null> {
-  if (key.last_used_at !== undefined) return key.last_used_at;
-  return (await api<Usage>("GET", `/keys/${key.id}/usage`)).last_used_at;
+  const exact = await api<Usage>("GET", `/keys/${key.id}/usage`).then((usage) => usage.last_used_at, () => undefined);
+  return exact ?? key.last_used_at ?? null;
 }
 
 function keysPage(tenantId: string, filters: KeyFilters = { status: "", environment: "" }, cursors: (string | undefined)[] = [undefined]): Promise<void> {
@@ -395,7 +400,7 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
         ["Expires", when(key.expires_at)],
         ["Rate limit", `${key.rate_limit.limit} requests per ${key.rate_limit.window_seconds} s`],
         ["Created", when(key.created_at)],
-        ["Last used", when(key.last_used_at ?? usage.last_used_at)],
+        ["Last used", when(usage.last_used_at ?? key.last_used_at)],
         ["Replaced", key.rotated_from ? h("a", { href: `#/keys/${key.rotated_from}` }, key.rotated_from) : "—"],
         ["Replaced by", key.rotated_to ? h("a", { href: `#/keys/${key.rotated_to}` }, key.rotated_to) : "—"],
       ] as [string, Node | string][]).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
@@ -404,7 +409,7 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
     granularityPicker.addEventListener("change", () => void keyPage(id, granularityPicker.value as "hour" | "day"));
     return [
       settings,
-      keyActions(key, key.last_used_at ?? usage.last_used_at, reload),
+      keyActions(key, usage.last_used_at ?? key.last_used_at ?? null, reload),
       h("section", { "aria-labelledby": "usage-title" }, h("h2", { id: "usage-title" }, "Usage"), field("Show", granularityPicker), await usageSection(id, granularity, usage)),
       h("section", { "aria-labelledby": "events-title" }, h("h2", { id: "events-title" }, "Recent verifications"), await eventsSection(id)),
     ];
