@@ -23,14 +23,21 @@ interface GuardState extends KeyPolicy {
 }
 
 /**
- * Decisions are made in memory and written after the reply, at most this often per key: the first
- * change after a quiet spell right after its reply, later ones batched into the next write. So no
- * reply waits for storage (on Cloudflare each write holds every reply made after it until storage
- * replicas confirm it, 5–13 ms), a busy key writes one batch a second, and what a machine failure
- * can cost is the admissions of at most the last PERSIST_EVERY_MS (plus a write's confirmation).
- * Admin writes (update, claimRotation) are the exception: they are durable before they return.
+ * Decisions are made in memory and written after the reply, the window at most this often per
+ * key: the first admission after a quiet spell right after its reply, later ones batched into the
+ * next write. So no reply waits for storage (on Cloudflare each write holds every reply made after
+ * it until storage replicas confirm it, 5–13 ms), a busy key's window costs one write a second,
+ * and what a machine failure can cost is the admissions of at most the last PERSIST_EVERY_MS (plus
+ * a write's confirmation). Admin writes (update, claimRotation) are the exception: they are
+ * stored before they return, with everything still waiting.
  */
 export const PERSIST_EVERY_MS = 1_000;
+/**
+ * Usage (counters, the hour's counts, events) is written at most this often: it decides nothing,
+ * so a busy key pays its three rows once per 5 s rather than once a second. The first decision
+ * after a quiet spell is written at once, like an admission.
+ */
+export const USAGE_PERSIST_EVERY_MS = 5_000;
 /**
  * When the key's hourly counts reach D1 (tenant totals, last use in key lists): FORWARD_DELAY_MS
  * after a change, but at most once every FORWARD_EVERY_MS per key, so D1 sees at most one batch
@@ -57,9 +64,11 @@ export class KeyGuard extends DurableObject<Env> {
   /** When this instance last forwarded (0 after a start: the first forward need not wait). */
   private forwardedAt = Number.NEGATIVE_INFINITY;
   private prunedHour = 0;
-  /** The pending write of decisions (see PERSIST_EVERY_MS), and when the last one ran. */
+  /** The pending write of decisions (see PERSIST_EVERY_MS), when it is due, and when each part last ran. */
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
-  private persistedAt = Number.NEGATIVE_INFINITY;
+  private persistDue = 0;
+  private windowWrittenAt = Number.NEGATIVE_INFINITY;
+  private usageWrittenAt = Number.NEGATIVE_INFINITY;
   /** SQLite rows this instance has written (Cloudflare bills them): see storageStats. */
   private rowsWritten = 0;
 
@@ -190,19 +199,32 @@ export class KeyGuard extends DurableObject<Env> {
    * alarm: setting an alarm is itself a write, which would hold this very reply.
    */
   private persistSoon(now: number): void {
-    if (this.persistTimer !== null) return;
-    const delay = Math.max(0, this.persistedAt + PERSIST_EVERY_MS - now);
-    this.persistTimer = setTimeout(() => this.persist(), delay);
+    const due = this.window.dirty ? this.windowWrittenAt + PERSIST_EVERY_MS : this.usageWrittenAt + USAGE_PERSIST_EVERY_MS;
+    if (this.persistTimer !== null) {
+      if (this.persistDue <= due) return;
+      clearTimeout(this.persistTimer);
+    }
+    this.persistDue = due;
+    this.persistTimer = setTimeout(() => this.persist(false), Math.max(0, due - now));
   }
 
-  /** Writes the window's changes and the usage counted since the last write, in one transaction. */
-  private persist(): void {
+  /**
+   * Writes the window's changes, and the usage counted since its last write when that is due (or
+   * `everything`), in one transaction; whatever still waits gets its timer.
+   */
+  private persist(everything = true): void {
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
     this.persistTimer = null;
     const now = Date.now();
-    this.persistedAt = now;
-    this.window.flush();
-    this.flushUsage(now);
+    if (this.window.dirty) {
+      this.window.flush();
+      this.windowWrittenAt = now;
+    }
+    if (this.usage.dirty && (everything || now >= this.usageWrittenAt + USAGE_PERSIST_EVERY_MS)) {
+      this.flushUsage(now);
+      this.usageWrittenAt = now;
+    }
+    if (this.usage.dirty) this.persistSoon(now);
   }
 
   private flushUsage(now: number, scheduleForward = true): void {

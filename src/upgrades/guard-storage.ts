@@ -1,5 +1,22 @@
 import { bucketEnd, bucketWidthMs } from "../authority/window";
+import { ATTEMPT_EVENTS } from "../usage/attempt-log";
+import { eventChunkTable } from "../usage/event-ring";
+import { KEY_EVENTS } from "../usage/key-usage";
 import type { StorageStep } from "./object-storage";
+
+/**
+ * Copies events stored one row each (`seq` and a column per field, releases up to 0.3) into one
+ * chunk of the new ring (see usage/event-ring.ts), keeping their numbers. The old table is left
+ * as it was, for the release before this one while a deploy rolls out.
+ */
+function copyEventsToChunks(sql: SqlStorage, from: string, to: string, bound: number): void {
+  sql.exec(eventChunkTable(to));
+  const rows = sql.exec<Record<string, SqlStorageValue>>(`SELECT * FROM ${from} ORDER BY seq DESC LIMIT ?`, bound).toArray().reverse();
+  if (rows.length === 0) return;
+  const firstSeq = rows[0]!.seq as number;
+  const events = rows.map(({ seq: _seq, ...event }) => event);
+  sql.exec(`INSERT INTO ${to} (slot, chunk, first_seq, events) VALUES (0, 0, ?, ?)`, firstSeq, JSON.stringify(events));
+}
 
 /**
  * Copies a sliding log of one row per admission (`seq, ts`, releases up to 0.3) into the sliding
@@ -56,12 +73,14 @@ export const KEY_GUARD_STORAGE: readonly StorageStep[] = [
       seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, status INTEGER NOT NULL,
       method TEXT, path TEXT, ip TEXT, country TEXT, user_agent TEXT, request_id TEXT, carrier TEXT)`);
   },
-  // 3: limits of any size (issue 14): the window counts per millisecond up to 4,000 requests and
-  // in buckets above, in rows reused round a ring; the log of `hits` is copied into it.
+  // 3: limits of any size and fewer rows written (issue 14): the window counts per millisecond up
+  // to 4,000 requests and in buckets above, in rows reused round a ring, and the log of `hits` is
+  // copied into it; the last 200 events are written a chunk per write, and copied likewise.
   (sql) => {
     const row = sql.exec<{ policy: string }>("SELECT policy FROM guard WHERE id = 1").toArray()[0];
     const policy = row ? (JSON.parse(row.policy) as { limit: number; windowSeconds: number }) : { limit: 1, windowSeconds: 1 };
     copyLogToWindow(sql, "hits", policy.limit, policy.windowSeconds * 1000);
+    copyEventsToChunks(sql, "usage_events", "usage_event_chunks", KEY_EVENTS);
   },
 ];
 
@@ -78,6 +97,10 @@ export const ATTEMPT_GUARD_STORAGE: readonly StorageStep[] = [
     sql.exec("CREATE TABLE attempt_events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, path TEXT, display TEXT)");
   },
   // 3: the same sliding window as a key's (issue 14); attempt limits are small, so it is exact
-  // (a log of more than 4,000 failures, from a raised FAILED_AUTH_LIMIT, in 3.6 s buckets).
-  (sql) => copyLogToWindow(sql, "failures", 1, 3_600_000),
+  // (a log of more than 4,000 failures, from a raised FAILED_AUTH_LIMIT, in 3.6 s buckets). The
+  // last 100 failures are written a chunk per write, as a key's events are.
+  (sql) => {
+    copyLogToWindow(sql, "failures", 1, 3_600_000);
+    copyEventsToChunks(sql, "attempt_events", "attempt_event_chunks", ATTEMPT_EVENTS);
+  },
 ];

@@ -36,7 +36,7 @@ export class AttemptLog {
 
   constructor(sql: SqlStorage) {
     this.hours = new HourlyCounts(sql, "attempt_hours", ATTEMPT_RETENTION_MS);
-    this.events = new EventRing(sql, "attempt_events", ["at", "code", "path", "display"], ATTEMPT_EVENTS);
+    this.events = new EventRing(sql, "attempt_event_chunks", ATTEMPT_EVENTS);
   }
 
   /** Counts one failure; true when it was written now, false when it waits (the caller sets an alarm). */

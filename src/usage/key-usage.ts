@@ -33,13 +33,12 @@ export type KeyEventRow = {
   carrier: string | null;
 };
 
-const EVENT_COLUMNS = ["at", "code", "status", "method", "path", "ip", "country", "user_agent", "request_id", "carrier"] as const;
 
 /**
  * What a key's object remembers about the key's use: the counters, the last use, hourly counts by
- * outcome for 30 days (at most 721 rows) and the last 200 decisions (at most 216 rows). Everything is counted in
+ * outcome for 30 days (at most 721 rows) and the last 200 decisions (at most 201 rows). Everything is counted in
  * memory, which is the truth while the object lives, and written by `flush()` in the object's
- * batched write after its replies (at most once a second).
+ * batched write after its replies (at most once every 5 s: USAGE_PERSIST_EVERY_MS).
  */
 export class KeyUsageLog {
   readonly usage: KeyUsage = { requests: 0, rateLimited: 0, lastUsedAt: null, lastUsedIp: null, lastUsedCountry: null };
@@ -66,7 +65,7 @@ export class KeyUsageLog {
       if (row.key_id && row.tenant_id) this.owner = { keyId: row.key_id, tenantId: row.tenant_id };
     }
     this.hours = new HourlyCounts(sql, "usage_hours", KEY_RETENTION_MS);
-    this.events = new EventRing(sql, "usage_events", EVENT_COLUMNS, KEY_EVENTS);
+    this.events = new EventRing(sql, "usage_event_chunks", KEY_EVENTS);
   }
 
   /** Counts one decision in memory. */

@@ -59,21 +59,29 @@ export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPoli
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
 }
 
-/**
- * Waits until the key's object has written every decision it made: it writes after replying, at
- * most once a second (PERSIST_EVERY_MS), so a test that restarts it must wait as an idle object
- * would have before Cloudflare evicts it.
- */
-export async function whenWritten(key: string | DurableObjectStub<KeyGuard>): Promise<void> {
+type Pending = { persistTimer: unknown; window: { dirty: boolean } };
+
+async function waitUntilWritten(key: string | DurableObjectStub<KeyGuard>, written: (object: Pending) => boolean): Promise<void> {
   const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
   await vi.waitFor(
     async () => {
-      const pending = await runInDurableObject(stub, (instance) => (instance as unknown as { persistTimer: unknown }).persistTimer !== null);
-      if (pending) throw new Error("the key's object has decisions not yet written");
+      if (!(await runInDurableObject(stub, (instance) => written(instance as unknown as Pending)))) {
+        throw new Error("the key's object has decisions not yet written");
+      }
     },
-    { timeout: 10_000, interval: 50 },
+    { timeout: 15_000, interval: 50 },
   );
 }
+
+/**
+ * Waits until the key's object has written every decision it made: it writes after replying (its
+ * window at most a second later, usage at most 5 s later), so a test that restarts it must wait as
+ * an idle object would have before Cloudflare evicts it.
+ */
+export const whenWritten = (key: string | DurableObjectStub<KeyGuard>) => waitUntilWritten(key, (object) => object.persistTimer === null);
+
+/** Waits until the key's object has written its window (at most a second after an admission). */
+export const whenWindowWritten = (key: string) => waitUntilWritten(key, (object) => !object.window.dirty);
 
 /** Requests the key's stored window still counts (rows whose requests are inside `windowMs` of now). */
 export function storedInWindow(keyId: string, windowMs: number): Promise<number> {

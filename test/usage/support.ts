@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { expect } from "vitest";
 import { admin } from "../support/client";
 import { json } from "../admin/support";
 import { whenWritten } from "../ratelimit/support";
@@ -67,8 +66,8 @@ export const failedAttempts = async (ip: string) => json<FailedAttemptsBody>(awa
 /** Runs the key's pending alarm now: what it would do within TENANT_FORWARD_MS (forward to D1). */
 export async function forwardNow(keyId: string): Promise<void> {
   const stub = env.KEY_GUARD.getByName(keyId);
-  // Decisions are written after their replies (at most a second later), and that write sets the
-  // alarm that forwards them.
+  // Decisions are written after their replies (usage at most 5 s later), and that write sets the
+  // alarm that forwards them; by then the alarm may have run on its own, which is as good.
   await whenWritten(keyId);
-  expect(await runDurableObjectAlarm(stub)).toBe(true);
+  await runDurableObjectAlarm(stub);
 }
