@@ -40,7 +40,7 @@ const FULL = {
   revocation: { trials: 10, lanes: 8, beforeMs: 1_000, afterMs: 1_000 },
   scale: { small: 1_000, big: 1_000_000, lookups: 1_000, warmLookups: 50 },
 };
-// Every scenario still runs, on smaller numbers: a smoke check that finishes in under a minute.
+// Every scenario still runs, on smaller numbers: a smoke check of about a minute and a half.
 const QUICK = {
   connections: 10,
   duration: 1.5,

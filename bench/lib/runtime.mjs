@@ -63,6 +63,26 @@ const FLOOR_ROW = floorScript(`  constructor(ctx, env) {
     return { admitted: true, remaining: 1 };
   }`);
 
+/**
+ * Answers `KeyGuard.storageStats()` for a batch of key ids (a JSON array) in one request, calling
+ * the same objects keygate calls, through keygate's own namespace and by key id. One round trip
+ * per batch: from Node, Miniflare's proxy takes about 10 ms per call (see bench/lib/guard-stats.mjs).
+ */
+const GUARD_STATS = `export default {
+  async fetch(request, env) {
+    try {
+      const ids = await request.json();
+      const stats = await Promise.all(ids.map(async (id) => {
+        const { rowsWritten, storedRows } = await env.KEY_GUARD.getByName(id).storageStats();
+        return { rowsWritten, storedRows };
+      }));
+      return Response.json(stats);
+    } catch (error) {
+      return Response.json({ error: String(error?.message ?? error) }, { status: 500 });
+    }
+  },
+};`;
+
 function wranglerSettings(root) {
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
@@ -123,6 +143,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
  *  - pass:           the pass-through forwarder
  *  - floor-rpc:      the pass-through plus one RPC to a per-key object (no storage)
  *  - floor-row:      the same, the RPC writing one row and trimming the window ("the floor")
+ *  - guard-stats:    reads keygate's key objects' storageStats() for the bench (never measured)
  */
 export async function startRuntime({ root, script, originUrl, stateDir, onLog, inspect = false }) {
   const settings = wranglerSettings(root);
@@ -141,12 +162,15 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
       plainWorker("pass", PASS_THROUGH, settings, originUrl),
       plainWorker("floor-rpc", FLOOR_RPC, settings, originUrl, floorObject),
       plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+      plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
+        durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true } },
+      }),
     ],
   });
   const mf = new Miniflare(options);
   await mf.ready;
   const urls = {};
-  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row"]) {
+  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row", "guard-stats"]) {
     urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
   }
   for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);

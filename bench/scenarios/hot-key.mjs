@@ -6,13 +6,13 @@ import { expect, measureLoad } from "../lib/load.mjs";
 import { originCounts } from "../lib/origin-process.mjs";
 import { UNREACHABLE } from "../lib/runtime.mjs";
 
-export async function hotKeyScenario({ mf, urls, settings, log }) {
+export async function hotKeyScenario({ urls, settings, log }) {
   const { connections, duration, warmup } = settings;
   const tenant = await createTenant(urls.keygate, "hot-key");
   const key = await createKey(urls.keygate, tenant.id, UNREACHABLE.limit, UNREACHABLE.windowSeconds);
   log(`10. hot key: one key, ${connections} connections, ${duration} s`);
   let load;
-  const written = await rowsWrittenDuring(mf, [key.id], async () => {
+  const written = await rowsWrittenDuring(urls, [key.id], async () => {
     load = await measureLoad({ url: `${urls.keygate}/__origin/static`, connections, headers: { "x-api-key": key.key } }, { duration, warmup });
   });
   // Warm-up included on both sides: the rows span it, and so does the origin's count.

@@ -19,7 +19,7 @@ async function failUntilBlocked(url, keys, ip) {
   throw new Error("keygate-strict never blocked the probing IP");
 }
 
-export async function throughputScenarios({ mf, urls, settings, log }) {
+export async function throughputScenarios({ urls, settings, log }) {
   const { connections, duration, warmup, rounds, validKeys, unknownKeys } = settings;
   const gate = urls.keygate;
   const tenant = await createTenant(gate, "bench");
@@ -42,7 +42,7 @@ export async function throughputScenarios({ mf, urls, settings, log }) {
     { url: `${gate}${PATH}`, connections: c, ...validKeyRequests() },
   ];
   const keyIds = keys.map((k) => k.id);
-  const validRows = await rowsWrittenDuring(mf, keyIds, async () => {
+  const validRows = await rowsWrittenDuring(urls, keyIds, async () => {
     log("2+3. pass-through, floor-rpc, floor-row and keygate (valid keys), taking turns");
     [out.passThrough, out.floorRpc, out.floorRow, out.valid] = (await interleave(turns(connections), { duration, warmup, rounds })).map((r) => expect(r, 200));
     log("2+3 at one connection");
@@ -58,7 +58,7 @@ export async function throughputScenarios({ mf, urls, settings, log }) {
   await fetch(`${gate}${PATH}`, { headers: { "x-api-key": limited.key } }).then((r) => r.arrayBuffer());
   const atLimit = new Load({ url: `${gate}${PATH}`, connections, headers: { "x-api-key": limited.key } });
   await atLimit.warm(warmup);
-  const refusalRows = await rowsWrittenDuring(mf, [limited.id], () => atLimit.measure({ duration }));
+  const refusalRows = await rowsWrittenDuring(urls, [limited.id], () => atLimit.measure({ duration }));
   out.rateLimited = expect(atLimit.summary(), 429);
   out.rateLimitedRowsWritten = rowsPerRequest(refusalRows, out.rateLimited.responses);
 
