@@ -205,7 +205,7 @@ function rowsWrittenMarkdown(results) {
     "",
     "| Scenario | rows written | requests | rows per request | target |",
     "|---|---:|---:|---:|---|",
-    line("3: valid keys, both passes with warm-ups", t.validRowsWritten, "admitted", "≤ 1"),
+    line("3: valid keys, a pass of keygate alone after its turns", t.validRowsWritten, "admitted", "≤ 1"),
     line("4: one key at its limit, the measured pass", t.rateLimitedRowsWritten, "refused", "0"),
     line("10: one hot key, with warm-up", results.hotKey.rowsWritten, "admitted", ""),
     "",
