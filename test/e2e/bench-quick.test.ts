@@ -90,9 +90,12 @@ describe("npm run bench -- --quick", () => {
       expect(written.rows).toBeGreaterThanOrEqual(0);
       expect(written.perRequest).toBe(written.rows / written.requests);
     }
-    // Every request of scenario 3's rows pass and of the hot key was admitted and counted by the origin.
-    expectLoad(t.validRowsWritten.pass, 200);
-    expect(t.validRowsWritten.requests).toBe(t.validRowsWritten.pass.responses);
+    // The origin counts every admitted request of scenario 3's rows pass, including the few (at most
+    // one per connection) still in flight when autocannon stopped, whose responses it did not record.
+    const rowsPass = t.validRowsWritten.pass;
+    expectLoad(rowsPass, 200);
+    expect(t.validRowsWritten.requests).toBeGreaterThanOrEqual(rowsPass.responses);
+    expect(t.validRowsWritten.requests).toBeLessThanOrEqual(rowsPass.responses + rowsPass.connections);
     expect(results.hotKey.rowsWritten.requests).toBeGreaterThanOrEqual(results.hotKey.responses);
     expect(t.rateLimitedRowsWritten.requests).toBe(t.rateLimited.responses);
   });
