@@ -58,7 +58,7 @@ export function buildRows(results) {
       .join("; ");
   const addedP50 = (r) => `added p50: ${ms(r.p50 - t.passThrough1.p50)} ms`;
   const keys = `${fmt(results.settings.validKeys)} keys round-robin`;
-  load("1", `Origin direct (${c} conn.)`, t.origin, t.passThrough, "the floor: Node http server on loopback");
+  load("1", `Origin direct (${c} conn.)`, t.origin, t.passThrough, "no worker at all: Node http server on loopback");
   load("2", `Pass-through worker (${c} conn.)`, t.passThrough, t.passThrough, "same workerd, only `fetch(ORIGIN_URL + path, request)`");
   load("2a", `Floor-rpc worker (${c} conn.)`, t.floorRpc, t.passThrough, `pass-through + one RPC to the key's Durable Object (no storage); ${keys}`);
   load("2b", `Floor-row worker, "the floor" (${c} conn.)`, t.floorRow, t.passThrough, `floor-rpc + the RPC inserts one SQLite row and trims the window; ${keys}`);
