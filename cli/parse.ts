@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { MAX_LIMIT as MAX_RATE_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
  * Option values checked before any request is made, so a typo is a usage error (exit 2) rather
@@ -8,9 +9,7 @@ import { InvalidArgumentError } from "commander";
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 const DURATION = /^(\d+)([smhdw])$/;
-/** The API's own bounds (src/admin/schemas.ts), checked here too so no request is wasted on them. */
-const MAX_WINDOW_SECONDS = 86_400;
-const MAX_RATE_LIMIT = 1_000_000;
+// The API's own bounds (src/admin/schemas.ts), checked here too so no request is wasted on them.
 const MAX_GRACE_SECONDS = 30 * 86_400;
 const MAX_PAGE_SIZE = 100;
 
@@ -57,7 +56,7 @@ export function parseRateLimit(text: string): RateLimit {
   const limit = Number(match[1]);
   const windowSeconds = parseDuration(match[2]!);
   if (limit < 1 || limit > MAX_RATE_LIMIT) throw new InvalidArgumentError(`The request count must be 1 to ${MAX_RATE_LIMIT}.`);
-  if (windowSeconds < 1 || windowSeconds > MAX_WINDOW_SECONDS) throw new InvalidArgumentError("The window must be 1 second to 1 day.");
+  if (windowSeconds < 1 || windowSeconds > MAX_WINDOW_SECONDS) throw new InvalidArgumentError("The window must be 1 second to 31 days.");
   return { limit, window_seconds: windowSeconds };
 }
 

@@ -1,6 +1,7 @@
 import { api, ApiError, currentAdmin, query, refresh, signIn, signOut, whenSignedOut } from "./api";
 import { confirmDialog, dialog, errorText, field, h, select, show, showError, when } from "./dom";
 import { usageChart } from "./chart";
+import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
  * The keygate console: a single page routed by the URL's #fragment. Every read and change is an
@@ -309,8 +310,8 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
   const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: catalog.defaults.includes(scope) }));
   const otherScopes = h("input", { type: "text", name: "scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
-  const limit = h("input", { type: "number", name: "rate_limit.limit", min: 1, max: 1_000_000, inputmode: "numeric" });
-  const windowSeconds = h("input", { type: "number", name: "rate_limit.window_seconds", min: 1, max: 86_400, inputmode: "numeric" });
+  const limit = h("input", { type: "number", name: "rate_limit.limit", min: 1, max: MAX_LIMIT, inputmode: "numeric" });
+  const windowSeconds = h("input", { type: "number", name: "rate_limit.window_seconds", min: 1, max: MAX_WINDOW_SECONDS, inputmode: "numeric" });
   const error = h("p", { class: "error", role: "alert" });
   const form = h(
     "form",

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPE_PATTERN } from "../authority/scopes";
+import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
 import { ADMIN_ROLES } from "../store/admin-repo";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
@@ -22,8 +23,8 @@ export const Environment = z.enum(["live", "test"]);
 
 export const RateLimit = z
   .strictObject({
-    limit: z.number().int().min(1).max(1_000_000),
-    window_seconds: z.number().int().min(1).max(86_400),
+    limit: z.number().int().min(1).max(MAX_LIMIT),
+    window_seconds: z.number().int().min(1).max(MAX_WINDOW_SECONDS),
   })
   .openapi({ example: { limit: 60, window_seconds: 60 } });
 

@@ -4,7 +4,7 @@ import { ATTEMPT_RETENTION_MS, bucketStart } from "../usage/buckets";
 import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow } from "../usage/attempt-log";
 import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { SlidingLog } from "./sliding-log";
+import { SlidingWindow } from "./sliding-window";
 
 export interface AttemptWindow extends WindowState {
   /** The first refusal of a stretch of refusals: when the subject became blocked, worth recording once. */
@@ -17,7 +17,7 @@ export interface AttemptWindow extends WindowState {
  * nobody can probe keys or passwords at line rate.
  */
 export class AttemptGuard extends DurableObject<Env> {
-  private readonly log: SlidingLog;
+  private readonly window: SlidingWindow;
   private readonly attempts: AttemptLog;
   private alarmSet = false;
   /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
@@ -27,7 +27,7 @@ export class AttemptGuard extends DurableObject<Env> {
     super(ctx, env);
     // Storage left by any earlier release is brought up to this one's tables before the log reads it.
     upgradeObjectStorage(ctx.storage, ATTEMPT_GUARD_STORAGE);
-    this.log = new SlidingLog(ctx.storage.sql, "failures");
+    this.window = new SlidingWindow(ctx.storage.sql, "window_entries");
     this.attempts = new AttemptLog(ctx.storage.sql);
   }
 
@@ -37,7 +37,10 @@ export class AttemptGuard extends DurableObject<Env> {
    * also recorded: what the client was answered, where, and with which key's display form.
    */
   recordAttempt(limit: number, windowSeconds: number, failure?: { code: string } & AttemptDetail): AttemptWindow {
-    const window = this.log.tryAdmit(Date.now(), limit, windowSeconds * 1000);
+    const window = this.window.tryAdmit(Date.now(), limit, windowSeconds * 1000);
+    // Written before the reply, unlike a key's admissions: a blocked prober must stay blocked
+    // after any restart, and these counters are not on a valid key's path.
+    this.window.flush();
     const firstRefusal = !window.admitted && window.now >= this.blockedUntil;
     if (!window.admitted) this.blockedUntil = window.now + window.retryAfterMs;
     if (failure && !this.attempts.record(window.now, window.admitted ? failure.code : "too_many_failed_attempts", failure) && !this.alarmSet) {

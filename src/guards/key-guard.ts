@@ -9,7 +9,8 @@ import type { UseContext } from "../usage/context";
 import { KeyUsageLog, type KeyEventRow, type KeyUsage } from "../usage/key-usage";
 import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { SlidingLog } from "./sliding-log";
+import { SlidingWindow } from "./sliding-window";
+import { countingWrites } from "./storage-stats";
 
 export type { KeyUsage };
 
@@ -21,8 +22,15 @@ interface GuardState extends KeyPolicy {
   rotatedTo?: string;
 }
 
-/** How stale stored refusals may get: they are counted in memory, written at most this often. */
-const REFUSAL_FLUSH_MS = 1_000;
+/**
+ * Decisions are made in memory and written after the reply, at most this often per key: the first
+ * change after a quiet spell right after its reply, later ones batched into the next write. So no
+ * reply waits for storage (on Cloudflare each write holds every reply made after it until storage
+ * replicas confirm it, 5–13 ms), a busy key writes one batch a second, and what a machine failure
+ * can cost is the admissions of at most the last PERSIST_EVERY_MS (plus a write's confirmation).
+ * Admin writes (update, claimRotation) are the exception: they are durable before they return.
+ */
+export const PERSIST_EVERY_MS = 1_000;
 /**
  * When the key's hourly counts reach D1 (tenant totals, last use in key lists): FORWARD_DELAY_MS
  * after a change, but at most once every FORWARD_EVERY_MS per key, so D1 sees at most one batch
@@ -41,7 +49,7 @@ const FORWARD_RETRY_MS = 30_000;
  */
 export class KeyGuard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly log: SlidingLog;
+  private readonly window: SlidingWindow;
   private state: GuardState | null = null;
   private readonly usage: KeyUsageLog;
   /** When the alarm is set for, as far as this instance knows (null: none it set). */
@@ -49,16 +57,24 @@ export class KeyGuard extends DurableObject<Env> {
   /** When this instance last forwarded (0 after a start: the first forward need not wait). */
   private forwardedAt = Number.NEGATIVE_INFINITY;
   private prunedHour = 0;
+  /** The pending write of decisions (see PERSIST_EVERY_MS), and when the last one ran. */
+  private persistTimer: ReturnType<typeof setTimeout> | null = null;
+  private persistedAt = Number.NEGATIVE_INFINITY;
+  /** SQLite rows this instance has written (Cloudflare bills them): see storageStats. */
+  private rowsWritten = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    this.sql = countingWrites(ctx.storage.sql, (rows) => {
+      this.rowsWritten += rows;
+    });
     // Storage left by any earlier release is brought up to this one's tables before anything reads it.
     upgradeObjectStorage(ctx.storage, KEY_GUARD_STORAGE);
     const row = this.sql.exec<{ policy: string }>("SELECT policy FROM guard WHERE id = 1").toArray()[0];
     if (row) this.state = JSON.parse(row.policy) as GuardState;
     this.usage = new KeyUsageLog(this.sql);
-    this.log = new SlidingLog(this.sql, "hits");
+    const windowMs = this.state ? this.state.windowSeconds * 1000 : Number.POSITIVE_INFINITY;
+    this.window = new SlidingWindow(this.sql, "window_entries", Date.now() - windowMs);
   }
 
   /**
@@ -73,8 +89,9 @@ export class KeyGuard extends DurableObject<Env> {
       this.save(snapshot);
     }
     const now = Date.now();
-    const decision = decide(this.state!, now, neededScopes, this.log);
-    this.record(decision.verdict, use, now);
+    const decision = decide(this.state!, now, neededScopes, this.window);
+    this.usage.record(decision.verdict, use, now);
+    this.persistSoon(now);
     return decision;
   }
 
@@ -83,7 +100,9 @@ export class KeyGuard extends DurableObject<Env> {
    * revoked (verify.ts saves that trip, and calls this after answering).
    */
   recordRefusal(verdict: Verdict, use: UseContext): void {
-    this.record(verdict, use, Date.now());
+    const now = Date.now();
+    this.usage.record(verdict, use, now);
+    this.persistSoon(now);
   }
 
   /**
@@ -116,6 +135,15 @@ export class KeyGuard extends DurableObject<Env> {
     return { ...this.usage.usage };
   }
 
+  /**
+   * What this instance has written, and what its window stores: the benchmark reports rows written
+   * per decision (Cloudflare bills each), and stored rows to show the window's bound.
+   */
+  storageStats(): { rowsWritten: number; storedRows: number; windowEntries: number } {
+    const storedRows = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM window_entries").one().n;
+    return { rowsWritten: this.rowsWritten, storedRows, windowEntries: this.window.entryCount };
+  }
+
   /** The key's counts in the range, bucketed; memory is written first, so nothing counted is missed. */
   usageSeries(range: UsageRange) {
     this.flushUsage(Date.now());
@@ -129,8 +157,8 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Writes refusals still in memory, then forwards the hourly counts to D1 (see
-   * FORWARD_DELAY_MS): no request ever waits on D1 for this.
+   * Writes usage still in memory, then forwards the hourly counts to D1 (see FORWARD_DELAY_MS):
+   * no request ever waits on D1 for this.
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
@@ -139,7 +167,7 @@ export class KeyGuard extends DurableObject<Env> {
     const owner = this.usage.owner;
     const hours = this.usage.hours.unsynced();
     if (!owner || hours.length === 0) return;
-    // Woken early (a refusal's write): the forward waits for its turn.
+    // Woken early (an alarm set by an earlier release): the forward waits for its turn.
     if (now < this.forwardedAt + FORWARD_EVERY_MS) return this.wakeAt(this.forwardedAt + FORWARD_EVERY_MS);
     this.forwardedAt = now;
     // Expired hours go once an hour: pruning is the forwarder's job, not a per-forward cost.
@@ -158,20 +186,29 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Counts one decision. An admission writes anyway (its window entry), so everything counted
-   * goes with it in the same transaction; a refusal should cost no storage, so it waits in memory
-   * until the next admission, the next refusal a second later, or the alarm a second later.
+   * Schedules the write of what the last decisions changed (see PERSIST_EVERY_MS). A timer, not an
+   * alarm: setting an alarm is itself a write, which would hold this very reply.
    */
-  private record(verdict: Verdict, use: UseContext | undefined, now: number): void {
-    this.usage.record(verdict, use, now);
-    if (verdict === "valid" || now - this.usage.writtenAt >= REFUSAL_FLUSH_MS) this.flushUsage(now);
-    else this.wakeAt(now + REFUSAL_FLUSH_MS);
+  private persistSoon(now: number): void {
+    if (this.persistTimer !== null) return;
+    const delay = Math.max(0, this.persistedAt + PERSIST_EVERY_MS - now);
+    this.persistTimer = setTimeout(() => this.persist(), delay);
+  }
+
+  /** Writes the window's changes and the usage counted since the last write, in one transaction. */
+  private persist(): void {
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    const now = Date.now();
+    this.persistedAt = now;
+    this.window.flush();
+    this.flushUsage(now);
   }
 
   private flushUsage(now: number, scheduleForward = true): void {
     if (!this.usage.dirty) return;
-    // No await between these writes and the admission's: the object commits them all at once.
-    this.usage.flush(now);
+    // No await between these writes and the window's: the object commits them all at once.
+    this.usage.flush();
     // New counts to forward: the tenant's totals follow (see FORWARD_DELAY_MS).
     if (scheduleForward) this.wakeAt(this.nextForward(now));
   }
@@ -187,8 +224,12 @@ export class KeyGuard extends DurableObject<Env> {
     void this.ctx.storage.setAlarm(at);
   }
 
-  /** Stored first, then believed: if the write throws, memory still matches storage. */
+  /**
+   * Stored first, then believed: if the write throws, memory still matches storage. Decisions not
+   * yet written go in the same transaction, so an admin write leaves nothing behind in memory.
+   */
   private save(state: GuardState): void {
+    this.persist();
     this.sql.exec(
       "INSERT INTO guard (id, policy) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
       JSON.stringify(state),

@@ -1,4 +1,26 @@
+import { bucketEnd, bucketWidthMs } from "../authority/window";
 import type { StorageStep } from "./object-storage";
+
+/**
+ * Copies a sliding log of one row per admission (`seq, ts`, releases up to 0.3) into the sliding
+ * window's table (`slot, end_at, count`), counted at the width the policy's limit asks for, so a
+ * key mid-window keeps exactly what it had used. The old table is left as it was: the release
+ * before this one may still serve the object while a deploy rolls out.
+ */
+function copyLogToWindow(sql: SqlStorage, from: string, limit: number, windowMs: number): void {
+  sql.exec("CREATE TABLE window_entries (slot INTEGER PRIMARY KEY, end_at INTEGER NOT NULL, count INTEGER NOT NULL)");
+  // A log longer than an exact window may hold (a limit lowered mid-window) is bucketed too: each
+  // request then counts until its bucket's end, later than it would have, never earlier.
+  const logged = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${from}`).one().n;
+  const widthMs = bucketWidthMs(Math.max(limit, logged), windowMs);
+  const counts = new Map<number, number>();
+  for (const { ts } of sql.exec<{ ts: number }>(`SELECT ts FROM ${from} ORDER BY seq`)) {
+    const end = bucketEnd(ts, widthMs);
+    counts.set(end, (counts.get(end) ?? 0) + 1);
+  }
+  let slot = 0;
+  for (const [end, count] of counts) sql.exec("INSERT INTO window_entries (slot, end_at, count) VALUES (?, ?, ?)", slot++, end, count);
+}
 
 /**
  * The storage upgrades of keygate's two Durable Object classes (see object-storage.ts). Append a
@@ -34,6 +56,13 @@ export const KEY_GUARD_STORAGE: readonly StorageStep[] = [
       seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, status INTEGER NOT NULL,
       method TEXT, path TEXT, ip TEXT, country TEXT, user_agent TEXT, request_id TEXT, carrier TEXT)`);
   },
+  // 3: limits of any size (issue 14): the window counts per millisecond up to 4,000 requests and
+  // in buckets above, in rows reused round a ring; the log of `hits` is copied into it.
+  (sql) => {
+    const row = sql.exec<{ policy: string }>("SELECT policy FROM guard WHERE id = 1").toArray()[0];
+    const policy = row ? (JSON.parse(row.policy) as { limit: number; windowSeconds: number }) : { limit: 1, windowSeconds: 1 };
+    copyLogToWindow(sql, "hits", policy.limit, policy.windowSeconds * 1000);
+  },
 ];
 
 /** AttemptGuard (one object per client address or email): its sliding log of attempts. */
@@ -48,4 +77,7 @@ export const ATTEMPT_GUARD_STORAGE: readonly StorageStep[] = [
     sql.exec("CREATE TABLE attempt_hours (hour INTEGER PRIMARY KEY, counts TEXT NOT NULL, synced INTEGER NOT NULL DEFAULT 0)");
     sql.exec("CREATE TABLE attempt_events (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, path TEXT, display TEXT)");
   },
+  // 3: the same sliding window as a key's (issue 14); attempt limits are small, so it is exact
+  // (a log of more than 4,000 failures, from a raised FAILED_AUTH_LIMIT, in 3.6 s buckets).
+  (sql) => copyLogToWindow(sql, "failures", 1, 3_600_000),
 ];

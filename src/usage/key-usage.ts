@@ -38,8 +38,8 @@ const EVENT_COLUMNS = ["at", "code", "status", "method", "path", "ip", "country"
 /**
  * What a key's object remembers about the key's use: the counters, the last use, hourly counts by
  * outcome for 30 days (at most 721 rows) and the last 200 decisions (at most 216 rows). Everything is counted in
- * memory, which is the truth while the object lives, and written by `flush()` inside the write
- * the object makes anyway (the admission's) or at most once a second for refusals.
+ * memory, which is the truth while the object lives, and written by `flush()` in the object's
+ * batched write after its replies (at most once a second).
  */
 export class KeyUsageLog {
   readonly usage: KeyUsage = { requests: 0, rateLimited: 0, lastUsedAt: null, lastUsedIp: null, lastUsedCountry: null };
@@ -48,7 +48,6 @@ export class KeyUsageLog {
   readonly hours: HourlyCounts;
   readonly events: EventRing<KeyEventRow>;
   private countersDirty = false;
-  writtenAt = 0;
 
   constructor(private readonly sql: SqlStorage) {
     const row = sql
@@ -107,7 +106,7 @@ export class KeyUsageLog {
   }
 
   /** Writes everything counted since the last flush; the caller wraps it in its transaction. */
-  flush(now: number): void {
+  flush(): void {
     if (this.countersDirty) {
       const { requests, rateLimited, lastUsedAt, lastUsedIp, lastUsedCountry } = this.usage;
       this.sql.exec(
@@ -124,6 +123,5 @@ export class KeyUsageLog {
     }
     this.hours.flush();
     this.events.flush();
-    this.writtenAt = now;
   }
 }

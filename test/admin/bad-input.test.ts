@@ -60,7 +60,8 @@ describe("malformed bodies", () => {
     expect(await create({ tenant_id: tenant.id, environment: "prod" })).toEqual(["environment"]);
     expect(await create({ tenant_id: tenant.id, expires_at: 1_900_000_000_000 })).toEqual(["expires_at"]);
     expect(await create({ tenant_id: tenant.id, rate_limit: { limit: "60", window_seconds: 60 } })).toEqual(["rate_limit.limit"]);
-    expect(await create({ tenant_id: tenant.id, rate_limit: { limit: 1, window_seconds: 86_401 } })).toEqual(["rate_limit.window_seconds"]);
+    expect(await create({ tenant_id: tenant.id, rate_limit: { limit: 1, window_seconds: 31 * 86_400 + 1 } })).toEqual(["rate_limit.window_seconds"]);
+    expect(await create({ tenant_id: tenant.id, rate_limit: { limit: 10_000_001, window_seconds: 60 } })).toEqual(["rate_limit.limit"]);
     expect(await create({ tenant_id: tenant.id, scopes: Array.from({ length: 51 }, (_, i) => `s${i}`) })).toEqual(["scopes"]);
     expect(await create({ tenant_id: tenant.id, name: 5, environment: 1 })).toEqual(["name", "environment"]);
     expect(await create([tenant.id])).toEqual(["body"]);

@@ -8,7 +8,7 @@ import { createKey, errorOf, originCounts, type Created } from "../support/clien
 // When the key's Durable Object cannot answer, the request is refused with 503 auth_unavailable,
 // unless RATE_LIMIT_FAIL_OPEN=true. Nothing is mocked; the object really fails, in two ways:
 //
-// 1. Its storage is damaged so that no admission can be written: every `admit` RPC to the real
+// 1. Its storage is damaged so that the object cannot start: every `decide` RPC to the real
 //    KeyGuard rejects, through the real worker and the real binding.
 // 2. KEY_GUARD is bound to a real Durable Object namespace of another class (AttemptGuard), which
 //    has no `admit` method: the RPC is really sent and really fails. This lets the test give the
@@ -29,14 +29,15 @@ async function call(key: Created, workerEnv: Env): Promise<Response> {
 }
 
 /**
- * Makes the key's real object fail every decision: its log table is swapped for one whose rows can
- * never be written, so `admit` throws a storage error, as an object in trouble would.
+ * Makes the key's real object fail every decision: its window table is swapped for a view the
+ * window cannot read, so the object's constructor throws a storage error on every start, as an
+ * object in trouble would.
  */
 async function breakKeyGuard(key: Created): Promise<void> {
   const stub = env.KEY_GUARD.getByName(key.id);
   await runInDurableObject(stub, (_instance: KeyGuard, state) => {
-    state.storage.sql.exec("DROP TABLE hits");
-    state.storage.sql.exec("CREATE TABLE hits (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL CHECK (ts < 0))");
+    state.storage.sql.exec("DROP TABLE window_entries");
+    state.storage.sql.exec("CREATE VIEW window_entries AS SELECT 1 AS unreadable");
   });
   await evictDurableObject(stub);
 }

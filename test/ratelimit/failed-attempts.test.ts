@@ -33,7 +33,7 @@ async function attempt(key: string, ip: string): Promise<{ status: number; code:
 function failuresStored(ip: string): Promise<number> {
   const bucket = attemptBucket(clientIp(new Headers({ "cf-connecting-ip": ip })));
   return runInDurableObject(env.ATTEMPT_GUARD.getByName(bucket), (_instance: AttemptGuard, state) =>
-    state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failures").one().n,
+    state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM window_entries").one().n,
   );
 }
 

@@ -1,5 +1,8 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { vi } from "vitest";
 import type { KeyPolicy } from "../../src/authority/key";
+import type { KeyGuard } from "../../src/guards/key-guard";
 import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */
@@ -54,4 +57,29 @@ export function policyOf(key: Created): KeyPolicy {
  */
 export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPolicy>): Promise<void> {
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
+}
+
+/**
+ * Waits until the key's object has written every decision it made: it writes after replying, at
+ * most once a second (PERSIST_EVERY_MS), so a test that restarts it must wait as an idle object
+ * would have before Cloudflare evicts it.
+ */
+export async function whenWritten(key: string | DurableObjectStub<KeyGuard>): Promise<void> {
+  const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
+  await vi.waitFor(
+    async () => {
+      const pending = await runInDurableObject(stub, (instance) => (instance as unknown as { persistTimer: unknown }).persistTimer !== null);
+      if (pending) throw new Error("the key's object has decisions not yet written");
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
+/** Requests the key's stored window still counts (rows whose requests are inside `windowMs` of now). */
+export function storedInWindow(keyId: string, windowMs: number): Promise<number> {
+  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (_instance, state) =>
+    state.storage.sql
+      .exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM window_entries WHERE end_at > ?", Date.now() - windowMs)
+      .one().n,
+  );
 }

@@ -34,6 +34,16 @@ export function rewriteAsReleaseZero(sql: SqlStorage, tables: Record<string, str
   const existing = new Set(userTables(sql));
   const kept = new Map<string, Record<string, SqlStorageValue>[]>();
   for (const name of Object.keys(tables)) kept.set(name, existing.has(name) ? sql.exec(`SELECT * FROM "${name}"`).toArray() : []);
+  // That release logged one row per counted request (`hits`, `failures`); today's window counts
+  // them in entries. Expanded back, a request per row, in order.
+  for (const log of ["hits", "failures"]) {
+    if (!(log in tables) || !existing.has("window_entries")) continue;
+    const rows: Record<string, SqlStorageValue>[] = [];
+    for (const { end_at, count } of sql.exec<{ end_at: number; count: number }>("SELECT end_at, count FROM window_entries ORDER BY end_at")) {
+      for (let i = 0; i < count; i++) rows.push({ seq: rows.length + 1, ts: end_at });
+    }
+    kept.set(log, rows);
+  }
   for (const name of existing) sql.exec(`DROP TABLE "${name}"`);
   for (const [name, ddl] of Object.entries(tables)) {
     sql.exec(ddl);

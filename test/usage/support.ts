@@ -3,6 +3,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
 import { admin } from "../support/client";
 import { json } from "../admin/support";
+import { whenWritten } from "../ratelimit/support";
 
 /** Usage-suite helpers: the usage, events and failed-attempt routes as the API shows them. */
 
@@ -66,6 +67,8 @@ export const failedAttempts = async (ip: string) => json<FailedAttemptsBody>(awa
 /** Runs the key's pending alarm now: what it would do within TENANT_FORWARD_MS (forward to D1). */
 export async function forwardNow(keyId: string): Promise<void> {
   const stub = env.KEY_GUARD.getByName(keyId);
-  // A refusal may be waiting for its one-second write: one alarm run writes it and forwards.
+  // Decisions are written after their replies (at most a second later), and that write sets the
+  // alarm that forwards them.
+  await whenWritten(keyId);
   expect(await runDurableObjectAlarm(stub)).toBe(true);
 }
