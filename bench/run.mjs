@@ -49,7 +49,7 @@ const QUICK = {
   validKeys: 100,
   unknownKeys: 100,
   exactness: { keys: 10, limit: 20, requests: 1_000, connections: 50 },
-  // Still above the few thousand under which a key keeps an exact per-request log.
+  // Above 4,000, the limit up to which a key's window is exact per millisecond: the buckets are checked.
   largeLimit: { limit: 5_000, requests: 5_200, connections: 10 },
   revocation: { trials: 2, lanes: 4, beforeMs: 300, afterMs: 300 },
   scale: { small: 1_000, big: 10_000, lookups: 100, warmLookups: 10 },

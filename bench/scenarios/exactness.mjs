@@ -51,7 +51,7 @@ export async function exactnessScenario(context) {
   return measureExactness(context, "exactness", context.settings.exactness);
 }
 
-/** Scenario 9: one key with a limit large enough that its window is kept in time buckets. */
+/** Scenario 9: one key with a limit above 4,000, so its window is counted in time buckets. */
 export async function largeLimitScenario(context) {
   const { limit, requests, connections } = context.settings.largeLimit;
   context.log(`9. large-limit exactness: 1 key x limit ${limit}, ${requests} requests over ${connections} connections`);
