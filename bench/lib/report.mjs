@@ -4,6 +4,8 @@ const fmt = (n, digits = 0) =>
 const ms = (n) => fmt(n, 2);
 const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
 const round = (n, digits) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null);
+/** A ratio as "0.60×" ("0.60x" for terminals that mangle ×), or "–" where it could not be taken. */
+const times = (n, sign = "×") => (n === null || n === undefined ? "–" : `${n.toFixed(2)}${sign}`);
 
 function statusNote(r) {
   if (r.asExpected) return "";
@@ -11,7 +13,7 @@ function statusNote(r) {
   return ` **unexpected responses: ${seen}${r.errors ? `, ${r.errors} socket errors` : ""}**`;
 }
 
-/** "0.12" rows per request to two significant decimals, or "–" where the objects cannot say. */
+/** Rows per request to two decimals (four below 0.01), or "–" where the objects cannot say. */
 const perRequest = (w) => (w.perRequest === null ? "–" : fmt(w.perRequest, w.perRequest !== 0 && w.perRequest < 0.01 ? 4 : 2));
 const rowsNote = (w, what) =>
   w.rows === null
@@ -54,7 +56,7 @@ export function buildRows(results) {
   const keygateAgainst = (which) =>
     floors
       .filter((f) => f.worker !== "pass-through")
-      .map((f) => `vs ${f.worker}: ${f[`rpsRatio${which}`]}× req/s, ${f[`cpuRatio${which}`]}× CPU/req`)
+      .map((f) => `vs ${f.worker}: ${times(f[`rpsRatio${which}`])} req/s, ${times(f[`cpuRatio${which}`])} CPU/req`)
       .join("; ");
   const addedP50 = (r) => `added p50: ${ms(r.p50 - t.passThrough1.p50)} ms`;
   const keys = `${fmt(results.settings.validKeys)} keys round-robin`;
@@ -78,7 +80,7 @@ export function buildRows(results) {
   );
   load("5c", `keygate, unknown keys from a blocked IP → 429 (${c} conn.)`, t.blockedIp, t.passThrough, "default FAILED_AUTH_LIMIT (30/min): after 30 failures the isolate refuses the IP with zero I/O");
 
-  // What the keys' objects keep for their windows after the burst (a row per admission, or buckets).
+  // What the keys' objects keep for their windows after the burst (a row per admitted ms, or per bucket).
   const stored = (e) => `; rows stored for the window${e.keys > 1 ? "s" : ""}: ${fmt(e.storedRows)}`;
   const x = results.exactness;
   rows.push({
@@ -125,7 +127,7 @@ export function buildRows(results) {
     `keygate, one hot key, limit out of reach (${h.connections} conn.)`,
     h,
     t.passThrough,
-    `one Durable Object serves every request; vs scenario 3: ${ratio(h.rps, t.valid.rps)}× req/s, ${ratio(h.workerdCpuMs, t.valid.workerdCpuMs)}× CPU/req; ${rowsNote(h.rowsWritten, "admitted requests")}`,
+    `one Durable Object serves every request; vs scenario 3: ${times(ratio(h.rps, t.valid.rps))} req/s, ${times(ratio(h.workerdCpuMs, t.valid.workerdCpuMs))} CPU/req; ${rowsNote(h.rowsWritten, "admitted requests")}`,
   );
   return rows;
 }
@@ -142,10 +144,10 @@ export function evaluateTargets(results) {
   const v = results.revocation;
   const s = results.scale;
   return [
-    { target: "Valid keys: req/s ≥ 0.9× the floor (floor-row)", measured: `${ratio(t.valid.rps, t.floorRow.rps)}×`, pass: t.valid.rps >= 0.9 * t.floorRow.rps },
+    { target: "Valid keys: req/s ≥ 0.9× the floor (floor-row)", measured: times(ratio(t.valid.rps, t.floorRow.rps)), pass: t.valid.rps >= 0.9 * t.floorRow.rps },
     {
       target: "Valid keys: workerd CPU/req ≤ 1.15× the floor's",
-      measured: `${ratio(t.valid.workerdCpuMs, t.floorRow.workerdCpuMs) ?? "–"}×`,
+      measured: times(ratio(t.valid.workerdCpuMs, t.floorRow.workerdCpuMs)),
       pass: t.valid.workerdCpuMs !== null && t.floorRow.workerdCpuMs !== null && t.valid.workerdCpuMs <= 1.15 * t.floorRow.workerdCpuMs,
     },
     {
@@ -185,13 +187,12 @@ export function evaluateTargets(results) {
 }
 
 function floorsMarkdown({ keygateAddedP50, workers }) {
-  const c = (n) => (n === null ? "–" : `${n.toFixed(2)}×`);
   return [
     `keygate (scenario 3) against each worker it took turns with: keygate's figure divided by the worker's. keygate's added p50 at 1 connection: ${ms(keygateAddedP50)} ms.`,
     "",
     "| keygate against | req/s ratio | CPU/req ratio | req/s ratio, 1 conn. | CPU/req ratio, 1 conn. | the worker's added p50, 1 conn. |",
     "|---|---:|---:|---:|---:|---:|",
-    ...workers.map((w) => `| ${w.worker} | ${c(w.rpsRatio)} | ${c(w.cpuRatio)} | ${c(w.rpsRatio1)} | ${c(w.cpuRatio1)} | ${ms(w.addedP50)} ms |`),
+    ...workers.map((w) => `| ${w.worker} | ${times(w.rpsRatio)} | ${times(w.cpuRatio)} | ${times(w.rpsRatio1)} | ${times(w.cpuRatio1)} | ${ms(w.addedP50)} ms |`),
     "",
   ];
 }
@@ -247,9 +248,8 @@ export function terminalTable(rows, targets, { keygateAddedP50, workers }) {
   const body = rows.map((r) => [r.id, r.name, fmt(r.rps), ms(r.p50), ms(r.p99), r.ratio === null ? "" : `${r.ratio.toFixed(2)}x`, r.cpu == null ? "" : fmt(r.cpu, 3)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  const x = (n) => (n === null ? "–" : `${n.toFixed(2)}x`);
   const against = (w) =>
-    `keygate vs ${w.worker.padEnd(12)}  req/s ${x(w.rpsRatio)}  CPU/req ${x(w.cpuRatio)}  |  1 conn.: req/s ${x(w.rpsRatio1)}  CPU/req ${x(w.cpuRatio1)}, its added p50 ${ms(w.addedP50)} ms`;
+    `keygate vs ${w.worker.padEnd(12)}  req/s ${times(w.rpsRatio, "x")}  CPU/req ${times(w.cpuRatio, "x")}  |  1 conn.: req/s ${times(w.rpsRatio1, "x")}  CPU/req ${times(w.cpuRatio1, "x")}, its added p50 ${ms(w.addedP50)} ms`;
   return [
     line(header),
     widths.map((w) => "-".repeat(w)).join("  "),
