@@ -103,6 +103,12 @@ export class Load {
   }
 }
 
+/** A pass's summary, marked with whether every response had the status the scenario is about. */
+export function expect(result, status) {
+  const matching = result.statuses[status] ?? 0;
+  return { ...result, expectedStatus: status, asExpected: matching === result.responses && result.errors === 0 };
+}
+
 /** Warm-up then one measured pass. */
 export async function measureLoad(target, { duration, warmup = 0, amount }) {
   const load = new Load(target);

@@ -3,11 +3,47 @@ const fmt = (n, digits = 0) =>
   n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (n) => fmt(n, 2);
 const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+const round = (n, digits) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null);
+/** A ratio as "0.60×" ("0.60x" for terminals that mangle ×), or "–" where it could not be taken. */
+const times = (n, sign = "×") => (n === null || n === undefined ? "–" : `${n.toFixed(2)}${sign}`);
 
 function statusNote(r) {
   if (r.asExpected) return "";
   const seen = Object.entries(r.statuses ?? {}).map(([s, n]) => `${n}×${s}`).join(", ");
   return ` **unexpected responses: ${seen}${r.errors ? `, ${r.errors} socket errors` : ""}**`;
+}
+
+/** Rows per request to two decimals (four below 0.01), or "–" where the objects cannot say. */
+const perRequest = (w) => (w.perRequest === null ? "–" : fmt(w.perRequest, w.perRequest !== 0 && w.perRequest < 0.01 ? 4 : 2));
+const rowsNote = (w, what) =>
+  w.rows === null
+    ? "rows written: not measured (KeyGuard has no storageStats())"
+    : `rows written: ${fmt(w.rows)} for ${fmt(w.requests)} ${what} = ${perRequest(w)} per ${what.replace(/s$/, "")}${w.restartedObjects ? ` (at least: ${w.restartedObjects} objects restarted)` : ""}`;
+
+/**
+ * keygate (scenario 3) against the pass-through and each floor worker, measured taking turns:
+ * keygate's req/s and workerd CPU per request divided by the worker's, at N connections and at 1,
+ * and each worker's p50 added to the pass-through's at 1 connection.
+ */
+export function againstFloors(results) {
+  const t = results.throughput;
+  const added = (r) => round(r.p50 - t.passThrough1.p50, 3);
+  const against = (worker, r, r1) => ({
+    worker,
+    rpsRatio: ratio(t.valid.rps, r.rps),
+    cpuRatio: ratio(t.valid.workerdCpuMs, r.workerdCpuMs),
+    rpsRatio1: ratio(t.valid1.rps, r1.rps),
+    cpuRatio1: ratio(t.valid1.workerdCpuMs, r1.workerdCpuMs),
+    addedP50: added(r1),
+  });
+  return {
+    keygateAddedP50: added(t.valid1),
+    workers: [
+      against("pass-through", t.passThrough, t.passThrough1),
+      against("floor-rpc", t.floorRpc, t.floorRpc1),
+      against("floor-row", t.floorRow, t.floorRow1),
+    ],
+  };
 }
 
 export function buildRows(results) {
@@ -16,12 +52,24 @@ export function buildRows(results) {
   const load = (id, name, r, base, note) =>
     rows.push({ id, name, rps: r.rps, p50: r.p50, p99: r.p99, ratio: base ? ratio(r.rps, base.rps) : null, cpu: r.workerdCpuMs, note: note + statusNote(r) });
   const c = t.passThrough.connections;
-  load("1", `Origin direct (${c} conn.)`, t.origin, t.passThrough, "the floor: Node http server on loopback");
+  const floors = againstFloors(results).workers;
+  const keygateAgainst = (which) =>
+    floors
+      .filter((f) => f.worker !== "pass-through")
+      .map((f) => `vs ${f.worker}: ${times(f[`rpsRatio${which}`])} req/s, ${times(f[`cpuRatio${which}`])} CPU/req`)
+      .join("; ");
+  const addedP50 = (r) => `added p50: ${ms(r.p50 - t.passThrough1.p50)} ms`;
+  const keys = `${fmt(results.settings.validKeys)} keys round-robin`;
+  load("1", `Origin direct (${c} conn.)`, t.origin, t.passThrough, "no worker at all: Node http server on loopback");
   load("2", `Pass-through worker (${c} conn.)`, t.passThrough, t.passThrough, "same workerd, only `fetch(ORIGIN_URL + path, request)`");
-  load("3", `keygate, valid keys, warm (${c} conn.)`, t.valid, t.passThrough, `${fmt(results.settings.validKeys)} keys round-robin, nothing rate-limited`);
+  load("2a", `Floor-rpc worker (${c} conn.)`, t.floorRpc, t.passThrough, `pass-through + one RPC to the key's Durable Object (no storage); ${keys}`);
+  load("2b", `Floor-row worker, "the floor" (${c} conn.)`, t.floorRow, t.passThrough, `floor-rpc + the RPC inserts one SQLite row and trims the window; ${keys}`);
+  load("3", `keygate, valid keys, warm (${c} conn.)`, t.valid, t.passThrough, `${keys}, nothing rate-limited; ${keygateAgainst("")}`);
   load("2·1", "Pass-through worker (1 conn.)", t.passThrough1, t.passThrough1, "");
-  load("3·1", "keygate, valid keys, warm (1 conn.)", t.valid1, t.passThrough1, `added p50: ${ms(t.valid1.p50 - t.passThrough1.p50)} ms`);
-  load("4", `keygate, one key at its limit → 429 (${c} conn.)`, t.rateLimited, t.passThrough, "asks the key's Durable Object, no origin call");
+  load("2a·1", "Floor-rpc worker (1 conn.)", t.floorRpc1, t.passThrough1, addedP50(t.floorRpc1));
+  load("2b·1", "Floor-row worker (1 conn.)", t.floorRow1, t.passThrough1, addedP50(t.floorRow1));
+  load("3·1", "keygate, valid keys, warm (1 conn.)", t.valid1, t.passThrough1, `${addedP50(t.valid1)}; ${keygateAgainst("1")}`);
+  load("4", `keygate, one key at its limit → 429 (${c} conn.)`, t.rateLimited, t.passThrough, `asks the key's Durable Object, no origin call; ${rowsNote(t.rateLimitedRowsWritten, "refusals")}`);
   load("5a", `keygate, malformed key → 401 (${c} conn.)`, t.malformed, t.passThrough, "checksum fails: zero I/O");
   load(
     "5b",
@@ -32,6 +80,8 @@ export function buildRows(results) {
   );
   load("5c", `keygate, unknown keys from a blocked IP → 429 (${c} conn.)`, t.blockedIp, t.passThrough, "default FAILED_AUTH_LIMIT (30/min): after 30 failures the isolate refuses the IP with zero I/O");
 
+  // What the keys' objects keep for their windows after the burst (a row per admitted ms, or per bucket).
+  const stored = (e) => `; rows stored for the window${e.keys > 1 ? "s" : ""}: ${fmt(e.storedRows)}`;
   const x = results.exactness;
   rows.push({
     id: "6",
@@ -41,7 +91,7 @@ export function buildRows(results) {
     p99: x.p99,
     ratio: null,
     cpu: x.workerdCpuMs,
-    note: `admitted at origin ${fmt(x.admittedAtOrigin)} (expected ${fmt(x.expected)}); over ${x.overAdmitted}, under ${x.underAdmitted}; 200s ${fmt(x.admittedResponses)}, 429s ${fmt(x.refusedResponses)}`,
+    note: `admitted at origin ${fmt(x.admittedAtOrigin)} (expected ${fmt(x.expected)}); over ${x.overAdmitted}, under ${x.underAdmitted}; 200s ${fmt(x.admittedResponses)}, 429s ${fmt(x.refusedResponses)}${stored(x)}`,
   });
   const v = results.revocation;
   rows.push({
@@ -60,31 +110,106 @@ export function buildRows(results) {
   lookup("8b", "key exists", s.big, s.small, "found");
   lookup("8c", "no such key", s.small, null, "missing");
   lookup("8d", "no such key", s.big, s.small, "missing");
+  const l = results.largeLimit;
+  rows.push({
+    id: "9",
+    name: `Large-limit exactness: 1 key × limit ${fmt(l.limit)}, ${fmt(l.requests)} requests (${l.connections} conn.)`,
+    rps: l.rps,
+    p50: l.p50,
+    p99: l.p99,
+    ratio: null,
+    cpu: l.workerdCpuMs,
+    note: `admitted at origin ${fmt(l.admittedAtOrigin)} (expected ${fmt(l.expected)}); 200s ${fmt(l.admittedResponses)}, 429s ${fmt(l.refusedResponses)}${stored(l)}`,
+  });
+  const h = results.hotKey;
+  load(
+    "10",
+    `keygate, one hot key, limit out of reach (${h.connections} conn.)`,
+    h,
+    t.passThrough,
+    `one Durable Object serves every request; vs scenario 3: ${times(ratio(h.rps, t.valid.rps))} req/s, ${times(ratio(h.workerdCpuMs, t.valid.workerdCpuMs))} CPU/req; ${rowsNote(h.rowsWritten, "admitted requests")}`,
+  );
   return rows;
 }
 
 export function evaluateTargets(results) {
   const t = results.throughput;
   const added = t.valid1.p50 - t.passThrough1.p50;
+  const floorAdded = t.floorRow1.p50 - t.passThrough1.p50;
   const rejection = ["malformed", "unknown", "rateLimited"].map((k) => ({ k, r: ratio(t[k].rps, t.passThrough.rps) }));
+  const admittedRows = t.validRowsWritten;
+  const refusalRows = t.rateLimitedRowsWritten;
   const x = results.exactness;
+  const l = results.largeLimit;
   const v = results.revocation;
   const s = results.scale;
   return [
-    { target: "Valid-key throughput ≥ 0.8× pass-through", measured: `${ratio(t.valid.rps, t.passThrough.rps)}×`, pass: t.valid.rps >= 0.8 * t.passThrough.rps },
+    { target: "Valid keys: req/s ≥ 0.9× the floor (floor-row)", measured: times(ratio(t.valid.rps, t.floorRow.rps)), pass: t.valid.rps >= 0.9 * t.floorRow.rps },
+    {
+      target: "Valid keys: workerd CPU/req ≤ 1.15× the floor's",
+      measured: times(ratio(t.valid.workerdCpuMs, t.floorRow.workerdCpuMs)),
+      pass: t.valid.workerdCpuMs !== null && t.floorRow.workerdCpuMs !== null && t.valid.workerdCpuMs <= 1.15 * t.floorRow.workerdCpuMs,
+    },
+    {
+      target: "p50 added at 1 connection ≤ the floor's added p50 + 0.1 ms",
+      measured: `${ms(added)} ms (the floor: ${ms(floorAdded)} ms)`,
+      pass: added <= floorAdded + 0.1,
+    },
     { target: "p50 added latency at 1 connection ≤ 0.5 ms", measured: `${ms(added)} ms`, pass: added <= 0.5 },
     {
       target: "Rejection paths (malformed, unknown, 429) ≥ pass-through throughput",
       measured: rejection.map(({ k, r }) => `${k} ${r}×`).join(", "),
       pass: rejection.every(({ r }) => r >= 1),
     },
+    {
+      target: "Rows written per admitted request (scenario 3) ≤ 1",
+      measured: admittedRows.rows === null ? "not measured" : perRequest(admittedRows),
+      pass: admittedRows.perRequest !== null && admittedRows.perRequest <= 1,
+    },
+    {
+      target: "Rows written per refusal (scenario 4) = 0",
+      measured: refusalRows.rows === null ? "not measured" : `${fmt(refusalRows.rows)} rows for ${fmt(refusalRows.requests)} refusals`,
+      pass: refusalRows.rows === 0,
+    },
     { target: "Exactness: zero over- or under-admission", measured: `over ${x.overAdmitted}, under ${x.underAdmitted}`, pass: x.exact },
+    {
+      target: `Large-limit exactness: exactly ${fmt(l.limit)} admitted`,
+      measured: `${fmt(l.admittedAtOrigin)} at origin, ${fmt(l.refusedResponses)} refused`,
+      pass: l.exact,
+    },
     { target: "Revocation lag: zero requests", measured: `${v.admittedAfter} admitted after revoke`, pass: v.admittedAfter === 0 && v.originAgrees },
     {
       target: `Cold lookup p50 at ${fmt(s.big.keys)} keys within 1.5× of ${fmt(s.small.keys)} keys`,
       measured: `${s.foundRatio}× (no such key: ${s.missingRatio}×)`,
       pass: s.foundRatio !== null && s.foundRatio <= 1.5,
     },
+  ];
+}
+
+function floorsMarkdown({ keygateAddedP50, workers }) {
+  return [
+    `keygate (scenario 3) against each worker it took turns with: keygate's figure divided by the worker's. keygate's added p50 at 1 connection: ${ms(keygateAddedP50)} ms.`,
+    "",
+    "| keygate against | req/s ratio | CPU/req ratio | req/s ratio, 1 conn. | CPU/req ratio, 1 conn. | the worker's added p50, 1 conn. |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...workers.map((w) => `| ${w.worker} | ${times(w.rpsRatio)} | ${times(w.cpuRatio)} | ${times(w.rpsRatio1)} | ${times(w.cpuRatio1)} | ${ms(w.addedP50)} ms |`),
+    "",
+  ];
+}
+
+function rowsWrittenMarkdown(results) {
+  const t = results.throughput;
+  const line = (scenario, w, what, target) =>
+    `| ${scenario} | ${fmt(w.rows)} | ${fmt(w.requests)} ${what} | ${perRequest(w)}${w.restartedObjects ? ` (at least; ${w.restartedObjects} objects restarted)` : ""} | ${target} |`;
+  return [
+    "SQLite rows written by the keys' Durable Objects (`KeyGuard.storageStats()`, read before and after, each after a 1.5 s wait for the batched writes):",
+    "",
+    "| Scenario | rows written | requests | rows per request | target |",
+    "|---|---:|---:|---:|---|",
+    line("3: valid keys, a pass of keygate alone after its turns", t.validRowsWritten, "admitted", "≤ 1"),
+    line("4: one key at its limit, the measured pass", t.rateLimitedRowsWritten, "refused", "0"),
+    line("10: one hot key, with warm-up", results.hotKey.rowsWritten, "admitted", ""),
+    "",
   ];
 }
 
@@ -96,7 +221,7 @@ export function markdown(results, rows, targets) {
     "",
     `${results.date} · ${m.cores} cores (${m.cpuModel}) · Node ${m.node} · workerd ${m.workerd} via Miniflare ${m.miniflare} · load average at start ${m.loadAverageStart.join(" / ")}`,
     "",
-    `Settings: ${st.connections} connections (and 1), ${st.duration} s measured after ${st.warmup} s warm-up, ${st.rounds} alternating rounds for pass-through vs keygate; `
+    `Settings: ${st.connections} connections (and 1), ${st.duration} s measured after ${st.warmup} s warm-up, ${st.rounds} alternating rounds for pass-through, floor-rpc, floor-row and keygate; `
       + `origin, load generator and workerd are separate processes on the same machine. Build: \`wrangler deploy --dry-run\`, served by workerd through Miniflare's API on direct sockets, `
       + `D1, KV and SQLite-backed Durable Objects local, their files under ${st.stateDir}; origin signing on. `
       + `"workerd CPU ms/req" is the workerd process's CPU time over the measured pass divided by its responses: steadier than req/s on a shared machine.`,
@@ -108,6 +233,8 @@ export function markdown(results, rows, targets) {
     `Seeding ${fmt(results.scale.seeding.rows)} keys into D1 took ${fmt(results.scale.seeding.seconds, 1)} s (${fmt(results.scale.seeding.rowsPerSecond)} rows/s). `
       + `Creating ${fmt(results.keyCreation.keys)} keys through the admin API took ${fmt(results.keyCreation.seconds, 1)} s.`,
     "",
+    ...floorsMarkdown(results.againstFloors),
+    ...rowsWrittenMarkdown(results),
     "| Target | Measured | |",
     "|---|---|---|",
     ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.pass ? "pass" : "**miss**"} |`),
@@ -116,15 +243,20 @@ export function markdown(results, rows, targets) {
   return lines.join("\n");
 }
 
-export function terminalTable(rows, targets) {
+export function terminalTable(rows, targets, { keygateAddedP50, workers }) {
   const header = ["#", "Scenario", "req/s", "p50 ms", "p99 ms", "vs pass", "CPU ms/req"];
   const body = rows.map((r) => [r.id, r.name, fmt(r.rps), ms(r.p50), ms(r.p99), r.ratio === null ? "" : `${r.ratio.toFixed(2)}x`, r.cpu == null ? "" : fmt(r.cpu, 3)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const against = (w) =>
+    `keygate vs ${w.worker.padEnd(12)}  req/s ${times(w.rpsRatio, "x")}  CPU/req ${times(w.cpuRatio, "x")}  |  1 conn.: req/s ${times(w.rpsRatio1, "x")}  CPU/req ${times(w.cpuRatio1, "x")}, its added p50 ${ms(w.addedP50)} ms`;
   return [
     line(header),
     widths.map((w) => "-".repeat(w)).join("  "),
     ...body.map(line),
+    "",
+    ...workers.map(against),
+    `keygate's added p50 at 1 conn.: ${ms(keygateAddedP50)} ms`,
     "",
     ...targets.map((t) => `${t.pass ? "PASS" : "MISS"}  ${t.target}: ${t.measured}`),
   ].join("\n");

@@ -1,4 +1,4 @@
-// keygate and a pass-through worker side by side in one workerd, through Miniflare's API (not
+// keygate, a pass-through worker and two "floor" workers side by side in one workerd, through Miniflare's API (not
 // `wrangler dev`, whose proxy layer would be what gets measured). Each worker listens on its own
 // direct socket, so no routing worker sits in front of either.
 import { randomBytes } from "node:crypto";
@@ -20,6 +20,69 @@ const PASS_THROUGH = `export default {
   },
 };`;
 
+/**
+ * The floor of keygate's design, for comparison: the pass-through plus one RPC per request to a
+ * per-key Durable Object (SQLite-backed, addressed by the x-api-key header's value), which
+ * answers with a small object. `objectMembers` is the object's class body (its `admit()`); the
+ * worker around it is the same for both floors.
+ */
+const floorScript = (objectMembers) => `import { DurableObject } from "cloudflare:workers";
+export class Floor extends DurableObject {
+${objectMembers}
+}
+export default {
+  async fetch(request, env) {
+    await env.FLOOR.getByName(request.headers.get("x-api-key") ?? "").admit();
+    const url = new URL(request.url);
+    return fetch(env.ORIGIN_URL + url.pathname + url.search, request);
+  },
+};`;
+
+/**
+ * A limit no pass of the benchmark reaches: scenario 3's keys have it, and floor-row trims with its
+ * window, so the floor trims exactly what an exact log for those keys must trim.
+ */
+export const UNREACHABLE = { limit: 1_000_000, windowSeconds: 86_400 };
+
+// floor-rpc: the call alone, no storage.
+const FLOOR_RPC = floorScript(`  admit() {
+    return { admitted: true, remaining: 1 };
+  }`);
+
+// floor-row ("the floor"): the call appends one row and trims the rows that left the window, the
+// least any design with exact windows and next-request revocation writes. No index: a key holds
+// a few dozen rows in scenario 3, cheaper to scan than to index on every insert.
+const FLOOR_ROW = floorScript(`  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS log (ts INTEGER NOT NULL)");
+  }
+  admit() {
+    const now = Date.now();
+    this.ctx.storage.sql.exec("DELETE FROM log WHERE ts <= ?", now - ${UNREACHABLE.windowSeconds * 1_000});
+    this.ctx.storage.sql.exec("INSERT INTO log (ts) VALUES (?)", now);
+    return { admitted: true, remaining: 1 };
+  }`);
+
+/**
+ * Answers `KeyGuard.storageStats()` for a batch of key ids (a JSON array) in one request, calling
+ * the same objects keygate calls, through keygate's own namespace and by key id. One round trip
+ * per batch: from Node, Miniflare's proxy takes about 10 ms per call (see bench/lib/guard-stats.mjs).
+ */
+const GUARD_STATS = `export default {
+  async fetch(request, env) {
+    try {
+      const ids = await request.json();
+      const stats = await Promise.all(ids.map(async (id) => {
+        const { rowsWritten, storedRows } = await env.KEY_GUARD.getByName(id).storageStats();
+        return { rowsWritten, storedRows };
+      }));
+      return Response.json(stats);
+    } catch (error) {
+      return Response.json({ error: String(error?.message ?? error) }, { status: 500 });
+    }
+  },
+};`;
+
 function wranglerSettings(root) {
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
@@ -27,6 +90,21 @@ function wranglerSettings(root) {
   if (!date) throw new Error("wrangler.toml has no compatibility_date");
   return { compatibilityDate: date, compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [] };
 }
+
+/** A worker of the benchmark's own (pass-through or floor) on its own direct socket. */
+function plainWorker(name, script, settings, originUrl, extra = {}) {
+  return {
+    name,
+    modules: true,
+    script,
+    ...settings,
+    bindings: { ORIGIN_URL: originUrl },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    ...extra,
+  };
+}
+
+const floorObject = { durableObjects: { FLOOR: { className: "Floor", useSQLite: true } } };
 
 function keygateWorker(name, script, settings, originUrl, overrides) {
   return {
@@ -63,6 +141,9 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
  *  - keygate-strict: the product with the default failed-auth limit (the blocked-IP path)
  *  - keygate-scale:  the product over the big seeded table (scenario 8)
  *  - pass:           the pass-through forwarder
+ *  - floor-rpc:      the pass-through plus one RPC to a per-key object (no storage)
+ *  - floor-row:      the same, the RPC writing one row and trimming the window ("the floor")
+ *  - guard-stats:    reads keygate's key objects' storageStats() for the bench (never measured)
  */
 export async function startRuntime({ root, script, originUrl, stateDir, onLog, inspect = false }) {
   const settings = wranglerSettings(root);
@@ -78,20 +159,18 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
       keygateWorker("keygate", script, settings, originUrl, raised),
       keygateWorker("keygate-strict", script, settings, originUrl, {}),
       keygateWorker("keygate-scale", script, settings, originUrl, raised),
-      {
-        name: "pass",
-        modules: true,
-        script: PASS_THROUGH,
-        ...settings,
-        bindings: { ORIGIN_URL: originUrl },
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-      },
+      plainWorker("pass", PASS_THROUGH, settings, originUrl),
+      plainWorker("floor-rpc", FLOOR_RPC, settings, originUrl, floorObject),
+      plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+      plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
+        durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true } },
+      }),
     ],
   });
   const mf = new Miniflare(options);
   await mf.ready;
   const urls = {};
-  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass"]) {
+  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row", "guard-stats"]) {
     urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
   }
   for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);

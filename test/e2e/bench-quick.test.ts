@@ -64,10 +64,58 @@ describe("npm run bench -- --quick", () => {
     expectLoad(t.valid1, 200);
     expect(t.passThrough1.connections).toBe(1);
     expect(t.valid1.connections).toBe(1);
+    for (const floor of [t.floorRpc, t.floorRow, t.floorRpc1, t.floorRow1]) expectLoad(floor, 200);
+    expect(t.floorRpc1.connections).toBe(1);
+    expect(t.floorRow1.connections).toBe(1);
     expectLoad(t.rateLimited, 429);
     expectLoad(t.malformed, 401);
     expectLoad(t.unknown, 401);
     expectLoad(t.blockedIp, 429);
+  });
+
+  it("compares keygate with the pass-through and both floor workers, at N connections and at 1", () => {
+    const { keygateAddedP50, workers } = results.againstFloors;
+    expect(keygateAddedP50).toEqual(expect.any(Number));
+    expect(workers.map((w: { worker: string }) => w.worker)).toEqual(["pass-through", "floor-rpc", "floor-row"]);
+    for (const w of workers) {
+      for (const figure of [w.rpsRatio, w.cpuRatio, w.rpsRatio1, w.cpuRatio1]) expect(figure).toBeGreaterThan(0);
+      expect(w.addedP50).toEqual(expect.any(Number));
+    }
+  });
+
+  it("counts the SQLite rows the keys' objects wrote per admitted request and per refusal", () => {
+    const t = results.throughput;
+    for (const written of [t.validRowsWritten, t.rateLimitedRowsWritten, results.hotKey.rowsWritten]) {
+      expect(written.requests).toBeGreaterThan(0);
+      expect(written.rows).toBeGreaterThanOrEqual(0);
+      expect(written.perRequest).toBe(written.rows / written.requests);
+    }
+    // The origin counts every admitted request of scenario 3's rows pass, including the few (at most
+    // one per connection) still in flight when autocannon stopped, whose responses it did not record.
+    const rowsPass = t.validRowsWritten.pass;
+    expectLoad(rowsPass, 200);
+    expect(t.validRowsWritten.requests).toBeGreaterThanOrEqual(rowsPass.responses);
+    expect(t.validRowsWritten.requests).toBeLessThanOrEqual(rowsPass.responses + rowsPass.connections);
+    expect(results.hotKey.rowsWritten.requests).toBeGreaterThanOrEqual(results.hotKey.responses);
+    expect(t.rateLimitedRowsWritten.requests).toBe(t.rateLimited.responses);
+  });
+
+  it("serves one hot key from a single object with the right responses", () => {
+    expectLoad(results.hotKey, 200);
+    expect(results.hotKey.connections).toBe(results.settings.connections);
+  });
+
+  it("admits exactly a large limit on one key, and reports the rows its object stores", () => {
+    const l = results.largeLimit;
+    expect(l.keys).toBe(1);
+    expect(l.limit).toBeGreaterThan(4_000);
+    expect(l.requests).toBeGreaterThan(l.limit);
+    expect(l.responses).toBe(l.requests);
+    expect(l.admittedAtOrigin).toBe(l.limit);
+    expect(l.admittedResponses).toBe(l.limit);
+    expect(l.refusedResponses).toBe(l.requests - l.limit);
+    expect(l.exact).toBe(true);
+    expect(l.storedRows).toBeGreaterThan(0);
   });
 
   it("admits exactly keys × limit under concurrency, counted at the origin", () => {
@@ -79,6 +127,7 @@ describe("npm run bench -- --quick", () => {
     expect(x.overAdmitted).toBe(0);
     expect(x.underAdmitted).toBe(0);
     expect(x.exact).toBe(true);
+    expect(x.storedRows).toBeGreaterThan(0);
   });
 
   it("admits nothing sent after a revoke returned, and streamed on both sides of it", () => {
@@ -103,10 +152,11 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("writes one table with every scenario and judges every target", () => {
-    for (const id of ["1", "2", "3", "2·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d"]) {
+    for (const id of ["1", "2", "2a", "2b", "3", "2·1", "2a·1", "2b·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d", "9", "10"]) {
       expect(markdown).toContain(`| ${id} |`);
     }
-    expect(results.targets).toHaveLength(6);
+    expect(markdown).toContain("| floor-row |");
+    expect(results.targets).toHaveLength(11);
     for (const target of results.targets) expect(typeof target.pass).toBe("boolean");
     expect(markdown).toContain(`${results.machine.cores} cores`);
   });

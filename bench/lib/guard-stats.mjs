@@ -1,0 +1,79 @@
+// What a key's Durable Object (KeyGuard) has written to SQLite, read through its own RPC method
+// `storageStats()`. The bench's `guard-stats` worker (bench/lib/runtime.mjs) makes the calls: it is
+// bound to the keygate worker's KEY_GUARD namespace and addresses each object by key id, as keygate
+// does. (Miniflare's proxy from Node can make the same RPC, but at about 10 ms a call, a reading of
+// 1,000 keys took 10-20 s; the worker answers a batch in one round trip.)
+//
+// rowsWritten counts from the object's start, so a figure for a pass is the difference between a
+// reading before and one after. The object persists its window and usage records after replying,
+// batched (at most once a second per key), so a reading waits FLUSH_WAIT_MS after the last request.
+
+/** Longer than the object's batching interval (1 s), so every write of the pass has been made. */
+export const FLUSH_WAIT_MS = 1_500;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for the keys' objects to flush what the last requests left them to write. */
+export const waitForFlush = () => sleep(FLUSH_WAIT_MS);
+
+/** Ids per request to the guard-stats worker, whose calls to the objects run in parallel. */
+const BATCH = 200;
+
+/**
+ * `{ rowsWritten, storedRows }` of each key's object, by key id; null if this keygate's KeyGuard
+ * has no storageStats().
+ */
+export async function readStorageStats(urls, keyIds) {
+  const stats = new Map();
+  for (let i = 0; i < keyIds.length; i += BATCH) {
+    const ids = keyIds.slice(i, i + BATCH);
+    const res = await fetch(urls["guard-stats"], { method: "POST", body: JSON.stringify(ids) });
+    const body = await res.json();
+    if (!res.ok) {
+      if (/does not implement the method "storageStats"/.test(body.error)) return null;
+      throw new Error(`reading storageStats(): ${res.status} ${body.error}`);
+    }
+    ids.forEach((id, n) => stats.set(id, body[n]));
+  }
+  return stats;
+}
+
+/**
+ * Rows the keys' objects wrote between two readings. An object that restarted in between (its
+ * count went down) counts from its restart only, so the figure is then a lower bound: `restarted`
+ * says how many did.
+ */
+function rowsWrittenBetween(before, after) {
+  if (!before || !after) return null;
+  let rows = 0;
+  let restarted = 0;
+  for (const [id, { rowsWritten }] of after) {
+    const was = before.get(id)?.rowsWritten ?? 0;
+    if (rowsWritten < was) {
+      restarted++;
+      rows += rowsWritten;
+    } else {
+      rows += rowsWritten - was;
+    }
+  }
+  return { rows, restarted };
+}
+
+/**
+ * Rows the keys' objects wrote during `pass()`: a reading before it and one after, each once the
+ * objects have flushed what earlier requests left them to write.
+ */
+export async function rowsWrittenDuring(urls, keyIds, pass) {
+  await waitForFlush();
+  const before = await readStorageStats(urls, keyIds);
+  await pass();
+  await waitForFlush();
+  const after = await readStorageStats(urls, keyIds);
+  return rowsWrittenBetween(before, after);
+}
+
+/** Rows written per request, with nulls where the objects cannot say (no storageStats). */
+export function rowsPerRequest(written, requests) {
+  if (!written) return { rows: null, requests, perRequest: null, restartedObjects: null };
+  return { rows: written.rows, requests, perRequest: requests ? written.rows / requests : null, restartedObjects: written.restarted };
+}
