@@ -156,7 +156,7 @@ describe("npm run bench -- --quick", () => {
       expect(markdown).toContain(`| ${id} |`);
     }
     expect(markdown).toContain("| floor-row |");
-    expect(results.targets).toHaveLength(11);
+    expect(results.targets).toHaveLength(10);
     for (const target of results.targets) expect(typeof target.pass).toBe("boolean");
     expect(markdown).toContain(`${results.machine.cores} cores`);
   });
