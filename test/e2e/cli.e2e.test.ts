@@ -264,7 +264,7 @@ describe("keygate on the command line", () => {
       [["keys", "create", "--tenant", "ten_abc", "--expires", "soon"], /'--expires <when>' argument 'soon' is invalid/],
       [["keys", "create", "--tenant", "ten_abc", "--expires", "2001-01-01"], /must be in the future/],
       [["keys", "create", "--tenant", "ten_abc", "--limit", "60"], /REQUESTS\/WINDOW/],
-      [["keys", "create", "--tenant", "ten_abc", "--limit", "60/2d"], /1 second to 1 day/],
+      [["keys", "create", "--tenant", "ten_abc", "--limit", "60/32d"], /1 second to 31 days/],
       [["keys", "create", "--tenant", "ten_abc", "--quiet", "--json"], /--quiet and --json cannot be used together/],
       [["keys", "rotate", "key_abc", "--grace", "31d"], /at most 30d/],
       [["keys", "get", "ten_abc"], /Expected a key id \(key_…\)/],
