@@ -4,7 +4,7 @@ import { OVERRIDE_HEADERS } from "../gateway/overrides";
 import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import type { Environment } from "../keys/format";
-import { rewriteOriginUrls } from "./redirects";
+import { rewriteOriginUrls, URL_HEADERS } from "./redirects";
 import { sign } from "./signing";
 
 /** Who the origin is told is calling; null for preflights and public paths. */
@@ -16,7 +16,7 @@ export interface Identity {
 }
 
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 const IDENTITY_PREFIX = "x-keygate-";
 /**
  * What proxies tell an origin about the client and the URL it used. The origin must be able to
@@ -134,34 +134,50 @@ export async function forwardToOrigin(
   }
 
   const response = new Response(upstream.body, upstream);
-  stripHopByHop(response.headers);
-  rewriteOriginUrls(response.headers, url, config, origin);
+  const hopByHop = hopByHopTest(response.headers);
+  let urls = false;
+  for (const name of dropHeaders(response.headers, hopByHop)) urls ||= URL_HEADERS.has(name);
+  // Most responses carry no URL header at all: then there is nothing to look up or rewrite.
+  if (urls) rewriteOriginUrls(response.headers, url, config, origin);
   return response;
 }
 
 function upstreamHeaders(incoming: Headers, url: URL, carriers: readonly Carrier[]): Headers {
   const headers = new Headers(incoming);
-  stripHopByHop(headers);
-  for (const carrier of carriers) headers.delete(carrier);
-  // x-api-key is keygate's own header: even where no key is checked (preflights, public paths)
-  // a key sent there is not handed to the origin. Authorization may be the origin's business.
-  headers.delete("x-api-key");
-  for (const name of [...headers.keys()]) {
+  const hopByHop = hopByHopTest(headers);
+  dropHeaders(headers, (name) => {
+    // x-api-key is keygate's own header: even where no key is checked (preflights, public paths)
+    // a key sent there is not handed to the origin. Authorization may be the origin's business.
+    if (hopByHop(name) || name === "host" || name === "x-api-key" || carriers.includes(name as Carrier) || CLIENT_CLAIMS.has(name)) return true;
     const dashed = name.replaceAll("_", "-");
     const forgery = dashed !== name && OWN_HEADERS.has(dashed);
-    if (forgery || dashed.startsWith(IDENTITY_PREFIX) || dashed.startsWith(FORWARDING_PREFIX) || CLIENT_CLAIMS.has(name)) headers.delete(name);
-  }
-  headers.delete("host");
+    return forgery || dashed.startsWith(IDENTITY_PREFIX) || dashed.startsWith(FORWARDING_PREFIX);
+  });
   setForwarding(headers, url, clientAddress(incoming));
   return headers;
 }
 
-function stripHopByHop(headers: Headers): void {
-  const named = headers.get("connection");
-  if (named) {
-    for (const name of named.split(",")) headers.delete(name.trim());
+/**
+ * Deletes the headers `drop` picks, looking only at the names present, and returns the names kept.
+ * Every Headers call crosses into the runtime, so one pass over what is there replaces a delete
+ * per name that might be (about twenty on each proxied request, most of them for absent names).
+ */
+function dropHeaders(headers: Headers, drop: (name: string) => boolean): string[] {
+  const kept: string[] = [];
+  // keys() gives lower-case names; a copy, since deleting while iterating would skip names.
+  for (const name of [...headers.keys()]) {
+    if (drop(name)) headers.delete(name);
+    else kept.push(name);
   }
-  for (const name of HOP_BY_HOP) headers.delete(name);
+  return kept;
+}
+
+/** Whether a (lower-case) header name is hop-by-hop: one of RFC 9110's or one Connection names. */
+function hopByHopTest(headers: Headers): (name: string) => boolean {
+  const named = headers.get("connection");
+  if (!named) return (name) => HOP_BY_HOP.has(name);
+  const listed = new Set(named.split(",").map((name) => name.trim().toLowerCase()));
+  return (name) => HOP_BY_HOP.has(name) || listed.has(name);
 }
 
 /**
