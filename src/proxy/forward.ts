@@ -81,43 +81,41 @@ export async function forwardToOrigin(
 
   const headers = upstreamHeaders(request.headers, url, carriers);
   headers.set("x-request-id", requestId);
-  if (identity) {
-    const scopes = identity.scopes.join(",");
-    headers.set("x-keygate-key-id", identity.keyId);
-    headers.set("x-keygate-tenant-id", identity.tenantId);
-    headers.set("x-keygate-environment", identity.environment);
-    headers.set("x-keygate-scopes", scopes);
-    if (config.originSigningSecret) {
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      headers.set("x-keygate-timestamp", timestamp);
-      headers.set(
-        "x-keygate-signature",
-        await sign(config.originSigningSecret, {
-          timestamp,
-          method: request.method,
-          pathAndQuery,
-          keyId: identity.keyId,
-          tenantId: identity.tenantId,
-          environment: identity.environment,
-          scopes,
-          requestId,
-        }),
-      );
-    }
-  }
+  if (identity) await identify(headers, identity, config.originSigningSecret, { method: request.method, pathAndQuery, requestId });
+  const upstream = await fetchOrigin(target, { method: request.method, headers, body }, config.originTimeoutMs);
+  return downstream(upstream, url, config, origin);
+}
 
+/** The caller's identity for the origin, signed when there is a secret to sign it with. */
+async function identify(
+  headers: Headers,
+  identity: Identity,
+  secret: string | null,
+  request: { method: string; pathAndQuery: string; requestId: string },
+): Promise<void> {
+  const scopes = identity.scopes.join(",");
+  headers.set("x-keygate-key-id", identity.keyId);
+  headers.set("x-keygate-tenant-id", identity.tenantId);
+  headers.set("x-keygate-environment", identity.environment);
+  headers.set("x-keygate-scopes", scopes);
+  if (!secret) return;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  headers.set("x-keygate-timestamp", timestamp);
+  const { keyId, tenantId, environment } = identity;
+  headers.set("x-keygate-signature", await sign(secret, { timestamp, ...request, keyId, tenantId, environment, scopes }));
+}
+
+/** The origin's answer; ORIGIN_TIMEOUT_MS bounds the wait for its headers, not a long download. */
+async function fetchOrigin(target: string, init: { method: string; headers: Headers; body: BodyInit | null }, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, config.originTimeoutMs);
-  let upstream: Response;
+  }, timeoutMs);
   try {
-    upstream = await fetch(target, {
-      method: request.method,
-      headers,
-      body,
+    return await fetch(target, {
+      ...init,
       redirect: "manual",
       signal: controller.signal,
       // Cloudflare's cache keys on the URL alone, not on who is calling: one tenant's response
@@ -129,10 +127,12 @@ export async function forwardToOrigin(
     console.error("keygate: origin fetch failed", error);
     throw new ApiError("origin_unreachable", "The origin could not be reached.");
   } finally {
-    // The timeout bounds the wait for the origin's headers, not a long download.
     clearTimeout(timer);
   }
+}
 
+/** The origin's response as the client gets it: streamed, without hop-by-hop headers, its URLs the client's. */
+function downstream(upstream: Response, url: URL, config: Config, origin: URL): Response {
   const response = new Response(upstream.body, upstream);
   const hopByHop = hopByHopTest(response.headers);
   let urls = false;
