@@ -27,9 +27,10 @@ export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };
 export const gatewayApp = new Hono<GatewayEnv>();
 
 gatewayApp.use(requestContext());
-gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.var.neededScopes }), async (c) => {
-  const { services, url, keygate, keyCarriers, body, requestId } = c.var;
-  return forwardToOrigin(c.req.raw, url, services.config, { identity: keygate, carriers: keyCarriers, body }, requestId);
+gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.get("neededScopes") }), async (c) => {
+  // c.get, not c.var, on this path: each c.var read copies every variable into a new object.
+  const identity = c.get("keygate");
+  return forwardToOrigin(c.req.raw, c.get("url"), c.get("services").config, { identity, carriers: c.get("keyCarriers"), body: c.get("body") }, c.get("requestId"));
 });
 gatewayApp.onError(onError);
 
@@ -50,11 +51,11 @@ function routeAccess(): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const request = c.req.raw;
     const url = new URL(request.url);
-    const { config } = c.var.services;
+    const { config } = c.get("services");
     const preflight = isPreflight(request);
     if (preflight || isPublicPath(config, url.pathname)) {
       const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
-      return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.var.requestId);
+      return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.get("requestId"));
     }
     const { scopes, body } = await scopesOf(config, request, url);
     c.set("url", url);

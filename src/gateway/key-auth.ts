@@ -32,7 +32,8 @@ export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
  */
 export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }>(options: KeyAuthOptions<E>): MiddlewareHandler<E> {
   return async (c, next) => {
-    const services = c.var.services;
+    // c.get, not c.var: Hono builds a fresh object of every variable on each c.var read.
+    const services = c.get("services");
     const credential = extractCredential(c.req.raw.headers, (candidate) => isWellFormedKey(candidate, services.config.keyPrefix));
     if (!credential) throw missingCredentials();
     // A malformed key costs no I/O and is not counted: refusing it is free, counting it would not be.
@@ -41,7 +42,7 @@ export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }
     const ip = clientIp(c.req.raw.headers);
     services.failedAttempts.assertNotBlocked(ip);
     const { keyPrefix, logClientIps } = services.config;
-    const facts = requestFacts(c.req.raw, { keyPrefix, logClientIps, requestId: c.var.requestId, carrier: credential.style });
+    const facts = requestFacts(c.req.raw, { keyPrefix, logClientIps, requestId: c.get("requestId"), carrier: credential.style });
     const { key, decision } = await verifyKey(services, credential.key, options.scopes(c), facts);
     const window = decision.window;
     const headers = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};

@@ -15,9 +15,10 @@ export interface RequestVariables {
  */
 export function requestContext(): MiddlewareHandler<{ Bindings: Env; Variables: RequestVariables }> {
   return async (c, next) => {
-    c.set("requestId", prefixedId("req"));
+    const requestId = prefixedId("req");
+    c.set("requestId", requestId);
     c.set("services", createServices(c.env, c.executionCtx));
     await next();
-    c.res.headers.set("x-request-id", c.var.requestId);
+    c.res.headers.set("x-request-id", requestId);
   };
 }

@@ -4,7 +4,7 @@ import { OVERRIDE_HEADERS } from "../gateway/overrides";
 import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import type { Environment } from "../keys/format";
-import { rewriteOriginUrls } from "./redirects";
+import { rewriteOriginUrls, URL_HEADERS } from "./redirects";
 import { sign } from "./signing";
 
 /** Who the origin is told is calling; null for preflights and public paths. */
@@ -16,7 +16,7 @@ export interface Identity {
 }
 
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 const IDENTITY_PREFIX = "x-keygate-";
 /**
  * What proxies tell an origin about the client and the URL it used. The origin must be able to
@@ -81,43 +81,41 @@ export async function forwardToOrigin(
 
   const headers = upstreamHeaders(request.headers, url, carriers);
   headers.set("x-request-id", requestId);
-  if (identity) {
-    const scopes = identity.scopes.join(",");
-    headers.set("x-keygate-key-id", identity.keyId);
-    headers.set("x-keygate-tenant-id", identity.tenantId);
-    headers.set("x-keygate-environment", identity.environment);
-    headers.set("x-keygate-scopes", scopes);
-    if (config.originSigningSecret) {
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      headers.set("x-keygate-timestamp", timestamp);
-      headers.set(
-        "x-keygate-signature",
-        await sign(config.originSigningSecret, {
-          timestamp,
-          method: request.method,
-          pathAndQuery,
-          keyId: identity.keyId,
-          tenantId: identity.tenantId,
-          environment: identity.environment,
-          scopes,
-          requestId,
-        }),
-      );
-    }
-  }
+  if (identity) await identify(headers, identity, config.originSigningSecret, { method: request.method, pathAndQuery, requestId });
+  const upstream = await fetchOrigin(target, { method: request.method, headers, body }, config.originTimeoutMs);
+  return downstream(upstream, url, config, origin);
+}
 
+/** The caller's identity for the origin, signed when there is a secret to sign it with. */
+async function identify(
+  headers: Headers,
+  identity: Identity,
+  secret: string | null,
+  request: { method: string; pathAndQuery: string; requestId: string },
+): Promise<void> {
+  const scopes = identity.scopes.join(",");
+  headers.set("x-keygate-key-id", identity.keyId);
+  headers.set("x-keygate-tenant-id", identity.tenantId);
+  headers.set("x-keygate-environment", identity.environment);
+  headers.set("x-keygate-scopes", scopes);
+  if (!secret) return;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  headers.set("x-keygate-timestamp", timestamp);
+  const { keyId, tenantId, environment } = identity;
+  headers.set("x-keygate-signature", await sign(secret, { timestamp, ...request, keyId, tenantId, environment, scopes }));
+}
+
+/** The origin's answer; ORIGIN_TIMEOUT_MS bounds the wait for its headers, not a long download. */
+async function fetchOrigin(target: string, init: { method: string; headers: Headers; body: BodyInit | null }, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, config.originTimeoutMs);
-  let upstream: Response;
+  }, timeoutMs);
   try {
-    upstream = await fetch(target, {
-      method: request.method,
-      headers,
-      body,
+    return await fetch(target, {
+      ...init,
       redirect: "manual",
       signal: controller.signal,
       // Cloudflare's cache keys on the URL alone, not on who is calling: one tenant's response
@@ -129,39 +127,57 @@ export async function forwardToOrigin(
     console.error("keygate: origin fetch failed", error);
     throw new ApiError("origin_unreachable", "The origin could not be reached.");
   } finally {
-    // The timeout bounds the wait for the origin's headers, not a long download.
     clearTimeout(timer);
   }
+}
 
+/** The origin's response as the client gets it: streamed, without hop-by-hop headers, its URLs the client's. */
+function downstream(upstream: Response, url: URL, config: Config, origin: URL): Response {
   const response = new Response(upstream.body, upstream);
-  stripHopByHop(response.headers);
-  rewriteOriginUrls(response.headers, url, config, origin);
+  const hopByHop = hopByHopTest(response.headers);
+  let urls = false;
+  for (const name of dropHeaders(response.headers, hopByHop)) urls ||= URL_HEADERS.has(name);
+  // Most responses carry no URL header at all: then there is nothing to look up or rewrite.
+  if (urls) rewriteOriginUrls(response.headers, url, config, origin);
   return response;
 }
 
 function upstreamHeaders(incoming: Headers, url: URL, carriers: readonly Carrier[]): Headers {
   const headers = new Headers(incoming);
-  stripHopByHop(headers);
-  for (const carrier of carriers) headers.delete(carrier);
-  // x-api-key is keygate's own header: even where no key is checked (preflights, public paths)
-  // a key sent there is not handed to the origin. Authorization may be the origin's business.
-  headers.delete("x-api-key");
-  for (const name of [...headers.keys()]) {
+  const hopByHop = hopByHopTest(headers);
+  dropHeaders(headers, (name) => {
+    // x-api-key is keygate's own header: even where no key is checked (preflights, public paths)
+    // a key sent there is not handed to the origin. Authorization may be the origin's business.
+    if (hopByHop(name) || name === "host" || name === "x-api-key" || carriers.includes(name as Carrier) || CLIENT_CLAIMS.has(name)) return true;
     const dashed = name.replaceAll("_", "-");
     const forgery = dashed !== name && OWN_HEADERS.has(dashed);
-    if (forgery || dashed.startsWith(IDENTITY_PREFIX) || dashed.startsWith(FORWARDING_PREFIX) || CLIENT_CLAIMS.has(name)) headers.delete(name);
-  }
-  headers.delete("host");
+    return forgery || dashed.startsWith(IDENTITY_PREFIX) || dashed.startsWith(FORWARDING_PREFIX);
+  });
   setForwarding(headers, url, clientAddress(incoming));
   return headers;
 }
 
-function stripHopByHop(headers: Headers): void {
-  const named = headers.get("connection");
-  if (named) {
-    for (const name of named.split(",")) headers.delete(name.trim());
+/**
+ * Deletes the headers `drop` picks, looking only at the names present, and returns the names kept.
+ * Every Headers call crosses into the runtime, so one pass over what is there replaces a delete
+ * per name that might be (about twenty on each proxied request, most of them for absent names).
+ */
+function dropHeaders(headers: Headers, drop: (name: string) => boolean): string[] {
+  const kept: string[] = [];
+  // keys() gives lower-case names; a copy, since deleting while iterating would skip names.
+  for (const name of [...headers.keys()]) {
+    if (drop(name)) headers.delete(name);
+    else kept.push(name);
   }
-  for (const name of HOP_BY_HOP) headers.delete(name);
+  return kept;
+}
+
+/** Whether a (lower-case) header name is hop-by-hop: one of RFC 9110's or one Connection names. */
+function hopByHopTest(headers: Headers): (name: string) => boolean {
+  const named = headers.get("connection");
+  if (!named) return (name) => HOP_BY_HOP.has(name);
+  const listed = new Set(named.split(",").map((name) => name.trim().toLowerCase()));
+  return (name) => HOP_BY_HOP.has(name) || listed.has(name);
 }
 
 /**

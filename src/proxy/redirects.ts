@@ -9,6 +9,9 @@ import type { Config } from "../config";
  * URLs elsewhere (other hosts, paths relative to the request) are left as they are; bodies are
  * never rewritten.
  */
+/** The response headers rewriteOriginUrls reads: a response with none of them needs no rewriting. */
+export const URL_HEADERS: ReadonlySet<string> = new Set(["location", "content-location", "refresh", "link", "set-cookie"]);
+
 export function rewriteOriginUrls(headers: Headers, client: URL, config: Config, serving: URL): void {
   // The origin that served the request first: its base path is the one to take off a bare path.
   const origins = [serving, config.originUrl, config.originUrlTest].filter((o, i, all): o is URL => o !== null && all.indexOf(o) === i);
