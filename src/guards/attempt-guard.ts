@@ -5,6 +5,7 @@ import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow 
 import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingWindow } from "./sliding-window";
+import { WriteBehind } from "./write-behind";
 
 export interface AttemptWindow extends WindowState {
   /** The first refusal of a stretch of refusals: when the subject became blocked, worth recording once. */
@@ -19,7 +20,9 @@ export interface AttemptWindow extends WindowState {
 export class AttemptGuard extends DurableObject<Env> {
   private readonly window: SlidingWindow;
   private readonly attempts: AttemptLog;
-  private alarmSet = false;
+  /** Attempts are written after the reply, at most once every ATTEMPT_FLUSH_MS (see WriteBehind). */
+  private readonly writes = new WriteBehind(() => this.persist());
+  private writtenAt = Number.NEGATIVE_INFINITY;
   /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
   private blockedUntil = 0;
 
@@ -38,28 +41,31 @@ export class AttemptGuard extends DurableObject<Env> {
    */
   recordAttempt(limit: number, windowSeconds: number, failure?: { code: string } & AttemptDetail): AttemptWindow {
     const window = this.window.tryAdmit(Date.now(), limit, windowSeconds * 1000);
-    // Written before the reply, unlike a key's admissions: a blocked prober must stay blocked
-    // after any restart, and these counters are not on a valid key's path.
-    this.window.flush();
     const firstRefusal = !window.admitted && window.now >= this.blockedUntil;
     if (!window.admitted) this.blockedUntil = window.now + window.retryAfterMs;
-    if (failure && !this.attempts.record(window.now, window.admitted ? failure.code : "too_many_failed_attempts", failure) && !this.alarmSet) {
-      // What waits in memory is written a second later even if no failure follows.
-      this.alarmSet = true;
-      void this.ctx.storage.setAlarm(window.now + ATTEMPT_FLUSH_MS);
-    }
+    if (failure) this.attempts.record(window.now, window.admitted ? failure.code : "too_many_failed_attempts", failure);
+    // Decided in memory, written after the reply, like a key's window: a flood of failures from
+    // one address costs one write a second, and a restart forgets at most that second's attempts.
+    this.writes.schedule(this.writtenAt + ATTEMPT_FLUSH_MS, window.now);
     return { ...window, firstRefusal };
   }
 
+  /** An alarm set by an earlier release, which wrote failures this way: writes what waits. */
   override alarm(): void {
-    this.alarmSet = false;
-    this.attempts.flush(Date.now());
+    this.persist();
+  }
+
+  private persist(): void {
+    this.writes.cancel();
+    this.writtenAt = Date.now();
+    this.window.flush();
+    this.attempts.flush();
   }
 
   /** The recorded failures: hourly counts of the last 7 days and the newest `limit` events. */
   failures(limit: number): { hours: { hour: number; counts: Record<string, number> }[]; events: AttemptEventRow[] } {
     const now = Date.now();
-    this.attempts.flush(now);
+    this.attempts.flush();
     return {
       hours: this.attempts.hours.read(bucketStart(now - ATTEMPT_RETENTION_MS, "hour"), now + 1).map(([hour, counts]) => ({ hour, counts })),
       events: this.attempts.events.page(limit, null).rows,

@@ -10,6 +10,7 @@ import { KeyUsageLog, type KeyEventRow, type KeyUsage } from "../usage/key-usage
 import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingWindow } from "./sliding-window";
+import { WriteBehind } from "./write-behind";
 import { countingWrites } from "./storage-stats";
 
 export type { KeyUsage };
@@ -64,9 +65,8 @@ export class KeyGuard extends DurableObject<Env> {
   /** When this instance last forwarded (0 after a start: the first forward need not wait). */
   private forwardedAt = Number.NEGATIVE_INFINITY;
   private prunedHour = 0;
-  /** The pending write of decisions (see PERSIST_EVERY_MS), when it is due, and when each part last ran. */
-  private persistTimer: ReturnType<typeof setTimeout> | null = null;
-  private persistDue = 0;
+  /** The write of decisions after the replies (see PERSIST_EVERY_MS), and when each part last ran. */
+  private readonly writes = new WriteBehind(() => this.persist(false));
   private windowWrittenAt = Number.NEGATIVE_INFINITY;
   private usageWrittenAt = Number.NEGATIVE_INFINITY;
   /** SQLite rows this instance has written (Cloudflare bills them): see storageStats. */
@@ -194,27 +194,17 @@ export class KeyGuard extends DurableObject<Env> {
     if (this.usage.hours.unsynced().length > 0) this.wakeAt(this.nextForward(Date.now()));
   }
 
-  /**
-   * Schedules the write of what the last decisions changed (see PERSIST_EVERY_MS). A timer, not an
-   * alarm: setting an alarm is itself a write, which would hold this very reply.
-   */
+  /** Schedules the write of what the last decisions changed (see PERSIST_EVERY_MS). */
   private persistSoon(now: number): void {
     const due = this.window.dirty ? this.windowWrittenAt + PERSIST_EVERY_MS : this.usageWrittenAt + USAGE_PERSIST_EVERY_MS;
-    if (this.persistTimer !== null) {
-      if (this.persistDue <= due) return;
-      clearTimeout(this.persistTimer);
-    }
-    this.persistDue = due;
-    this.persistTimer = setTimeout(() => this.persist(false), Math.max(0, due - now));
+    this.writes.schedule(due, now);
   }
 
   /**
    * Writes the window's changes, and the usage counted since its last write when that is due (or
-   * `everything`), in one transaction; whatever still waits gets its timer.
+   * `everything`), in one transaction; whatever still waits is scheduled again.
    */
   private persist(everything = true): void {
-    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
     const now = Date.now();
     if (this.window.dirty) {
       this.window.flush();
@@ -251,6 +241,7 @@ export class KeyGuard extends DurableObject<Env> {
    * yet written go in the same transaction, so an admin write leaves nothing behind in memory.
    */
   private save(state: GuardState): void {
+    this.writes.cancel();
     this.persist();
     this.sql.exec(
       "INSERT INTO guard (id, policy) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",

@@ -21,36 +21,32 @@ export interface AttemptDetail {
   display: string | null;
 }
 
-/** How stale the stored failures may get: counted in memory, written at most this often. */
+/** How stale the stored attempts may get: counted in memory, written at most this often. */
 export const ATTEMPT_FLUSH_MS = 1_000;
 
 /**
  * What a client address's failed authentications were: hourly counts by code for 7 days (at most
- * 169 rows) and the last 100 failures. Counted in memory and written at most once a second (one
- * address's object takes every failure of a flood, so a write per failure would be its bottleneck).
+ * 169 rows) and the last 100 failures. Counted in memory and written by the attempt object at most
+ * once a second (one address's object takes every failure of a flood, so a write per failure would
+ * be its bottleneck).
  */
 export class AttemptLog {
   readonly hours: HourlyCounts;
   readonly events: EventRing<AttemptEventRow>;
-  private writtenAt = 0;
 
   constructor(sql: SqlStorage) {
     this.hours = new HourlyCounts(sql, "attempt_hours", ATTEMPT_RETENTION_MS);
     this.events = new EventRing(sql, "attempt_event_chunks", ATTEMPT_EVENTS);
   }
 
-  /** Counts one failure; true when it was written now, false when it waits (the caller sets an alarm). */
-  record(at: number, code: string, detail: AttemptDetail): boolean {
+  /** Counts one failure, in memory. */
+  record(at: number, code: string, detail: AttemptDetail): void {
     this.hours.add(at, code);
     this.events.push({ at, code, path: detail.path, display: detail.display });
-    if (at - this.writtenAt < ATTEMPT_FLUSH_MS) return false;
-    this.flush(at);
-    return true;
   }
 
-  flush(now: number): void {
+  flush(): void {
     this.hours.flush();
     this.events.flush();
-    this.writtenAt = now;
   }
 }

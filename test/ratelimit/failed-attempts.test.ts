@@ -6,7 +6,7 @@ import { hashKey } from "../../src/keys/hash";
 import { generateKey } from "../../src/keys/format";
 import type { AttemptGuard } from "../../src/guards/attempt-guard";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
-import { writeThroughKeyGuard } from "./support";
+import { whenAttemptsWritten, writeThroughKeyGuard } from "./support";
 
 // Default: 30 failed authentications per client per minute (vitest.config.ts sets no override).
 
@@ -30,9 +30,11 @@ async function attempt(key: string, ip: string): Promise<{ status: number; code:
 }
 
 /** The failures the client's object holds (the bucket is what the gateway derives from the address). */
-function failuresStored(ip: string): Promise<number> {
-  const bucket = attemptBucket(clientIp(new Headers({ "cf-connecting-ip": ip })));
-  return runInDurableObject(env.ATTEMPT_GUARD.getByName(bucket), (_instance: AttemptGuard, state) =>
+async function failuresStored(ip: string): Promise<number> {
+  const stub = env.ATTEMPT_GUARD.getByName(attemptBucket(clientIp(new Headers({ "cf-connecting-ip": ip }))));
+  // Counted in memory, written after the reply (at most a second later).
+  await whenAttemptsWritten(stub);
+  return runInDurableObject(stub, (_instance: AttemptGuard, state) =>
     state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM window_entries").one().n,
   );
 }

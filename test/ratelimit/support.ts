@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
 import type { KeyPolicy } from "../../src/authority/key";
+import type { AttemptGuard } from "../../src/guards/attempt-guard";
 import type { KeyGuard } from "../../src/guards/key-guard";
 import { gateway, withKey, type Created } from "../support/client";
 
@@ -59,9 +60,9 @@ export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPoli
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
 }
 
-type Pending = { persistTimer: unknown; window: { dirty: boolean } };
+type Pending = { writes: { pending: boolean }; window: { dirty: boolean } };
 
-async function waitUntilWritten(key: string | DurableObjectStub<KeyGuard>, written: (object: Pending) => boolean): Promise<void> {
+async function waitUntilWritten(key: string | DurableObjectStub, written: (object: Pending) => boolean): Promise<void> {
   const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
   await vi.waitFor(
     async () => {
@@ -78,7 +79,10 @@ async function waitUntilWritten(key: string | DurableObjectStub<KeyGuard>, writt
  * window at most a second later, usage at most 5 s later), so a test that restarts it must wait as
  * an idle object would have before Cloudflare evicts it.
  */
-export const whenWritten = (key: string | DurableObjectStub<KeyGuard>) => waitUntilWritten(key, (object) => object.persistTimer === null);
+export const whenWritten = (key: string | DurableObjectStub<KeyGuard>) => waitUntilWritten(key, (object) => !object.writes.pending);
+
+/** Waits until an attempt counter has written the attempts it counted (at most a second later). */
+export const whenAttemptsWritten = (stub: DurableObjectStub<AttemptGuard>) => waitUntilWritten(stub, (object) => !object.writes.pending);
 
 /** Waits until the key's object has written its window (at most a second after an admission). */
 export const whenWindowWritten = (key: string) => waitUntilWritten(key, (object) => !object.window.dirty);

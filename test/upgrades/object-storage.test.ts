@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/upgrades/guard-storage";
 import { storageVersion, upgradeObjectStorage, type StorageStep } from "../../src/upgrades/object-storage";
 import { createKey, gateway, withKey } from "../support/client";
-import { whenWritten } from "../ratelimit/support";
+import { whenAttemptsWritten, whenWritten } from "../ratelimit/support";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero, userTables } from "../support/release-zero";
 
 // Each Durable Object upgrades its own storage in its constructor, from whatever version it finds.
@@ -140,6 +140,7 @@ describe("keygate's objects upgrade storage written by release 0.1.0", () => {
     const blocked = await stub.recordAttempt(3, 600);
     expect(blocked.admitted).toBe(false);
 
+    await whenAttemptsWritten(stub);
     await runInDurableObject(stub, (_instance, state) => rewriteAsReleaseZero(state.storage.sql, RELEASE_0_1_0_TABLES.AttemptGuard));
     await evictDurableObject(stub);
 

@@ -9,7 +9,7 @@ import { storageVersion } from "../../src/upgrades/object-storage";
 import { PASSWORD, signin, uniqueEmail } from "../admin/support";
 import { admin, gateway, uniqueIp, withKey, type Created } from "../support/client";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero } from "../support/release-zero";
-import { whenWritten } from "../ratelimit/support";
+import { whenAttemptsWritten, whenWritten } from "../ratelimit/support";
 import { applyMigrations, dumpDatabase, emptyDatabase } from "../support/schema";
 
 // Upgrading a deployment of the current release keeps every row and changes no answer. A database
@@ -110,7 +110,10 @@ async function objectsAsReleaseZero(): Promise<number> {
     await whenWritten(stub);
     await restart(stub, RELEASE_0_1_0_TABLES.KeyGuard);
   }
-  for (const stub of attemptGuards) await restart(stub, RELEASE_0_1_0_TABLES.AttemptGuard);
+  for (const stub of attemptGuards) {
+    await whenAttemptsWritten(stub);
+    await restart(stub, RELEASE_0_1_0_TABLES.AttemptGuard);
+  }
   return keyGuards.length + attemptGuards.length;
 }
 
