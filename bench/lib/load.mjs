@@ -59,13 +59,16 @@ export class Load {
   timeouts = 0;
   cpu = 0;
 
-  constructor({ url, connections, headers, requests }) {
+  /** `keyCount`: how many keys `requests` rotates through; a warm-up sends each at least once. */
+  constructor({ url, connections, headers, requests, keyCount = 0 }) {
     this.options = { url, connections, headers, requests, pipelining: 1 };
     this.connections = connections;
+    this.keyCount = keyCount;
   }
 
-  warm(seconds) {
-    return seconds > 0 ? run({ ...this.options, duration: seconds }) : Promise.resolve();
+  async warm(seconds) {
+    if (this.keyCount > 0) await run({ ...this.options, amount: this.keyCount });
+    if (seconds > 0) await run({ ...this.options, duration: seconds });
   }
 
   async measure({ duration, amount }) {
@@ -125,7 +128,10 @@ export async function interleave(targets, { duration, warmup, rounds }) {
   const loads = targets.map((t) => new Load(t));
   for (let r = 0; r < rounds; r++) {
     for (const load of loads) {
-      if (r === 0) await load.warm(warmup);
+      // Every turn is warmed, not only the first: local workerd evicts a Durable Object idle for
+      // 10 s (Cloudflare: 70–140 s), and the other workers' turns last longer than that, so an
+      // unwarmed turn would measure a thousand objects starting rather than keys in use.
+      await load.warm(r === 0 ? warmup : Math.min(warmup, 1));
       await load.measure({ duration: duration / rounds });
     }
   }

@@ -29,7 +29,8 @@ export async function throughputScenarios({ urls, settings, log }) {
   const keys = await createKeys(gate, tenant.id, validKeys, UNREACHABLE.limit, UNREACHABLE.windowSeconds);
   const keyCreationSeconds = (performance.now() - started) / 1000;
   // Each target its own rotation over the same keys, so the floors address as many objects as keygate.
-  const validKeyRequests = () => ({ requests: rotatingKeys(keys.map((k) => k.key)) });
+  // keyCount: each turn's warm-up sends every key once, so every key's object is running.
+  const validKeyRequests = () => ({ requests: rotatingKeys(keys.map((k) => k.key)), keyCount: keys.length });
 
   const out = {};
   log("1. origin direct");
