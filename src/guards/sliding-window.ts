@@ -17,6 +17,11 @@ interface Entry {
  */
 export const SLOTS = 8_192;
 
+/** The table a sliding window lives in; an upgrade step creates it too, to copy older logs in. */
+export function windowTable(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (slot INTEGER PRIMARY KEY, end_at INTEGER NOT NULL, count INTEGER NOT NULL)`;
+}
+
 /**
  * A sliding window over a key's (or a client's) admitted requests: a request is admitted iff fewer
  * than `limit` admitted requests are counted in `(now - window, now]`. Up to EXACT_LIMIT the count
@@ -25,8 +30,8 @@ export const SLOTS = 8_192;
  *
  * Memory decides; storage follows. `tryAdmit` only changes memory and marks what changed;
  * `flush()` writes it, one row per changed entry (an exact entry per admitted millisecond, or the
- * bucket's running count), whenever the owner says: the key's object after its replies, batched;
- * the attempt counter before its reply. Memory and rows are bounded by SLOTS whatever the limit.
+ * bucket's running count), whenever the owner says: both objects write after their replies,
+ * batched (see WriteBehind). Memory and rows are bounded by SLOTS whatever the limit.
  *
  * Entries leave memory when they leave the window; after a limit decrease the extra entries are
  * kept until they expire, so raising the limit again within the same window still counts them.
@@ -37,8 +42,11 @@ export class SlidingWindow implements Window {
   private head = 0;
   /** Requests counted by the live entries. */
   private total = 0;
-  /** The bucket width the entries were made with (1: exact). */
-  private widthMs = 1;
+  /**
+   * The bucket width the entries were made with (1: exact); 0 until the first decision, which
+   * knows the width and re-buckets what was loaded (a no-op when the width is the same).
+   */
+  private widthMs = 0;
   private nextSlot = 0;
   /** Entries changed since the last flush. */
   private readonly changed = new Set<Entry>();
@@ -50,7 +58,7 @@ export class SlidingWindow implements Window {
    * longer count; rows of a dead entry stay until their slot is reused).
    */
   constructor(private readonly sql: SqlStorage, private readonly table: string, countedAfter = Number.NEGATIVE_INFINITY) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (slot INTEGER PRIMARY KEY, end_at INTEGER NOT NULL, count INTEGER NOT NULL)`);
+    sql.exec(windowTable(table));
     const rows = sql.exec<{ slot: number; end_at: number; count: number }>(
       `SELECT slot, end_at, count FROM ${table} WHERE end_at > ? ORDER BY end_at`,
       Math.max(countedAfter, Number.MIN_SAFE_INTEGER),
@@ -62,14 +70,6 @@ export class SlidingWindow implements Window {
     // Continue the ring after the newest entry: the slots behind it hold older entries.
     const newest = this.entries[this.entries.length - 1];
     if (newest) this.nextSlot = (newest.slot + 1) % SLOTS;
-    // Bucketed entries loaded from storage are re-bucketed (a no-op when the width is the same)
-    // on the first decision, which knows the width.
-    this.widthMs = 0;
-  }
-
-  /** Requests counted in the window as of the last expiry. */
-  get count(): number {
-    return this.total;
   }
 
   /** Entries in memory (each at most one stored row). */

@@ -1,4 +1,5 @@
 import { bucketEnd, bucketWidthMs } from "../authority/window";
+import { windowTable } from "../guards/sliding-window";
 import { ATTEMPT_EVENTS } from "../usage/attempt-log";
 import { eventChunkTable } from "../usage/event-ring";
 import { KEY_EVENTS } from "../usage/key-usage";
@@ -25,7 +26,7 @@ function copyEventsToChunks(sql: SqlStorage, from: string, to: string, bound: nu
  * before this one may still serve the object while a deploy rolls out.
  */
 function copyLogToWindow(sql: SqlStorage, from: string, limit: number, windowMs: number): void {
-  sql.exec("CREATE TABLE window_entries (slot INTEGER PRIMARY KEY, end_at INTEGER NOT NULL, count INTEGER NOT NULL)");
+  sql.exec(windowTable("window_entries"));
   // A log longer than an exact window may hold (a limit lowered mid-window) is bucketed too: each
   // request then counts until its bucket's end, later than it would have, never earlier.
   const logged = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${from}`).one().n;

@@ -33,7 +33,6 @@ export type KeyEventRow = {
   carrier: string | null;
 };
 
-
 /**
  * What a key's object remembers about the key's use: the counters, the last use, hourly counts by
  * outcome for 30 days (at most 721 rows) and the last 200 decisions (at most 201 rows). Everything is counted in
