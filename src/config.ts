@@ -1,6 +1,7 @@
 import { ApiError } from "./http/errors";
 import { globToRegExp, type RouteRule, type RouteRules } from "./authority/routes";
 import { SCOPE_PATTERN } from "./authority/scopes";
+import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
 
 export interface Config extends RouteRules {
   originUrl: URL | null;
@@ -53,8 +54,9 @@ function parseConfig(env: Env): Config {
     publicPaths: parsePublicPaths(env.PUBLIC_PATHS),
     rateLimitFailOpen: (env.RATE_LIMIT_FAIL_OPEN || "false").trim().toLowerCase() === "true",
     defaultRateLimit: {
-      limit: positiveInt("DEFAULT_RATE_LIMIT", env.DEFAULT_RATE_LIMIT, 60),
-      windowSeconds: positiveInt("DEFAULT_RATE_WINDOW_SECONDS", env.DEFAULT_RATE_WINDOW_SECONDS, 60),
+      // The same bounds as a key's own rate_limit: a default the admin API would refuse is no default.
+      limit: positiveInt("DEFAULT_RATE_LIMIT", env.DEFAULT_RATE_LIMIT, 60, MAX_LIMIT),
+      windowSeconds: positiveInt("DEFAULT_RATE_WINDOW_SECONDS", env.DEFAULT_RATE_WINDOW_SECONDS, 60, MAX_WINDOW_SECONDS),
     },
     failedAuth: {
       limit: positiveInt("FAILED_AUTH_LIMIT", env.FAILED_AUTH_LIMIT, 30),
@@ -105,10 +107,11 @@ function optionalUrl(name: string, raw: string | undefined): URL | null {
   }
 }
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw misconfigured(name, "must be a positive whole number");
+  if (value > max) throw misconfigured(name, `must be at most ${max}`);
   return value;
 }
 

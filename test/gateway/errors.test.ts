@@ -160,6 +160,8 @@ describe("configuration errors", () => {
     ["an ORIGIN_URL that is not http(s)", { ORIGIN_URL: "ftp://127.0.0.1/" }],
     ["a KEY_PREFIX that keys cannot carry", { KEY_PREFIX: "Bad_Prefix" }],
     ["an ORIGIN_TIMEOUT_MS that is not a number", { ORIGIN_TIMEOUT_MS: "soon" }],
+    ["a DEFAULT_RATE_LIMIT above the largest limit a key may have", { DEFAULT_RATE_LIMIT: "10000001" }],
+    ["a DEFAULT_RATE_WINDOW_SECONDS longer than 31 days", { DEFAULT_RATE_WINDOW_SECONDS: String(31 * 86_400 + 1) }],
   ])("%s: 500 configuration_error naming the setting, with no key needed to see it", async (_, overrides) => {
     const error = await errorOf(await callWorker("/x", {}, overrides));
     expect([error.status, error.error.code]).toEqual([500, "configuration_error"]);
