@@ -3,6 +3,7 @@ import { gatewayApp } from "./gateway/app";
 export { AttemptGuard } from "./guards/attempt-guard";
 export { KeyGuard } from "./guards/key-guard";
 export { Keygate } from "./gateway/entrypoint";
+export { UsageForwarder } from "./usage/totals-forwarder";
 
 /** keygate's own routes live under /_keygate/; every other path is the customer's API. */
 const ADMIN_PREFIX = "/_keygate/";

@@ -130,6 +130,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
     durableObjects: {
       KEY_GUARD: { className: "KeyGuard", useSQLite: true },
       ATTEMPT_GUARD: { className: "AttemptGuard", useSQLite: true },
+      USAGE_FORWARDER: { className: "UsageForwarder", useSQLite: true },
     },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };

@@ -3,10 +3,10 @@ import { decide, type Decision } from "../authority/decision";
 import type { KeyPolicy } from "../authority/key";
 import { nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
-import { forwardStatements } from "../store/usage-repo";
-import { bucketStart, KEY_RETENTION_MS, type UsageRange, denseSeries } from "../usage/buckets";
+import { type UsageRange, denseSeries } from "../usage/buckets";
 import type { UseContext } from "../usage/context";
 import { KeyUsageLog, type KeyEventRow, type KeyUsage } from "../usage/key-usage";
+import { forwarderName } from "../usage/totals-forwarder";
 import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
 import { SlidingWindow } from "./sliding-window";
@@ -41,9 +41,10 @@ export const PERSIST_EVERY_MS = 1_000;
 export const USAGE_PERSIST_EVERY_MS = 5_000;
 /**
  * When the key's hourly counts reach D1 (tenant totals, last use in key lists): FORWARD_DELAY_MS
- * after a change, but at most once every FORWARD_EVERY_MS per key, so D1 sees at most one batch
- * per active key per minute however busy the key is. A key quiet for a minute shows within 5 s;
- * a busy key's totals trail by up to a minute.
+ * after a change, but at most once every FORWARD_EVERY_MS per key, however busy the key is, through
+ * a UsageForwarder that writes many keys' counts in one D1 batch. A key quiet for a minute shows
+ * within about 6 s (the forwarder waits up to BATCH_WAIT_MS for company); a busy key's totals
+ * trail by up to a minute.
  */
 export const FORWARD_DELAY_MS = 5_000;
 export const FORWARD_EVERY_MS = 60_000;
@@ -64,7 +65,6 @@ export class KeyGuard extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** When this instance last forwarded (0 after a start: the first forward need not wait). */
   private forwardedAt = Number.NEGATIVE_INFINITY;
-  private prunedHour = 0;
   /** The write of decisions after the replies (see PERSIST_EVERY_MS), and when each part last ran. */
   private readonly writes = new WriteBehind(() => this.persist(false));
   private windowWrittenAt = Number.NEGATIVE_INFINITY;
@@ -166,7 +166,7 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Writes usage still in memory, then forwards the hourly counts to D1 (see FORWARD_DELAY_MS):
+   * Writes usage still in memory, then forwards the hourly counts toward D1 (see FORWARD_DELAY_MS):
    * no request ever waits on D1 for this.
    */
   override async alarm(): Promise<void> {
@@ -179,12 +179,9 @@ export class KeyGuard extends DurableObject<Env> {
     // Woken early (an alarm set by an earlier release): the forward waits for its turn.
     if (now < this.forwardedAt + FORWARD_EVERY_MS) return this.wakeAt(this.forwardedAt + FORWARD_EVERY_MS);
     this.forwardedAt = now;
-    // Expired hours go once an hour: pruning is the forwarder's job, not a per-forward cost.
-    const thisHour = bucketStart(now, "hour");
-    const prune = thisHour > this.prunedHour ? now - KEY_RETENTION_MS : null;
     try {
-      await this.env.DB.batch(forwardStatements(this.env.DB, owner, hours, this.usage.usage.lastUsedAt, prune));
-      this.prunedHour = thisHour;
+      // Returns once D1 holds them, in a batch shared with other keys' counts (see UsageForwarder).
+      await this.env.USAGE_FORWARDER.getByName(forwarderName(owner.keyId)).forward({ owner, hours, lastUsedAt: this.usage.usage.lastUsedAt });
     } catch (error) {
       console.error("keygate: forwarding usage to D1 failed; retrying", error);
       return this.wakeAt(now + FORWARD_RETRY_MS);

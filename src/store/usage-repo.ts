@@ -4,7 +4,7 @@ import { DAY_MS, type CodeCounts, type UsageRange } from "../usage/buckets";
  * Tenant totals in D1: `tenant_usage_hourly` holds each key's hourly counts (admissions, 429s,
  * other refusals by code as JSON), forwarded by the key's object at most every few seconds;
  * `key_last_used` each key's last admission, for key lists. Both written only by those forwards
- * (at most one batch per active key per minute).
+ * (each key at most once a minute, many keys to a D1 batch: see usage/totals-forwarder.ts).
  */
 
 /** The statements one forward makes: absolute values, so a repeated forward changes nothing. */
@@ -13,8 +13,6 @@ export function forwardStatements(
   owner: { keyId: string; tenantId: string },
   hours: { hour: number; counts: string }[],
   lastUsedAt: number | null,
-  /** Drop the tenant's hours before this (null: not this time). */
-  oldestKept: number | null,
 ): D1PreparedStatement[] {
   const statements = hours.map(({ hour, counts }) => {
     const { valid = 0, rate_limit_exceeded = 0, ...refused } = JSON.parse(counts) as CodeCounts;
@@ -35,10 +33,15 @@ export function forwardStatements(
         .bind(owner.keyId, lastUsedAt),
     );
   }
-  // Whoever forwards prunes the tenant's expired hours: no separate job, and the primary key's
-  // (tenant_id, hour) prefix makes it a range delete.
-  if (oldestKept !== null) statements.push(db.prepare("DELETE FROM tenant_usage_hourly WHERE tenant_id = ? AND hour < ?").bind(owner.tenantId, oldestKept));
   return statements;
+}
+
+/**
+ * Drops a tenant's hours before `oldestKept`. Whoever forwards prunes: no separate job, and the
+ * primary key's (tenant_id, hour) prefix makes it a range delete.
+ */
+export function pruneStatement(db: D1Database, tenantId: string, oldestKept: number): D1PreparedStatement {
+  return db.prepare("DELETE FROM tenant_usage_hourly WHERE tenant_id = ? AND hour < ?").bind(tenantId, oldestKept);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { vi } from "vitest";
+import type { KeyUsageLog } from "../../src/usage/key-usage";
 import { admin } from "../support/client";
 import { json } from "../admin/support";
 import { whenWritten } from "../ratelimit/support";
@@ -63,11 +65,22 @@ export const tenantUsage = async (id: string, query = "") => json<TenantUsageBod
 
 export const failedAttempts = async (ip: string) => json<FailedAttemptsBody>(await admin("GET", `/failed-attempts?ip=${encodeURIComponent(ip)}&limit=100`), 200);
 
-/** Runs the key's pending alarm now: what it would do within TENANT_FORWARD_MS (forward to D1). */
+/**
+ * Runs the key's pending alarm now, what it would do within FORWARD_DELAY_MS, and waits until D1
+ * holds the key's counts: the alarm hands them to a forwarder, whose D1 batch waits up to
+ * BATCH_WAIT_MS for other keys' counts before the call returns.
+ */
 export async function forwardNow(keyId: string): Promise<void> {
   const stub = env.KEY_GUARD.getByName(keyId);
   // Decisions are written after their replies (usage at most 5 s later), and that write sets the
   // alarm that forwards them; by then the alarm may have run on its own, which is as good.
   await whenWritten(keyId);
   await runDurableObjectAlarm(stub);
+  await vi.waitFor(
+    async () => {
+      const unsynced = await runInDurableObject(stub, (instance) => (instance as unknown as { usage: KeyUsageLog }).usage.hours.unsynced().length);
+      if (unsynced > 0) throw new Error("the key's counts are not in D1 yet");
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 }

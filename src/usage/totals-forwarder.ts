@@ -1,0 +1,108 @@
+import { DurableObject } from "cloudflare:workers";
+import { crc32 } from "../keys/crc32";
+import { forwardStatements, pruneStatement } from "../store/usage-repo";
+import { bucketStart, KEY_RETENTION_MS } from "./buckets";
+
+/** One key's counts for the tenant's totals: absolute values, so forwarding twice changes nothing. */
+export interface KeyTotals {
+  owner: { keyId: string; tenantId: string };
+  hours: { hour: number; counts: string }[];
+  lastUsedAt: number | null;
+}
+
+/**
+ * Key objects forward through this many forwarders, each key always through the same one. Every
+ * forward is one call to a forwarder (a key forwards at most once a minute), and an object serves
+ * about 1,000 calls a second, so 4 forwarders carry about 240,000 keys in use per minute.
+ */
+export const FORWARDERS = 4;
+/** How long a forward waits for others to share its D1 batch. */
+export const BATCH_WAIT_MS = 1_000;
+/** The most keys one D1 batch carries (each adds two or three statements). */
+export const MAX_KEYS_PER_BATCH = 50;
+
+/** The forwarder a key's counts go through. */
+export function forwarderName(keyId: string): string {
+  return `forwarder-${crc32(keyId) % FORWARDERS}`;
+}
+
+interface Waiting {
+  totals: KeyTotals;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for tenant totals: key objects hand their hourly counts here and their call returns
+ * once D1 holds them, written together with the counts of every key that forwarded within
+ * BATCH_WAIT_MS. A D1 call costs the same for one key as for fifty, so a thousand quiet keys cost
+ * D1 a batch a second instead of a thousand. Nothing is stored here: a key's object marks its
+ * counts forwarded only when its call returns, so a forwarder lost mid-batch loses nothing (the
+ * call fails, the key retries).
+ */
+export class UsageForwarder extends DurableObject<Env> {
+  private waiting: Waiting[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The hour this instance last dropped each tenant's expired totals in: once an hour per tenant. */
+  private readonly prunedHour = new Map<string, number>();
+  /** D1 batches written and keys they carried, since this instance started: see stats(). */
+  private batches = 0;
+  private keys = 0;
+
+  forward(totals: KeyTotals): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ totals, resolve, reject });
+      if (this.waiting.length >= MAX_KEYS_PER_BATCH) this.write();
+      else this.timer ??= setTimeout(() => this.write(), BATCH_WAIT_MS);
+    });
+  }
+
+  /** What this instance has written to D1: the benchmark reports keys per D1 batch. */
+  stats(): { batches: number; keys: number } {
+    return { batches: this.batches, keys: this.keys };
+  }
+
+  private write(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.waiting.splice(0, MAX_KEYS_PER_BATCH);
+    if (this.waiting.length > 0) this.timer = setTimeout(() => this.write(), BATCH_WAIT_MS);
+    const db = this.env.DB;
+    const now = Date.now();
+    const thisHour = bucketStart(now, "hour");
+    const pruned = new Set<string>();
+    const statements: D1PreparedStatement[] = [];
+    const carried: Waiting[] = [];
+    for (const waiting of batch) {
+      const { owner, hours, lastUsedAt } = waiting.totals;
+      try {
+        statements.push(...forwardStatements(db, owner, hours, lastUsedAt));
+      } catch (error) {
+        // Counts this release cannot read fail their own forward, never the batch they came in.
+        waiting.reject(error);
+        continue;
+      }
+      carried.push(waiting);
+      // Expired hours go once an hour per tenant: pruning is the forwarder's job, not a per-key cost.
+      if ((this.prunedHour.get(owner.tenantId) ?? 0) < thisHour && !pruned.has(owner.tenantId)) {
+        pruned.add(owner.tenantId);
+        statements.push(pruneStatement(db, owner.tenantId, now - KEY_RETENTION_MS));
+      }
+    }
+    if (statements.length === 0) {
+      for (const { resolve } of carried) resolve();
+      return;
+    }
+    db.batch(statements).then(
+      () => {
+        this.batches++;
+        this.keys += carried.length;
+        for (const tenantId of pruned) this.prunedHour.set(tenantId, thisHour);
+        for (const { resolve } of carried) resolve();
+      },
+      (error: unknown) => {
+        for (const { reject } of carried) reject(error);
+      },
+    );
+  }
+}
