@@ -1,6 +1,6 @@
-// `node bench/profile.mjs [valid|rate-limited|unknown|malformed|pass] [--seconds 8] [--connections 10]`
+// `node bench/profile.mjs [valid|rate-limited|unknown|malformed|pass|floor] [--seconds 8] [--connections 10]`
 // A V8 CPU profile of the keygate isolate (or the pass-through one) under one scenario's load, taken
-// through workerd's inspector. Prints where the time goes and writes a .cpuprofile that Chrome
+// through workerd's inspector ("floor": the floor-row worker under valid's load, to compare against). Prints where the time goes and writes a .cpuprofile that Chrome
 // DevTools (Performance panel) opens. Durable Object code runs in the same isolate, so it shows too.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -22,7 +22,7 @@ const { values: args, positionals } = parseArgs({
   options: { seconds: { type: "string", default: "8" }, connections: { type: "string", default: "10" }, out: { type: "string" } },
 });
 const scenario = positionals[0] ?? "valid";
-const SCENARIOS = ["valid", "rate-limited", "unknown", "malformed", "pass"];
+const SCENARIOS = ["valid", "rate-limited", "unknown", "malformed", "pass", "floor"];
 if (!SCENARIOS.includes(scenario)) throw new Error(`scenario must be one of ${SCENARIOS.join(", ")}`);
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
@@ -40,13 +40,18 @@ try {
   release = guard(workerd, [work, stateDir]);
   watchCpuOf(workerd);
   const { keygate, pass } = runtime.urls;
-  const url = `${scenario === "pass" ? pass : keygate}/__origin/static`;
+  // The worker whose isolate is profiled, by its name in the runtime.
+  const profiled = scenario === "pass" ? "pass" : scenario === "floor" ? "floor-row" : "keygate";
+  const url = `${runtime.urls[profiled]}/__origin/static`;
 
   const tenant = await createTenant(keygate, "profile");
   let target;
   if (scenario === "valid") {
     const keys = await createKeys(keygate, tenant.id, 100, 1_000_000, 86_400);
     target = { url, connections, requests: rotatingKeys(keys.map((k) => k.key)) };
+  } else if (scenario === "floor") {
+    const keys = Array.from({ length: 100 }, (_, i) => `floor-key-${i}`);
+    target = { url, connections, requests: rotatingKeys(keys) };
   } else if (scenario === "rate-limited") {
     const key = await createKey(keygate, tenant.id, 1, 86_400);
     await fetch(url, { headers: { "x-api-key": key.key } }).then((r) => r.arrayBuffer());
@@ -61,7 +66,7 @@ try {
   }
 
   await measureLoad(target, { duration: 2 }); // warm-up, unprofiled
-  const session = await connect(await inspectorUrl(workerd, scenario === "pass" ? "pass" : "keygate"));
+  const session = await connect(await inspectorUrl(workerd, profiled));
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: 100 });
   await session.send("Profiler.start");
@@ -73,11 +78,14 @@ try {
   writeFileSync(file, JSON.stringify(profile));
   const { spanMs, self, inclusive } = summarize(profile);
   console.log(`${scenario}: ${load.rps} req/s, p50 ${load.p50} ms, workerd CPU ${load.workerdCpuMs} ms/req (while profiling), statuses ${JSON.stringify(load.statuses)}`);
-  console.log(`profile of ${Math.round(spanMs)} ms; shares of wall time in the isolate ("(idle)": waiting for I/O or other processes)\n`);
+  console.log(`profile of ${Math.round(spanMs)} ms; shares of wall time in the isolate ("(idle)": waiting for I/O or other processes),`);
+  console.log(`and the same as µs per response (comparable across scenarios and workers)\n`);
+  const perResponse = (share) => ((share / 100) * spanMs * 1000) / load.responses;
+  const line = ({ share, fn }) => console.log(`${share.toFixed(1).padStart(6)}%  ${perResponse(share).toFixed(1).padStart(7)} µs  ${fn}`);
   console.log("self time");
-  for (const { share, fn } of self) console.log(`${share.toFixed(1).padStart(6)}%  ${fn}`);
+  self.forEach(line);
   console.log("\ninclusive time");
-  for (const { share, fn } of inclusive) console.log(`${share.toFixed(1).padStart(6)}%  ${fn}`);
+  inclusive.forEach(line);
   console.log(`\nwrote ${file}`);
 } finally {
   release?.();

@@ -107,6 +107,8 @@ function plainWorker(name, script, settings, originUrl, extra = {}) {
 const floorObject = { durableObjects: { FLOOR: { className: "Floor", useSQLite: true } } };
 
 function keygateWorker(name, script, settings, originUrl, overrides) {
+  // An older build (bench/compare.mjs) may predate the usage forwarder: bind only what it exports.
+  const forwarder = readFileSync(script, "utf8").includes("class UsageForwarder");
   return {
     name,
     modules: true,
@@ -130,7 +132,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
     durableObjects: {
       KEY_GUARD: { className: "KeyGuard", useSQLite: true },
       ATTEMPT_GUARD: { className: "AttemptGuard", useSQLite: true },
-      USAGE_FORWARDER: { className: "UsageForwarder", useSQLite: true },
+      ...(forwarder ? { USAGE_FORWARDER: { className: "UsageForwarder", useSQLite: true } } : {}),
     },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };
@@ -176,6 +178,34 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
   }
   for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);
   return { mf, urls, settings };
+}
+
+/**
+ * For bench/compare.mjs: the pass-through, the floor (floor-row) and one keygate per build
+ * (`{ name, script, root }`, root being the checkout whose migrations its database gets), in one
+ * workerd, so their turns share the same conditions.
+ */
+export async function startComparison({ root, builds, originUrl, stateDir }) {
+  const settings = wranglerSettings(root);
+  const raised = { FAILED_AUTH_LIMIT: String(RAISED_FAILED_AUTH_LIMIT) };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      resourcePersistencePath: stateDir,
+      handleStructuredLogs: () => {},
+      workers: [
+        plainWorker("pass", PASS_THROUGH, settings, originUrl),
+        plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+        ...builds.map((build) => keygateWorker(build.name, build.script, settings, originUrl, raised)),
+      ],
+    }),
+  );
+  await mf.ready;
+  const urls = {};
+  for (const name of ["pass", "floor-row", ...builds.map((b) => b.name)]) urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
+  for (const build of builds) await applyMigrations(await mf.getD1Database("DB", build.name), build.root);
+  return { mf, urls };
 }
 
 /**
