@@ -4,6 +4,7 @@
 //   POST /__origin/reset           -> clears the counts
 //   GET  /__origin/download?bytes=N -> N deterministic bytes (streamed), x-sha256 header
 //   *    /__origin/slow?ms=N       -> answers after N ms
+//   GET  /__origin/slow-body?ms=N  -> headers at once, then "first", then after N ms "last"
 //   *    /__origin/static          -> a fixed small body (the benchmark's target)
 //   *    …/__origin/respond?status=302&location=…&link=…  -> that status with those response
 //                                     headers (any name; repeated names repeat the header)
@@ -68,6 +69,12 @@ export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {})
         res.end();
       };
       return pump();
+    }
+    if (url.pathname === "/__origin/slow-body") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first\n");
+      setTimeout(() => res.end("last\n"), Number(url.searchParams.get("ms") ?? 0));
+      return;
     }
     const hash = createHash("sha256");
     let length = 0;

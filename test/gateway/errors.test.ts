@@ -105,6 +105,13 @@ describe("the origin failing", () => {
     expect(waited).toBeLessThan(3500);
   });
 
+  it("a response whose headers came in time streams to its end, however long past ORIGIN_TIMEOUT_MS", async () => {
+    const key = await createKey();
+    const res = await gateway("/__origin/slow-body?ms=2500", { headers: { "x-api-key": key.key } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("first\nlast\n");
+  });
+
   it("a slow origin that answers within ORIGIN_TIMEOUT_MS is served", async () => {
     const key = await createKey();
     const echo = await echoOf(await gateway("/__origin/slow?ms=300", { headers: { "x-api-key": key.key } }));
