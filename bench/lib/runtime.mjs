@@ -108,7 +108,7 @@ const floorObject = { durableObjects: { FLOOR: { className: "Floor", useSQLite: 
 
 function keygateWorker(name, script, settings, originUrl, overrides) {
   // An older build (bench/compare.mjs) may predate the usage forwarder: bind only what it exports.
-  const forwarder = readFileSync(script, "utf8").includes("class UsageForwarder");
+  const forwarder = /\bUsageForwarder\b/.test(readFileSync(script, "utf8"));
   return {
     name,
     modules: true,
