@@ -69,16 +69,18 @@ export function buildRows(results) {
   load("2a·1", "Floor-rpc worker (1 conn.)", t.floorRpc1, t.passThrough1, addedP50(t.floorRpc1));
   load("2b·1", "Floor-row worker (1 conn.)", t.floorRow1, t.passThrough1, addedP50(t.floorRow1));
   load("3·1", "keygate, valid keys, warm (1 conn.)", t.valid1, t.passThrough1, `${addedP50(t.valid1)}; ${keygateAgainst("1")}`);
-  load("4", `keygate, one key at its limit → 429 (${c} conn.)`, t.rateLimited, t.passThrough, `asks the key's Durable Object, no origin call; ${rowsNote(t.rateLimitedRowsWritten, "refusals")}`);
-  load("5a", `keygate, malformed key → 401 (${c} conn.)`, t.malformed, t.passThrough, "checksum fails: zero I/O");
+  // Rejection paths took turns with a pass-through of their own: their ratio is against it.
+  const turnsWith = (r) => `vs the pass-through it took turns with (${fmt(r.passThrough.rps)} req/s, ${r.passThrough.workerdCpuMs} ms CPU/req)`;
+  load("4", `keygate, one key at its limit → 429 (${c} conn.)`, t.rateLimited, t.rateLimited.passThrough, `asks the key's Durable Object, no origin call; ${rowsNote(t.rateLimitedRowsWritten, "refusals")}; ${turnsWith(t.rateLimited)}`);
+  load("5a", `keygate, malformed key → 401 (${c} conn.)`, t.malformed, t.malformed.passThrough, `checksum fails: zero I/O; ${turnsWith(t.malformed)}`);
   load(
     "5b",
     `keygate, unknown well-formed keys → 401 (${c} conn.)`,
     t.unknown,
-    t.passThrough,
-    `${fmt(results.settings.unknownKeys)} keys, isolate negative cache; FAILED_AUTH_LIMIT raised to ${fmt(results.raisedFailedAuthLimit)} so each request also counts one failure in the IP's object`,
+    t.unknown.passThrough,
+    `${fmt(results.settings.unknownKeys)} keys, isolate negative cache; FAILED_AUTH_LIMIT raised to ${fmt(results.raisedFailedAuthLimit)} so each request also counts one failure in the IP's object; ${turnsWith(t.unknown)}`,
   );
-  load("5c", `keygate, unknown keys from a blocked IP → 429 (${c} conn.)`, t.blockedIp, t.passThrough, "default FAILED_AUTH_LIMIT (30/min): after 30 failures the isolate refuses the IP with zero I/O");
+  load("5c", `keygate, unknown keys from a blocked IP → 429 (${c} conn.)`, t.blockedIp, t.blockedIp.passThrough, `default FAILED_AUTH_LIMIT (30/min): after 30 failures the isolate refuses the IP with zero I/O; ${turnsWith(t.blockedIp)}`);
 
   // What the keys' objects keep for their windows after the burst (a row per admitted ms, or per bucket).
   const stored = (e) => `; rows stored for the window${e.keys > 1 ? "s" : ""}: ${fmt(e.storedRows)}`;
@@ -141,7 +143,7 @@ export function evaluateTargets(results) {
   const t = results.throughput;
   const added = t.valid1.p50 - t.passThrough1.p50;
   const floorAdded = t.floorRow1.p50 - t.passThrough1.p50;
-  const rejection = ["malformed", "unknown", "rateLimited"].map((k) => ({ k, r: ratio(t[k].rps, t.passThrough.rps) }));
+  const rejection = ["malformed", "unknown", "rateLimited"].map((k) => ({ k, r: ratio(t[k].rps, t[k].passThrough.rps) }));
   const admittedRows = t.validRowsWritten;
   const refusalRows = t.rateLimitedRowsWritten;
   const x = results.exactness;
@@ -161,7 +163,7 @@ export function evaluateTargets(results) {
       pass: added <= floorAdded + 0.1,
     },
     {
-      target: "Rejection paths (malformed, unknown, 429) ≥ pass-through throughput",
+      target: "Rejection paths (malformed, unknown, 429) ≥ pass-through throughput (each taking turns with it)",
       measured: rejection.map(({ k, r }) => `${k} ${r}×`).join(", "),
       pass: rejection.every(({ r }) => r >= 1),
     },

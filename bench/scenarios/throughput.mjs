@@ -62,31 +62,39 @@ export async function throughputScenarios({ urls, settings, log }) {
   const validRows = await rowsWrittenDuring(urls, keyIds, () => rowsPass.measure({ duration: duration / rounds }));
   out.validRowsWritten = { ...rowsPerRequest(validRows, (await admittedSoFar()) - admittedBefore), pass: expect(rowsPass.summary(), 200) };
 
-  log("4. one key at its limit (429)");
+  // Each rejection path takes turns with the pass-through, and its ratio is against that pairing's
+  // pass-through: the target compares two paths, so both are measured under the same conditions.
+  const withPassThrough = async (target, status) => {
+    const [pass, rejection] = await interleave([{ url: `${urls.pass}${PATH}`, connections }, target], { duration, warmup, rounds });
+    return { ...expect(rejection, status), passThrough: expect(pass, 200) };
+  };
+
+  log("4. one key at its limit (429): rows written, then taking turns with the pass-through");
   const limited = await createKey(gate, tenant.id, 1, 86_400);
   await fetch(`${gate}${PATH}`, { headers: { "x-api-key": limited.key } }).then((r) => r.arrayBuffer());
-  const atLimit = new Load({ url: `${gate}${PATH}`, connections, headers: { "x-api-key": limited.key } });
-  await atLimit.warm(warmup);
-  const refusalRows = await rowsWrittenDuring(urls, [limited.id], () => atLimit.measure({ duration }));
-  out.rateLimited = expect(atLimit.summary(), 429);
-  out.rateLimitedRowsWritten = rowsPerRequest(refusalRows, out.rateLimited.responses);
+  const atLimit = { url: `${gate}${PATH}`, connections, headers: { "x-api-key": limited.key } };
+  const rowsAtLimit = new Load(atLimit);
+  await rowsAtLimit.warm(warmup);
+  const refusalRows = await rowsWrittenDuring(urls, [limited.id], () => rowsAtLimit.measure({ duration: duration / rounds }));
+  out.rateLimitedRowsWritten = { ...rowsPerRequest(refusalRows, rowsAtLimit.summary().responses), pass: expect(rowsAtLimit.summary(), 429) };
+  out.rateLimited = await withPassThrough(atLimit, 429);
 
-  log("5a. malformed keys");
+  log("5a. malformed keys, taking turns with the pass-through");
   const good = generateKey("kg", "live");
   const malformed = `${good.slice(0, -6)}${good.slice(-6) === "000000" ? "000001" : "000000"}`; // right shape, wrong checksum
-  out.malformed = expect(await measureLoad({ url: `${gate}${PATH}`, connections, headers: { "x-api-key": malformed } }, { duration, warmup }), 401);
+  out.malformed = await withPassThrough({ url: `${gate}${PATH}`, connections, headers: { "x-api-key": malformed } }, 401);
 
-  log("5b. well-formed unknown keys (negative cache; failed-auth limit raised)");
+  log("5b. well-formed unknown keys (negative cache; failed-auth limit raised), taking turns with the pass-through");
   const unknown = Array.from({ length: unknownKeys }, () => generateKey("kg", "live"));
   // A distributed prober: many client IPs, so the per-IP failure counters work in parallel.
   const probers = Array.from({ length: 250 }, (_, i) => `198.51.100.${i + 1}`);
-  out.unknown = expect(await measureLoad({ url: `${gate}${PATH}`, connections, requests: rotatingKeys(unknown, probers) }, { duration, warmup }), 401);
+  out.unknown = await withPassThrough({ url: `${gate}${PATH}`, connections, requests: rotatingKeys(unknown, probers) }, 401);
 
-  log("5c. unknown keys from a blocked IP (default failed-auth limit)");
+  log("5c. unknown keys from a blocked IP (default failed-auth limit), taking turns with the pass-through");
   const strict = `${urls["keygate-strict"]}${PATH}`;
   const blocked = "203.0.113.66";
   await failUntilBlocked(strict, unknown, blocked);
-  out.blockedIp = expect(await measureLoad({ url: strict, connections, requests: rotatingKeys(unknown, [blocked]) }, { duration, warmup }), 429);
+  out.blockedIp = await withPassThrough({ url: strict, connections, requests: rotatingKeys(unknown, [blocked]) }, 429);
 
   return { results: out, keyCreation: { keys: validKeys, seconds: Math.round(keyCreationSeconds * 100) / 100 } };
 }
