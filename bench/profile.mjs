@@ -1,7 +1,9 @@
 // `node bench/profile.mjs [valid|rate-limited|unknown|malformed|pass|floor] [--seconds 8] [--connections 10]`
-// A V8 CPU profile of the keygate isolate (or the pass-through one) under one scenario's load, taken
-// through workerd's inspector ("floor": the floor-row worker under valid's load, to compare against). Prints where the time goes and writes a .cpuprofile that Chrome
-// DevTools (Performance panel) opens. Durable Object code runs in the same isolate, so it shows too.
+// A V8 CPU profile of the keygate isolate (or the pass-through one, or with "floor" the floor-row
+// worker under valid's load, to compare against) under one scenario's load, taken through workerd's
+// inspector. Prints where the time goes, as shares and as µs per response, and writes a .cpuprofile
+// that Chrome DevTools (Performance panel) opens. Durable Object code runs in the same isolate, so
+// it shows too.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

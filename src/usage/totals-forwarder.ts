@@ -18,8 +18,13 @@ export interface KeyTotals {
 export const FORWARDERS = 4;
 /** How long a forward waits for others to share its D1 batch. */
 export const BATCH_WAIT_MS = 1_000;
-/** The most keys one D1 batch carries (each adds two or three statements). */
-export const MAX_KEYS_PER_BATCH = 50;
+/** This many keys waiting are written at once, without waiting out BATCH_WAIT_MS. */
+export const WRITE_AT_KEYS = 50;
+/**
+ * The most statements one D1 batch carries (a key's hours, its last use, a tenant's prune): D1
+ * counts queries per invocation, and a key that could not forward for a long time brings many hours.
+ */
+export const MAX_STATEMENTS_PER_BATCH = 100;
 
 /** The forwarder a key's counts go through. */
 export function forwarderName(keyId: string): string {
@@ -35,7 +40,7 @@ interface Waiting {
 /**
  * Group commit for tenant totals: key objects hand their hourly counts here and their call returns
  * once D1 holds them, written together with the counts of every key that forwarded within
- * BATCH_WAIT_MS. A D1 call costs the same for one key as for fifty, so a thousand quiet keys cost
+ * BATCH_WAIT_MS. A D1 call costs about the same for one key as for fifty, so a thousand quiet keys cost
  * D1 a batch a second instead of a thousand. Nothing is stored here: a key's object marks its
  * counts forwarded only when its call returns, so a forwarder lost mid-batch loses nothing (the
  * call fails, the key retries).
@@ -49,11 +54,11 @@ export class UsageForwarder extends DurableObject<Env> {
   private batches = 0;
   private keys = 0;
 
-  forward(totals: KeyTotals): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  async forward(totals: KeyTotals): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
       this.waiting.push({ totals, resolve, reject });
-      if (this.waiting.length >= MAX_KEYS_PER_BATCH) this.write();
-      else this.timer ??= setTimeout(() => this.write(), BATCH_WAIT_MS);
+      if (this.waiting.length >= WRITE_AT_KEYS) this.writeWaiting();
+      else this.timer ??= setTimeout(() => this.writeWaiting(), BATCH_WAIT_MS);
     });
   }
 
@@ -62,46 +67,56 @@ export class UsageForwarder extends DurableObject<Env> {
     return { batches: this.batches, keys: this.keys };
   }
 
-  private write(): void {
+  /** Writes every key waiting, in as few D1 batches as MAX_STATEMENTS_PER_BATCH allows. */
+  private writeWaiting(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.waiting.splice(0, MAX_KEYS_PER_BATCH);
-    if (this.waiting.length > 0) this.timer = setTimeout(() => this.write(), BATCH_WAIT_MS);
     const db = this.env.DB;
     const now = Date.now();
     const thisHour = bucketStart(now, "hour");
-    const pruned = new Set<string>();
-    const statements: D1PreparedStatement[] = [];
-    const carried: Waiting[] = [];
-    for (const waiting of batch) {
+    let batch: Waiting[] = [];
+    let statements: D1PreparedStatement[] = [];
+    let pruned = new Set<string>();
+    for (const waiting of this.waiting.splice(0)) {
       const { owner, hours, lastUsedAt } = waiting.totals;
+      let mine: D1PreparedStatement[];
       try {
-        statements.push(...forwardStatements(db, owner, hours, lastUsedAt));
+        mine = forwardStatements(db, owner, hours, lastUsedAt);
       } catch (error) {
         // Counts this release cannot read fail their own forward, never the batch they came in.
         waiting.reject(error);
         continue;
       }
-      carried.push(waiting);
+      if (batch.length > 0 && statements.length + mine.length + 1 > MAX_STATEMENTS_PER_BATCH) {
+        this.writeBatch(batch, statements, pruned, thisHour);
+        [batch, statements, pruned] = [[], [], new Set()];
+      }
+      batch.push(waiting);
+      statements.push(...mine);
       // Expired hours go once an hour per tenant: pruning is the forwarder's job, not a per-key cost.
       if ((this.prunedHour.get(owner.tenantId) ?? 0) < thisHour && !pruned.has(owner.tenantId)) {
         pruned.add(owner.tenantId);
         statements.push(pruneStatement(db, owner.tenantId, now - KEY_RETENTION_MS));
       }
     }
+    if (batch.length > 0) this.writeBatch(batch, statements, pruned, thisHour);
+  }
+
+  /** One D1 batch; each key's call returns (or fails) with it. */
+  private writeBatch(batch: Waiting[], statements: D1PreparedStatement[], pruned: Set<string>, thisHour: number): void {
     if (statements.length === 0) {
-      for (const { resolve } of carried) resolve();
+      for (const { resolve } of batch) resolve();
       return;
     }
-    db.batch(statements).then(
+    this.env.DB.batch(statements).then(
       () => {
         this.batches++;
-        this.keys += carried.length;
+        this.keys += batch.length;
         for (const tenantId of pruned) this.prunedHour.set(tenantId, thisHour);
-        for (const { resolve } of carried) resolve();
+        for (const { resolve } of batch) resolve();
       },
       (error: unknown) => {
-        for (const { reject } of carried) reject(error);
+        for (const { reject } of batch) reject(error);
       },
     );
   }

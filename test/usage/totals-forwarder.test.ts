@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HOUR_MS, KEY_RETENTION_MS } from "../../src/usage/buckets";
-import { MAX_KEYS_PER_BATCH, type KeyTotals } from "../../src/usage/totals-forwarder";
+import { MAX_STATEMENTS_PER_BATCH, type KeyTotals } from "../../src/usage/totals-forwarder";
 
 // The forwarder every key object hands its tenant totals to, called as a key's object calls it.
 const forwarder = () => env.USAGE_FORWARDER.getByName(`forwarder-test-${crypto.randomUUID()}`);
@@ -22,7 +22,7 @@ async function storedFor(tenantId: string) {
 }
 
 describe("tenant totals reach D1 through a forwarder, many keys to a batch", () => {
-  it("120 keys forwarding at once: each call returns once D1 holds its counts, in 3 D1 batches", async () => {
+  it("120 keys forwarding at once: each call returns once D1 holds its counts, a few D1 batches for all", async () => {
     const stub = forwarder();
     const tenants = [`ten_a_${crypto.randomUUID()}`, `ten_b_${crypto.randomUUID()}`];
     const run = crypto.randomUUID();
@@ -44,7 +44,12 @@ describe("tenant totals reach D1 through a forwarder, many keys to a batch", () 
     }
     const lastUsed = await env.DB.prepare("SELECT count(*) AS n FROM key_last_used WHERE key_id LIKE ?").bind(`key_${run}_%`).first<{ n: number }>();
     expect(lastUsed?.n).toBe(120);
-    expect(await stub.stats()).toEqual({ batches: Math.ceil(120 / MAX_KEYS_PER_BATCH), keys: 120 });
+    // Two statements a key (its hour, its last use) and one prune per tenant: 242 statements, at most
+    // MAX_STATEMENTS_PER_BATCH a batch, in however many writes the calls' arrival made (one or two).
+    const { batches, keys } = await stub.stats();
+    expect(keys).toBe(120);
+    expect(batches).toBeGreaterThanOrEqual(Math.ceil(242 / MAX_STATEMENTS_PER_BATCH));
+    expect(batches).toBeLessThanOrEqual(Math.ceil(242 / MAX_STATEMENTS_PER_BATCH) + 2);
   });
 
   it("a forward repeated with newer counts replaces the key's hour, never adds to it", async () => {
@@ -54,6 +59,26 @@ describe("tenant totals reach D1 through a forwarder, many keys to a batch", () 
     await stub.forward(totals(tenantId, "key_repeat", 5));
     await stub.forward(totals(tenantId, "key_repeat", 7));
     expect(await storedFor(tenantId)).toEqual([{ key_id: "key_repeat", hour: thisHour(), admitted: 7, rate_limited: 1 }]);
+  });
+
+  it("a key bringing more hours than one batch may carry gets a batch of its own; nobody is refused", async () => {
+    const stub = forwarder();
+    const tenantId = `ten_${crypto.randomUUID()}`;
+    const hour = thisHour();
+    // A key that could not forward for days: one statement per hour, more than a batch's share.
+    const backlog: KeyTotals = {
+      owner: { keyId: "key_backlog", tenantId },
+      hours: Array.from({ length: MAX_STATEMENTS_PER_BATCH + 20 }, (_, i) => ({ hour: hour - i * HOUR_MS, counts: JSON.stringify({ valid: 1 }) })),
+      lastUsedAt: Date.now(),
+    };
+    await Promise.all([stub.forward(totals(tenantId, "key_before", 2)), stub.forward(backlog), stub.forward(totals(tenantId, "key_after", 3))]);
+    const rows = await storedFor(tenantId);
+    expect(rows.filter((r) => r.key_id === "key_backlog")).toHaveLength(MAX_STATEMENTS_PER_BATCH + 20);
+    expect(rows.filter((r) => r.key_id !== "key_backlog").map((r) => [r.key_id, r.admitted])).toEqual([
+      ["key_after", 3],
+      ["key_before", 2],
+    ]);
+    expect((await stub.stats()).batches).toBe(3);
   });
 
   it("counts it cannot read fail only their own forward; the rest of the batch is written", async () => {
