@@ -202,6 +202,8 @@ export class KeyGuard extends DurableObject<Env> {
    * `everything`), in one transaction; whatever still waits is scheduled again.
    */
   private persist(everything = true): void {
+    // Whoever writes now (the timer, or an admin write) takes the place of any write still scheduled.
+    this.writes.cancel();
     const now = Date.now();
     if (this.window.dirty) {
       this.window.flush();
@@ -238,7 +240,6 @@ export class KeyGuard extends DurableObject<Env> {
    * yet written go in the same transaction, so an admin write leaves nothing behind in memory.
    */
   private save(state: GuardState): void {
-    this.writes.cancel();
     this.persist();
     this.sql.exec(
       "INSERT INTO guard (id, policy) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
