@@ -40,8 +40,8 @@ interface Waiting {
 /**
  * Group commit for tenant totals: key objects hand their hourly counts here and their call returns
  * once D1 holds them, written together with the counts of every key that forwarded within
- * BATCH_WAIT_MS. A D1 call costs about the same for one key as for fifty, so a thousand quiet keys cost
- * D1 a batch a second instead of a thousand. Nothing is stored here: a key's object marks its
+ * BATCH_WAIT_MS. A D1 call costs about the same for one key as for fifty, so a thousand quiet
+ * keys cost D1 a batch a second instead of a thousand. Nothing is stored here: a key's object marks its
  * counts forwarded only when its call returns, so a forwarder lost mid-batch loses nothing (the
  * call fails, the key retries).
  */
@@ -62,7 +62,7 @@ export class UsageForwarder extends DurableObject<Env> {
     });
   }
 
-  /** What this instance has written to D1: the benchmark reports keys per D1 batch. */
+  /** What this instance has written to D1, so a test can see how many keys shared each batch. */
   stats(): { batches: number; keys: number } {
     return { batches: this.batches, keys: this.keys };
   }
