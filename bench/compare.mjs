@@ -4,7 +4,7 @@
 // one workerd, all taking turns under scenario 3's load (valid keys round-robin, 10 connections).
 // Prints req/s and workerd CPU per request of each, and each against the floor. Whole-run CPU on a
 // shared machine moves by ±10% between identical builds: compare a build against itself first.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -15,6 +15,7 @@ import { interleave, rotatingKeys, watchCpuOf } from "./lib/load.mjs";
 import { spawnOrigin } from "./lib/origin-process.mjs";
 import { startComparison, UNREACHABLE } from "./lib/runtime.mjs";
 import { guard } from "./lib/watchdog.mjs";
+import { makeWorkDirs } from "./lib/workdirs.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args, positionals: dirs } = parseArgs({
@@ -30,9 +31,7 @@ if (dirs.length === 0) throw new Error("usage: npm run bench:compare -- DIR [DIR
 const keyCount = Number(args.keys);
 const connections = Number(args.connections);
 
-mkdirSync(join(root, "bench", ".tmp"), { recursive: true });
-const work = mkdtempSync(join(root, "bench", ".tmp", "compare-"));
-const stateDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : work, "keygate-compare-"));
+const { work, stateDir } = makeWorkDirs(root, "compare");
 const origin = await spawnOrigin();
 let runtime;
 let release;

@@ -4,7 +4,7 @@
 // inspector. Prints where the time goes, as shares and as µs per response, and writes a .cpuprofile
 // that Chrome DevTools (Performance panel) opens. Durable Object code runs in the same isolate, so
 // it shows too.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,6 +17,7 @@ import { measureLoad, rotatingKeys, watchCpuOf } from "./lib/load.mjs";
 import { spawnOrigin } from "./lib/origin-process.mjs";
 import { startRuntime } from "./lib/runtime.mjs";
 import { guard } from "./lib/watchdog.mjs";
+import { makeWorkDirs } from "./lib/workdirs.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args, positionals } = parseArgs({
@@ -29,9 +30,7 @@ if (!SCENARIOS.includes(scenario)) throw new Error(`scenario must be one of ${SC
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 
-mkdirSync(join(root, "bench", ".tmp"), { recursive: true });
-const work = mkdtempSync(join(root, "bench", ".tmp", "profile-"));
-const stateDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : work, "keygate-profile-"));
+const { work, stateDir } = makeWorkDirs(root, "profile");
 const origin = await spawnOrigin();
 let runtime;
 let release;
@@ -94,5 +93,5 @@ try {
   await runtime?.mf.dispose().catch(() => {});
   await origin.close().catch(() => {});
   rmSync(stateDir, { recursive: true, force: true });
-  rmSync(join(work, "build"), { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }

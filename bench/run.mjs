@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --out DIR]`: keygate's cost, exactness and scale, measured side
 // by side with a pass-through worker in one run. See bench/README.md.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { buildWorker } from "./lib/build.mjs";
 import { findWorkerd } from "./lib/cpu.mjs";
 import { guard } from "./lib/watchdog.mjs";
+import { makeWorkDirs } from "./lib/workdirs.mjs";
 import { watchCpuOf } from "./lib/load.mjs";
 import { spawnOrigin } from "./lib/origin-process.mjs";
 import { againstFloors, buildRows, evaluateTargets, markdown, terminalTable } from "./lib/report.mjs";
@@ -75,13 +76,7 @@ const machine = {
   loadAverageStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
 };
 
-mkdirSync(join(root, "bench", ".tmp"), { recursive: true });
-const work = mkdtempSync(join(root, "bench", ".tmp", "run-"));
-// D1, KV and Durable Object state on tmpfs when there is one: every admitted request commits a
-// SQLite write, and on a shared VM the disk's fsync latency swings with the neighbours' I/O.
-const stateParent = args["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : work);
-mkdirSync(stateParent, { recursive: true });
-const stateDir = mkdtempSync(join(stateParent, "keygate-bench-"));
+const { work, stateDir, stateParent } = makeWorkDirs(root, "bench", args["state-dir"]);
 settings.stateDir = stateParent;
 const workerLogs = [];
 let origin;
