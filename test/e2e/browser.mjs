@@ -6,7 +6,7 @@
 // download its own browser offline). Its brotli-compressed binary and the few shared libraries it
 // links (NSS, NSPR, expat) are unpacked once, on the first launch, under node_modules/.cache, where
 // they live and die with the install that brought them.
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -90,11 +90,11 @@ async function unpackedChromium() {
 
 /** Extracts a brotli-compressed tar archive with the system's `tar`. */
 async function untarBrotli(archive, into) {
-  const tar = spawn("tar", ["-x", "-C", into], { stdio: ["pipe", "inherit", "inherit"] });
-  const exited = new Promise((resolveExit, reject) => {
-    tar.once("error", reject);
-    tar.once("close", (code) => (code === 0 ? resolveExit() : reject(new Error(`tar exited with ${code} on ${archive}`))));
-  });
-  await pipeline(createReadStream(archive), createBrotliDecompress(), tar.stdin);
-  await exited;
+  // Decompressed to a file first: `tar` may exit at the archive's end marker before reading a
+  // pipe to its end, which would break the stream feeding it.
+  const tarFile = join(into, "archive.tar");
+  await pipeline(createReadStream(archive), createBrotliDecompress(), createWriteStream(tarFile));
+  const tar = spawnSync("tar", ["-x", "-f", tarFile, "-C", into], { encoding: "utf8" });
+  rmSync(tarFile);
+  if (tar.status !== 0) throw new Error(`tar could not extract ${archive}: ${tar.error?.message ?? tar.stderr}`);
 }
