@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_ENVIRONMENT } from "../authority/key";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
 import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
@@ -49,7 +50,7 @@ export const KeyCreate = z
     tenant_id: TenantId,
     name: Name.optional(),
     description: Description.optional(),
-    environment: Environment.optional().openapi({ description: "Default: live; for a tenant's own key, its own environment." }),
+    environment: Environment.optional().openapi({ description: `Default: ${DEFAULT_ENVIRONMENT}; for a tenant's own key, its own environment.` }),
     scopes: KeyScopes.default(() => [...DEFAULT_SCOPES]).openapi({ description: `Default: ${DEFAULT_SCOPES.join(", ")}.` }),
     expires_at: FutureTime.nullable()
       .optional()
