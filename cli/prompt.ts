@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { createInterface } from "node:readline";
 import { CliError, EXIT, UsageError } from "./errors";
 
@@ -62,6 +63,24 @@ export function ask(question: string): Promise<string> {
 /** Yes only for y/yes; anything else, or Enter, is no. */
 export async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(await ask(`${question} [y/N] `));
+}
+
+/**
+ * A command that destroys goes ahead only when someone said so: `--yes`, or "y" at a terminal to
+ * `question()` (which may look up what is about to be destroyed). Without a terminal and without
+ * --yes it stops before anything is sent, exit 2, so a script never destroys by accident.
+ */
+export async function confirmDestruction(yes: boolean | undefined, doing: string, question: () => Promise<string>): Promise<void> {
+  if (yes) return;
+  if (!interactive()) throw new UsageError(`${doing} needs --yes when standard input is not a terminal; nothing was changed.`);
+  if (!(await confirm(await question()))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
+}
+
+/** A command that destroys: its --yes option, and a help line that says when it is needed. */
+export function destructive(command: Command): Command {
+  return command
+    .option("-y, --yes", "go ahead without asking; required when standard input is not a terminal")
+    .addHelpText("after", "\nAt a terminal you are asked to confirm; a script (no terminal on standard input) must pass --yes.");
 }
 
 /** Raw mode, so the terminal shows nothing of what is typed. */
