@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { createInterface } from "node:readline";
 import { CliError, EXIT, UsageError } from "./errors";
 
@@ -74,13 +73,6 @@ export async function confirmDestruction(yes: boolean | undefined, doing: string
   if (yes) return;
   if (!interactive()) throw new UsageError(`${doing} needs --yes when standard input is not a terminal; nothing was changed.`);
   if (!(await confirm(await question()))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
-}
-
-/** A command that destroys: its --yes option, and a help line that says when it is needed. */
-export function destructive(command: Command): Command {
-  return command
-    .option("-y, --yes", "go ahead without asking; required when standard input is not a terminal")
-    .addHelpText("after", "\nAt a terminal you are asked to confirm; a script (no terminal on standard input) must pass --yes.");
 }
 
 /** Raw mode, so the terminal shows nothing of what is typed. */

@@ -3,8 +3,9 @@ import { ADMIN_ROLES, ROLE_SUMMARIES } from "../../src/authority/roles";
 import { UsageError } from "../errors";
 import { say, table, time } from "../output";
 import { idOf, parsePageSize } from "../parse";
-import { confirmDestruction, destructive, interactive, readSecret } from "../prompt";
+import { interactive, readSecret } from "../prompt";
 import { Session } from "../session";
+import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const MIN_PASSWORD_LENGTH = 12;
@@ -64,23 +65,20 @@ Examples:
       say(`Created ${options.role} ${response.body.email} (${response.body.id}).`, session.json);
     });
 
-  destructive(
-    admins
-      .command("remove")
-      .description("Delete an admin user; their tokens stop working at once")
-      .argument("<id>", "the admin's id (adm_…)", idOf("adm", "an admin")),
-  )
-    .addHelpText("after", "\nExample:\n  $ keygate admins remove adm_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      await confirmDestruction(options.yes, `removing ${id}`, async () => {
-        const admin = (await (await session.client()).get(`/admins/${id}`)).body;
-        return `Remove ${admin.role} ${admin.email} (${id})?`;
-      });
-      const client = await session.client();
-      await client.delete(`/admins/${id}`);
+  addDestructive(admins, {
+    name: "remove",
+    description: "Delete an admin user; their tokens stop working at once",
+    id: { help: "the admin's id (adm_…)", parse: idOf("adm", "an admin"), example: "adm_…" },
+    doing: "removing",
+    question: async (session, id) => {
+      const admin = (await (await session.client()).get(`/admins/${id}`)).body;
+      return `Remove ${admin.role} ${admin.email} (${id})?`;
+    },
+    run: async (session, id) => {
+      await (await session.client()).delete(`/admins/${id}`);
       say(`Removed ${id}.`, session.json);
-    });
+    },
+  });
 }
 
 /** Each role and what it may do, one a line, for the help. */

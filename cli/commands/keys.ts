@@ -5,8 +5,8 @@ import { KEY_STATES } from "../../src/authority/status";
 import type { AdminClient } from "../client";
 import { details, duration, rateLimit, say, table, text, time, writeOut } from "../output";
 import { collectScope, idOf, parseExpiry, parseGrace, parsePageSize, parseRateLimit, type RateLimit } from "../parse";
-import { confirmDestruction, destructive } from "../prompt";
 import { quietSession, Session } from "../session";
+import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const keyId = idOf("key", "a key");
@@ -114,35 +114,30 @@ Examples:
       printNewKey(session, response, options.quiet === true, `Rotated ${id} to ${response.body.id}; ${until}.`);
     });
 
-  destructive(
-    keys
-      .command("revoke")
-      .description("Revoke a key: its very next request is refused, everywhere")
-      .argument("<id>", "the key's id (key_…)", keyId),
-  )
-    .addHelpText("after", "\nExample:\n  $ keygate keys revoke key_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      await confirmDestruction(options.yes, `revoking ${id}`, async () => `Revoke ${await describeKey(await session.client(), id)}?`);
-      const client = await session.client();
-      session.print(await client.post(`/keys/${id}/revoke`), printKey);
+  const keyArgument = { help: "the key's id (key_…)", parse: keyId, example: "key_…" };
+  addDestructive(keys, {
+    name: "revoke",
+    description: "Revoke a key: its very next request is refused, everywhere",
+    id: keyArgument,
+    doing: "revoking",
+    question: async (session, id) => `Revoke ${await describeKey(await session.client(), id)}?`,
+    run: async (session, id) => {
+      session.print(await (await session.client()).post(`/keys/${id}/revoke`), printKey);
       say(`Revoked ${id}.`, session.json);
-    });
+    },
+  });
 
-  destructive(
-    keys
-      .command("delete")
-      .description("Delete a key: its very next request is refused, and it no longer appears in lists")
-      .argument("<id>", "the key's id (key_…)", keyId),
-  )
-    .addHelpText("after", "\nExample:\n  $ keygate keys delete key_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      await confirmDestruction(options.yes, `deleting ${id}`, async () => `Delete ${await describeKey(await session.client(), id)}?`);
-      const client = await session.client();
-      await client.delete(`/keys/${id}`); // 204: no body, so --json prints nothing either
+  addDestructive(keys, {
+    name: "delete",
+    description: "Delete a key: its very next request is refused, and it no longer appears in lists",
+    id: keyArgument,
+    doing: "deleting",
+    question: async (session, id) => `Delete ${await describeKey(await session.client(), id)}?`,
+    run: async (session, id) => {
+      await (await session.client()).delete(`/keys/${id}`); // 204: no body, so --json prints nothing either
       say(`Deleted ${id}.`, session.json);
-    });
+    },
+  });
 }
 
 /** --json: the API's JSON (the key is in it); --quiet: id and key; else the key's fields and the key. */

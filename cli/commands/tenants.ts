@@ -3,8 +3,8 @@ import { TENANT_STATUSES, type TenantStatus } from "../../src/authority/tenant";
 import { CliError, EXIT } from "../errors";
 import { say, table, time, writeOut } from "../output";
 import { idOf, parsePageSize } from "../parse";
-import { confirmDestruction, destructive } from "../prompt";
 import { quietSession, Session } from "../session";
+import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const tenantId = idOf("ten", "a tenant");
@@ -50,21 +50,17 @@ export function registerTenants(program: Command): void {
 
   // Suspending cuts off every key of the tenant at once, so it is confirmed as a revocation is;
   // reactivating takes nothing away.
-  destructive(
-    tenants
-      .command("suspend")
-      .description("Suspend a tenant: every one of its keys is refused at once, until it is reactivated")
-      .argument("<id>", "the tenant's id (ten_…)", tenantId),
-  )
-    .addHelpText("after", "\nExample:\n  $ keygate tenants suspend ten_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      await confirmDestruction(options.yes, `suspending ${id}`, async () => {
-        const tenant = (await (await session.client()).get(`/tenants/${id}`)).body;
-        return `Suspend "${tenant.name}" (${id})? Every one of its keys is refused from its next request until you reactivate it.`;
-      });
-      await changeStatus(session, id, "suspended", "Suspended");
-    });
+  addDestructive(tenants, {
+    name: "suspend",
+    description: "Suspend a tenant: every one of its keys is refused at once, until it is reactivated",
+    id: { help: "the tenant's id (ten_…)", parse: tenantId, example: "ten_…" },
+    doing: "suspending",
+    question: async (session, id) => {
+      const tenant = (await (await session.client()).get(`/tenants/${id}`)).body;
+      return `Suspend "${tenant.name}" (${id})? Every one of its keys is refused from its next request until you reactivate it.`;
+    },
+    run: (session, id) => changeStatus(session, id, "suspended", "Suspended"),
+  });
 
   tenants
     .command("activate")
