@@ -11,9 +11,9 @@ import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { ApiKey, ApiKeyWithSecret, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, ScopeCatalog, TenantId } from "./schemas";
+import { ApiKey, ApiKeyWithSecret, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, ScopeCatalog, TenantId } from "./schemas";
 import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../authority/scopes";
-import { KeyState } from "../authority/wire";
+import { Environment, KeyState } from "../authority/wire";
 import { validationHook } from "./validation";
 import { keyView } from "./views";
 

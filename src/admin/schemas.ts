@@ -6,8 +6,6 @@ import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../autho
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
-export { Environment };
-
 export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a tenant id (ten_…)");
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");
 export const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,64}$/, "must be an admin id (adm_…)");

@@ -1,13 +1,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { rolesGranted } from "../authority/roles";
 import { VERDICT_CODES } from "../authority/verdicts";
+import { Environment } from "../authority/wire";
 import { VerifyRequest, verificationScopes } from "../gateway/verify-request";
 import { verifyKey, verifyResult } from "../gateway/verify";
 import { verificationFacts } from "../usage/context";
 import type { AdminEnv } from "./context";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { Environment } from "./schemas";
 import { validationHook } from "./validation";
 
 export const verifyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });

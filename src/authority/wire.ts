@@ -11,9 +11,10 @@ import { TENANT_STATUSES } from "./tenant";
  * without zod.
  */
 
-/** One of `values`; anything else is told the whole list, as the CLI's choices are. */
+/** One of `values`; a value that is not is told the whole list, as the CLI's choices are. */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: () => `must be one of ${values.join(", ")}` });
+  // A missing value keeps zod's own message, as every other required field does.
+  return z.enum(values, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${values.join(", ")}`) });
 }
 
 export const Scope = z.string().max(MAX_SCOPE_LENGTH, SCOPE_TOO_LONG).regex(SCOPE_PATTERN, SCOPE_FORMAT);
