@@ -12,8 +12,8 @@ import { moreHint } from "./lists";
 const keyId = idOf("key", "a key");
 const tenantId = idOf("ten", "a tenant");
 const SHOWN_ONCE = "This is the only time the key is shown: store it now.";
-/** What --quiet prints: the id (for rotate, revoke, usage) and the key, on one tab-separated line. */
-const QUIET_HELP = "print only the id and the key, tab-separated on one line";
+/** --quiet gives scripts the new key's id too, which rotate, revoke and usage need. */
+const QUIET_HELP = "print only the new key's id and the key itself, tab-separated on one line";
 
 export function registerKeys(program: Command): void {
   const keys = program
@@ -105,7 +105,7 @@ Examples:
     .description("Replace a key with a new one of the same settings; the old one keeps working for --grace")
     .argument("<id>", "the key's id (key_…)", keyId)
     .option("--grace <duration>", "how long the old key keeps working: 0 (default) ends it now; up to 30d", parseGrace)
-    .addOption(new Option("-q, --quiet", `${QUIET_HELP}: the new key's`))
+    .addOption(new Option("-q, --quiet", QUIET_HELP))
     .addHelpText("after", "\nExample:\n  $ read -r NEW_ID NEW_KEY < <(keygate keys rotate key_… --grace 15m --quiet)")
     .action(async (id: string, options: { grace?: number; quiet?: boolean }, command: Command) => {
       const session = quietSession(command, options.quiet);

@@ -311,6 +311,7 @@ describe("keygate on the command line", () => {
       [["keys", "create", "--tenant", "ten_abc", "--limit", "60"], /REQUESTS\/WINDOW/],
       [["keys", "create", "--tenant", "ten_abc", "--limit", "60/32d"], /1 second to 31 days/],
       [["keys", "create", "--tenant", "ten_abc", "--quiet", "--json"], /--quiet and --json cannot be used together/],
+      [["keys", "create", "--tenant", "ten_abc", "--scope", "read", "--scope", "servers:*"], /'--scope <scope>' argument 'servers:\*' is invalid\. A scope must look like "read", "write:servers" or "\*"\./],
       [["keys", "rotate", "key_abc", "--grace", "31d"], /at most 30d/],
       [["keys", "get", "ten_abc"], /Expected a key id \(key_…\)/],
       [["tenants", "list", "--url", "ftp://example.com"], /must be http:\/\/ or https:\/\//],
