@@ -28,9 +28,10 @@ let banner: DevBanner;
 const others: LocalState[] = [];
 
 const dev = (args: string[], on = state) => runNpm("dev", args, { env: registryEnv(on.registryPath) });
-const adminToken = () => /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(state.devVarsPath, "utf8"))![1];
+/** A list from the admin API, with the root token `npm run dev` wrote. */
 const adminGet = async (path: string) => {
-  const res = await fetch(`${banner.url}/_keygate/v1${path}`, { headers: { authorization: `Bearer ${adminToken()}` } });
+  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(state.devVarsPath, "utf8"))![1];
+  const res = await fetch(`${banner.url}/_keygate/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
   expect(res.status, path).toBe(200);
   return (await res.json()) as { data: Record<string, unknown>[] };
 };
@@ -69,9 +70,10 @@ describe("npm run dev, once it says it is running", () => {
       body: JSON.stringify({ email: banner.email, password: banner.passwordLine.split(/\s/)[0] }),
     });
     expect(signin.status, await signin.clone().text()).toBe(200);
-    const { access_token } = await signin.json();
+    const { access_token } = (await signin.json()) as { access_token: string };
     const tenants = await fetch(`${banner.url}/_keygate/v1/tenants`, { headers: { authorization: `Bearer ${access_token}` } });
-    expect((await tenants.json()).data.map((t: { name: string }) => t.name)).toEqual(["Demo tenant"]);
+    const { data } = (await tenants.json()) as { data: { name: string }[] };
+    expect(data.map((t) => t.name)).toEqual(["Demo tenant"]);
   });
 });
 

@@ -82,6 +82,9 @@ export function startDevOn(state: LocalState): Promise<
   }
 >;
 
+/** The admin API of the keygate running at `url` on `state`, with the root token from its dev vars. */
+export function devAdmin(state: LocalState, url: string): AdminClient;
+
 /** `npm run dev`'s options for `state`, on these ports. */
 export function devArgs(state: LocalState, ports: { port: number; originPort: number }): string[];
 

@@ -14,6 +14,7 @@ import {
   freePort,
   portInUse,
   randomSecret,
+  readDevVars,
   registryEnv,
   ROOT,
   runWrangler,
@@ -133,6 +134,11 @@ export async function startDevOn(state) {
     log: (line) => log.push(line),
   });
   return { ...dev, log, admin: adminClient(dev.url, dev.vars.ADMIN_TOKEN) };
+}
+
+/** The admin API of the keygate running at `url` on `state`, with the root token from its dev vars. */
+export function devAdmin(state, url) {
+  return adminClient(url, readDevVars(state.devVarsPath).ADMIN_TOKEN);
 }
 
 /** `npm run dev`'s options for `state`, on these ports. */
