@@ -183,8 +183,9 @@ export async function startDev({
     cleanups.push(() => wrangler.stop());
 
     const admin = adminClient(wrangler.url, vars.ADMIN_TOKEN);
+    // The owner first: values edited by hand that it refuses stop the start before anything is made.
+    const consoleOwner = await ensureConsoleOwner(admin, devVarsPath, vars);
     const { tenant, key, keyReused } = await ensureDemoKey(admin, devVarsPath, vars);
-    const consoleOwner = await ensureConsoleOwner(admin, vars);
     return {
       url: wrangler.url,
       wrangler,
@@ -228,12 +229,24 @@ async function ensureDemoKey(admin, devVarsPath, vars) {
   return { tenant, key, keyReused: false };
 }
 
-/** The console's local owner, with the email and password in the dev vars; `created` when this start made it. */
-async function ensureConsoleOwner(admin, vars) {
+/**
+ * The console's local owner, with the email and password in the dev vars; `created` when this
+ * start made it. Values the admin API refuses (edited by hand) are named in a sentence.
+ */
+async function ensureConsoleOwner(admin, devVarsPath, vars) {
   const email = vars[CONSOLE_OWNER_EMAIL];
   const password = vars[CONSOLE_OWNER_PASSWORD];
-  const created = await admin.createAdminUnlessTaken({ email, password, role: "owner" });
-  return { email, password, created, passwordVar: CONSOLE_OWNER_PASSWORD };
+  try {
+    const created = await admin.createAdminUnlessTaken({ email, password, role: "owner" });
+    return { email, password, created, passwordVar: CONSOLE_OWNER_PASSWORD };
+  } catch (error) {
+    if (error.status !== 400) throw error;
+    const problems = (error.body?.error?.details?.fields ?? []).map(({ field, message }) => `${field}: ${message}`).join("; ");
+    throw new StartRefused(
+      `the console owner in ${devVarsPath} was refused (${problems || error.body?.error?.message}): ` +
+        `fix ${CONSOLE_OWNER_EMAIL} and ${CONSOLE_OWNER_PASSWORD} there (a password of 12 characters or more), or delete both lines to have new ones made.`,
+    );
+  }
 }
 
 /** A start that cannot go ahead for a reason the user can fix: said in one plain sentence, exit status 2. */
@@ -344,9 +357,19 @@ function lockIsLive(holder) {
   if (!(holder.started_at > bootedAt)) return false; // a pid from before a reboot names another process
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
     return error.code === "EPERM"; // alive, another user's
+  }
+  return !isZombie(holder.pid);
+}
+
+/** A killed process that nobody has reaped yet still answers kill(pid, 0); Linux says what it is. */
+function isZombie(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false; // no /proc here: trust kill(pid, 0)
   }
 }
 
@@ -567,7 +590,9 @@ export function adminClient(baseUrl, token) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    if (![expected].flat().includes(res.status)) throw new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`);
+    if (![expected].flat().includes(res.status)) {
+      throw Object.assign(new Error(`${method} ${path}: expected ${expected}, got ${res.status} ${text}`), { status: res.status, body: parseOrNull(text) });
+    }
     if (res.status === 404 || res.status === 409) return null;
     return text ? JSON.parse(text) : null;
   };
@@ -599,6 +624,14 @@ export function adminClient(baseUrl, token) {
     /** Creates the admin unless one has the email already; true when it did. */
     createAdminUnlessTaken: async (fields) => (await call("POST", "/admins", fields, [201, 409])) !== null,
   };
+}
+
+function parseOrNull(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 export function randomSecret() {
