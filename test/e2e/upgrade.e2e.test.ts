@@ -36,7 +36,7 @@ async function started<T extends Running>(instance: Promise<T>): Promise<T> {
 /**
  * Stops an instance once its keys' objects have written what they decided: they write after
  * replying, an admission at most a second later, and a restart inside that second can forget it
- * (README, Rate limits). A user's restart comes later than a test's would.
+ * (docs/rate-limits.md). A user's restart comes later than a test's would.
  */
 async function stop(instance: Running) {
   running.delete(instance);
