@@ -16,6 +16,7 @@ import {
   type LocalState,
   type NpmRun,
 } from "./support.mjs";
+import { launchBrowser } from "./browser.mjs";
 
 // `npm run dev` as a user types it, in a real child process: what it prints, what it refuses and
 // what it leaves behind. One keygate (started once, below) serves every case that needs one running;
@@ -59,21 +60,20 @@ describe("npm run dev, once it says it is running", () => {
     expect(res.json().path).toBe("/hello"); // the demo origin's echo
   });
 
-  it("prints the console's address and a sign-in that works there", async () => {
+  it("prints the console's address and a sign-in: a browser opens it and signs in with what was printed", async () => {
     expect(banner.consoleUrl).toBe(`${banner.url}/_keygate/`);
-    const page = await fetch(banner.consoleUrl);
-    expect([page.status, (await page.text()).includes("console.js")]).toEqual([200, true]);
-    // The console's own sign-in route, as its page calls it, with what the banner printed.
-    const signin = await fetch(`${banner.url}/_keygate/v1/sessions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-keygate-csrf": "1" },
-      body: JSON.stringify({ email: banner.email, password: banner.passwordLine.split(/\s/)[0] }),
-    });
-    expect(signin.status, await signin.clone().text()).toBe(200);
-    const { access_token } = (await signin.json()) as { access_token: string };
-    const tenants = await fetch(`${banner.url}/_keygate/v1/tenants`, { headers: { authorization: `Bearer ${access_token}` } });
-    const { data } = (await tenants.json()) as { data: { name: string }[] };
-    expect(data.map((t) => t.name)).toEqual(["Demo tenant"]);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(banner.consoleUrl);
+      await page.getByLabel("Email").fill(banner.email);
+      await page.getByLabel("Password").fill(banner.passwordLine.split(/\s/)[0]!);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+      await expect.poll(() => page.getByText("Demo tenant", { exact: true }).count()).toBe(1);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
