@@ -22,9 +22,9 @@ export const NO_RESERVATION: Reservation = { admissions: 0, until: 0 };
 
 /**
  * The most of any window's limit a reservation may hold: a restart can cost at most this share of
- * a window (a key whose limit is under 10 never reserves ahead, so it loses nothing).
+ * a window (a key whose limit is under 20 never reserves ahead, so it loses nothing).
  */
-export const MAX_SHARE = 0.1;
+export const MAX_SHARE = 0.05;
 /** A busy key's reservation covers about this long at its recent rate: renewed by its once-a-second write before it runs out. */
 export const COVER_MS = 2_000;
 /** A quiet key's reservation covers at least this many admissions, so it waits once per several. */
