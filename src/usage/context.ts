@@ -1,4 +1,4 @@
-import { clientAddress } from "../http/client-address";
+import { storedAddress } from "./addresses";
 
 /** How the key reached keygate: the header style, or a verification (HTTP verify or RPC). */
 export type KeyCarrier = "x-api-key" | "bearer" | "basic" | "verify";
@@ -66,7 +66,7 @@ export function requestFacts(
   return {
     method: init.method === undefined ? request.method : init.method,
     path: path === null ? null : recordedPath(path, init.keyPrefix),
-    ip: init.logClientIps ? clientAddress(request.headers) : null,
+    ip: storedAddress(init, request.headers),
     country: typeof country === "string" ? country : null,
     userAgent: userAgent === null ? null : scrub(userAgent, init.keyPrefix).slice(0, USER_AGENT_CHARS),
     requestId: init.requestId,
