@@ -49,6 +49,17 @@ export function requiredScopes(rules: RouteRules, methods: readonly string[], pa
   return [...scopes];
 }
 
+/**
+ * The path a request target names, as the gateway matches it: what URL parsing makes of the
+ * request's URL (dot segments resolved, a backslash read as a slash, characters escaped), with its
+ * query and fragment cut. Verification reads its `path` this way, so a caller that passes the
+ * path and query of a request (Express's `req.url`) is matched as the proxy would match that
+ * request, and an exact-path rule still applies. `target` starts with "/".
+ */
+export function requestPath(target: string): string {
+  return new URL(`http://keygate.invalid${target}`).pathname;
+}
+
 /** Anything in a path that some origin reads differently from its literal spelling. */
 const UNUSUAL_PATH = /[%\\;. \0]|\/\/|.\/$/;
 

@@ -1,3 +1,4 @@
+import { requestPath } from "../authority/routes";
 import { storedAddress } from "./addresses";
 
 /** How the key reached keygate: the header style, or a verification (HTTP verify or RPC). */
@@ -75,15 +76,16 @@ export function requestFacts(
 }
 
 /**
- * A verification's facts: the method and path it asks about (not the verify call's own), the
- * calling service's address and request over HTTP, nothing about a caller over RPC.
+ * A verification's facts: the method and path it asks about (not the verify call's own; the path
+ * read as its scopes were, see requestPath), the calling service's address and request over HTTP,
+ * nothing about a caller over RPC.
  */
 export function verificationFacts(
   input: { method?: string; path?: string },
   init: { keyPrefix: string; logClientIps: boolean; request?: Request; requestId?: string },
 ): RequestFacts {
   const method = input.method?.toUpperCase() ?? (input.path === undefined ? null : "GET");
-  const path = input.path ?? null;
+  const path = input.path === undefined ? null : requestPath(input.path);
   if (init.request && init.requestId) return requestFacts(init.request, { ...init, requestId: init.requestId, carrier: "verify", method, path });
   return { method, path: path === null ? null : recordedPath(path, init.keyPrefix), ip: null, country: null, userAgent: null, requestId: null, carrier: "verify" };
 }
