@@ -1,4 +1,4 @@
-import { requestPath } from "../authority/routes";
+import { requestPath, spelledPath } from "../authority/routes";
 import { storedAddress } from "./addresses";
 
 /** How the key reached keygate: the header style, or a verification (HTTP verify or RPC). */
@@ -50,12 +50,6 @@ export function recordedPath(path: string, keyPrefix: string): string {
   return scrub(end === -1 ? path : path.slice(0, end), keyPrefix).slice(0, PATH_CHARS);
 }
 
-/** The path and query of an absolute URL, without parsing all of it (recordedPath cuts the query). */
-function pathOf(url: string): string {
-  const slash = url.indexOf("/", url.indexOf("//") + 2);
-  return slash === -1 ? "/" : url.slice(slash);
-}
-
 /** The facts of an HTTP request (proxied, self-service admin call, or HTTP verification). */
 export function requestFacts(
   request: Request,
@@ -63,7 +57,7 @@ export function requestFacts(
 ): RequestFacts {
   const userAgent = request.headers.get("user-agent");
   const country = (request as Request<unknown, IncomingRequestCfProperties>).cf?.country;
-  const path = init.path === undefined ? pathOf(request.url) : init.path;
+  const path = init.path === undefined ? spelledPath(request.url) : init.path;
   return {
     method: init.method === undefined ? request.method : init.method,
     path: path === null ? null : recordedPath(path, init.keyPrefix),
