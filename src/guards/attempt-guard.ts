@@ -4,7 +4,8 @@ import { ATTEMPT_RETENTION_MS, bucketStart } from "../usage/buckets";
 import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow } from "../usage/attempt-log";
 import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
 import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { SlidingWindow } from "./sliding-window";
+import { SlidingWindow } from "../counting/sliding-window";
+import { WindowRows } from "./window-rows";
 import { WriteBehind } from "./write-behind";
 
 export interface AttemptWindow extends WindowState {
@@ -19,6 +20,7 @@ export interface AttemptWindow extends WindowState {
  */
 export class AttemptGuard extends DurableObject<Env> {
   private readonly window: SlidingWindow;
+  private readonly windowRows: WindowRows;
   private readonly attempts: AttemptLog;
   /** Attempts are written after the reply, at most once every ATTEMPT_FLUSH_MS (see WriteBehind). */
   private readonly writes = new WriteBehind(() => this.persist());
@@ -30,7 +32,8 @@ export class AttemptGuard extends DurableObject<Env> {
     super(ctx, env);
     // Storage left by any earlier release is brought up to this one's tables before the log reads it.
     upgradeObjectStorage(ctx.storage, ATTEMPT_GUARD_STORAGE);
-    this.window = new SlidingWindow(ctx.storage.sql, "window_entries");
+    this.windowRows = new WindowRows(ctx.storage.sql, "window_entries");
+    this.window = new SlidingWindow(this.windowRows.load());
     this.attempts = new AttemptLog(ctx.storage.sql);
   }
 
@@ -58,7 +61,7 @@ export class AttemptGuard extends DurableObject<Env> {
   private persist(): void {
     this.writes.cancel();
     this.writtenAt = Date.now();
-    this.window.flush();
+    this.windowRows.write(this.window.takeChanges());
     this.attempts.flush();
   }
 

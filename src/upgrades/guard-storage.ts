@@ -1,8 +1,11 @@
 import { bucketEnd, bucketWidthMs } from "../authority/window";
-import { windowTable } from "../guards/sliding-window";
+import { NO_RESERVATION } from "../counting/reservation";
+import { ledgerTable, putChunk } from "../guards/key-ledger";
+import { windowTable } from "../guards/window-rows";
 import { ATTEMPT_EVENTS } from "../usage/attempt-log";
+import type { CodeCounts } from "../usage/buckets";
 import { eventChunkTable } from "../usage/event-ring";
-import { KEY_EVENTS } from "../usage/key-usage";
+import { EMPTY_USAGE, KEY_EVENTS, type KeyEvent, type UsageState } from "../usage/key-usage";
 import type { StorageStep } from "./object-storage";
 
 /**
@@ -38,6 +41,51 @@ function copyLogToWindow(sql: SqlStorage, from: string, limit: number, windowMs:
   }
   let slot = 0;
   for (const [end, count] of counts) sql.exec("INSERT INTO window_entries (slot, end_at, count) VALUES (?, ?, ?)", slot++, end, count);
+}
+
+/**
+ * Moves what a key's object kept in four tables (the window's rows, the counters in `guard`, the
+ * hourly counts, the event chunks) into the first chunk of its ledger (guards/key-ledger.ts), so
+ * that from now on every write is one row. The old tables are left as they were, for the release
+ * before this one while a deploy rolls out.
+ */
+function moveToLedger(sql: SqlStorage): void {
+  sql.exec(ledgerTable());
+  const guard = sql
+    .exec<{ requests: number; rate_limited: number; last_used_at: number | null; last_used_ip: string | null; last_used_country: string | null; key_id: string | null; tenant_id: string | null }>(
+      "SELECT requests, rate_limited, last_used_at, last_used_ip, last_used_country, key_id, tenant_id FROM guard WHERE id = 1",
+    )
+    .toArray()[0];
+  const entries = sql
+    .exec<{ end_at: number; count: number }>("SELECT end_at, count FROM window_entries ORDER BY end_at")
+    .toArray()
+    .map((row) => ({ end: row.end_at, count: row.count, stored: 0 }));
+  const hourRows = sql.exec<{ hour: number; counts: string; synced: number }>("SELECT hour, counts, synced FROM usage_hours ORDER BY hour").toArray();
+  const events: KeyEvent[] = [];
+  for (const chunk of sql.exec<{ first_seq: number; events: string }>("SELECT first_seq, events FROM usage_event_chunks ORDER BY chunk")) {
+    (JSON.parse(chunk.events) as Omit<KeyEvent, "seq">[]).forEach((event, i) => events.push({ ...event, seq: chunk.first_seq + i } as KeyEvent));
+  }
+  if (!guard && entries.length === 0 && hourRows.length === 0 && events.length === 0) return;
+  events.sort((a, b) => a.seq - b.seq);
+  const kept = events.slice(-KEY_EVENTS);
+  // Hours D1 has not taken yet are forwarded again from the first of them (D1 takes absolute counts).
+  const unsynced = hourRows.filter((row) => !row.synced);
+  const usage: UsageState = {
+    usage: guard
+      ? { requests: guard.requests, rateLimited: guard.rate_limited, lastUsedAt: guard.last_used_at, lastUsedIp: guard.last_used_ip, lastUsedCountry: guard.last_used_country }
+      : EMPTY_USAGE.usage,
+    owner: guard?.key_id && guard.tenant_id ? { keyId: guard.key_id, tenantId: guard.tenant_id } : null,
+    nextEvent: (kept[kept.length - 1]?.seq ?? 0) + 1,
+    forwardedThrough: unsynced[0]?.hour ?? hourRows[hourRows.length - 1]?.hour ?? 0,
+  };
+  putChunk(sql, {
+    seq: 0,
+    head: { ...usage, reservation: NO_RESERVATION, epochs: {} },
+    entries: { default: entries },
+    epochs: {},
+    hours: new Map(hourRows.map((row) => [row.hour, JSON.parse(row.counts) as CodeCounts])),
+    events: kept,
+  });
 }
 
 /**
@@ -83,6 +131,9 @@ export const KEY_GUARD_STORAGE: readonly StorageStep[] = [
     copyLogToWindow(sql, "hits", policy.limit, policy.windowSeconds * 1000);
     copyEventsToChunks(sql, "usage_events", "usage_event_chunks", KEY_EVENTS);
   },
+  // 4: every write one row: the window, the counters, the hourly counts and the events move into
+  // the ledger, whose rows carry them together with the reservation that covers admissions to come.
+  moveToLedger,
 ];
 
 /** AttemptGuard (one object per client address or email): its sliding log of attempts. */

@@ -33,19 +33,11 @@ async function started<T extends Running>(instance: Promise<T>): Promise<T> {
   return ready;
 }
 
-/**
- * Stops an instance once its keys' objects have written what they decided: they write after
- * replying, an admission at most a second later, and a restart inside that second can forget it
- * (docs/rate-limits.md). A user's restart comes later than a test's would.
- */
+/** Stops an instance right after its last request: nothing waits for keygate's own writes. */
 async function stop(instance: Running) {
   running.delete(instance);
-  await new Promise((resolve) => setTimeout(resolve, PERSIST_EVERY_MS + 500));
   await instance.stop();
 }
-
-/** How long a key's object may hold an admission before writing it (src/guards/key-guard.ts). */
-const PERSIST_EVERY_MS = 1_000;
 
 const use = (url: string, key: KeyView) => curl(`${url}/upgrade`, ["-H", `x-api-key: ${key.key}`]);
 const remaining = (res: CurlResult) => Number(res.headers.get("x-ratelimit-remaining"));

@@ -29,15 +29,15 @@ async function call(key: Created, workerEnv: Env): Promise<Response> {
 }
 
 /**
- * Makes the key's real object fail every decision: its window table is swapped for a view the
- * window cannot read, so the object's constructor throws a storage error on every start, as an
- * object in trouble would.
+ * Makes the key's real object fail every decision: its ledger is swapped for a view it cannot
+ * read, so the object's constructor throws a storage error on every start, as an object in
+ * trouble would.
  */
 async function breakKeyGuard(key: Created): Promise<void> {
   const stub = env.KEY_GUARD.getByName(key.id);
   await runInDurableObject(stub, (_instance: KeyGuard, state) => {
-    state.storage.sql.exec("DROP TABLE window_entries");
-    state.storage.sql.exec("CREATE VIEW window_entries AS SELECT 1 AS unreadable");
+    state.storage.sql.exec("DROP TABLE ledger");
+    state.storage.sql.exec("CREATE VIEW ledger AS SELECT 1 AS unreadable");
   });
   await evictDurableObject(stub);
 }

@@ -3,7 +3,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { vi } from "vitest";
 import type { KeyPolicy } from "../../src/authority/key";
 import type { AttemptGuard } from "../../src/guards/attempt-guard";
-import type { KeyGuard } from "../../src/guards/key-guard";
+import { systemClock } from "../../src/clock";
+import { KeyLedger } from "../../src/guards/key-ledger";
 import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */
@@ -60,38 +61,66 @@ export async function writeThroughKeyGuard(key: Created, change: Partial<KeyPoli
   return env.KEY_GUARD.getByName(key.id).update(change, policyOf(key));
 }
 
-type Pending = { writes: { pending: boolean }; window: { dirty: boolean } };
+/**
+ * What the key's object has stored right now, read the way a restarted object reads it: the
+ * admissions recorded in its window (within `windowMs` of now) and the admissions its stored
+ * reservation allows beyond them. Read straight away, never after waiting for the object's own
+ * writes: what matters is what a restart at this very moment would find.
+ */
+export function storedWindow(keyId: string, windowMs: number): Promise<{ recorded: number; reserved: number }> {
+  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (_instance, state) => {
+    const now = systemClock.now();
+    const { head, entries } = new KeyLedger(state.storage.sql).load({
+      windowStarts: () => now - windowMs,
+      hoursAfter: now,
+      oldestEvent: () => Number.POSITIVE_INFINITY,
+    });
+    const recorded = (entries.get("default") ?? []).reduce((sum, entry) => sum + entry.count, 0);
+    return { recorded, reserved: head?.reservation.admissions ?? 0 };
+  });
+}
 
-async function waitUntilWritten(key: string | DurableObjectStub, written: (object: Pending) => boolean): Promise<void> {
-  const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
-  await vi.waitFor(
-    async () => {
-      if (!(await runInDurableObject(stub, (instance) => written(instance as unknown as Pending)))) {
-        throw new Error("the key's object has decisions not yet written");
-      }
-    },
-    { timeout: 15_000, interval: 50 },
-  );
+/** The reservation the key's object holds in memory, and how much of it it has used. */
+export function reservationOf(keyId: string): Promise<{ admissions: number; until: number; used: number }> {
+  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (instance) => {
+    const guard = instance as unknown as { reservation: { admissions: number; until: number }; reservedUsed: number };
+    return { ...guard.reservation, used: guard.reservedUsed };
+  });
 }
 
 /**
- * Waits until the key's object has written every decision it made: it writes after replying (its
- * window at most a second later, usage at most 5 s later), so a test that restarts it must wait as
- * an idle object would have before Cloudflare evicts it.
+ * Resets the key's object as an exception or a deploy would (`ctx.abort()`): whatever it had not
+ * written is gone, and the next call starts a new instance from storage.
  */
-export const whenWritten = (key: string | DurableObjectStub<KeyGuard>) => waitUntilWritten(key, (object) => !object.writes.pending);
+export async function resetObject(keyId: string): Promise<void> {
+  const stub = env.KEY_GUARD.getByName(keyId);
+  await runInDurableObject(stub, (_instance, state) => {
+    try {
+      state.abort("reset by the test");
+    } catch {
+      // abort() throws in the caller by design.
+    }
+  }).catch(() => {});
+}
+
+/**
+ * Runs now what the object's timer would run when due (its write after the replies, or the
+ * release of a reservation that ran out unused): for tests that move the clock past that moment
+ * rather than wait for it.
+ */
+export function runDueWrite(key: string | DurableObjectStub): Promise<void> {
+  const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
+  return runInDurableObject(stub, (instance) => (instance as unknown as { writeDue(): void }).writeDue());
+}
 
 /** Waits until an attempt counter has written the attempts it counted (at most a second later). */
-export const whenAttemptsWritten = (stub: DurableObjectStub<AttemptGuard>) => waitUntilWritten(stub, (object) => !object.writes.pending);
-
-/** Waits until the key's object has written its window (at most a second after an admission). */
-export const whenWindowWritten = (key: string) => waitUntilWritten(key, (object) => !object.window.dirty);
-
-/** Requests the key's stored window still counts (rows whose requests are inside `windowMs` of now). */
-export function storedInWindow(keyId: string, windowMs: number): Promise<number> {
-  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (_instance, state) =>
-    state.storage.sql
-      .exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM window_entries WHERE end_at > ?", Date.now() - windowMs)
-      .one().n,
+export async function whenAttemptsWritten(stub: DurableObjectStub<AttemptGuard>): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      if (!(await runInDurableObject(stub, (instance) => !(instance as unknown as { writes: { pending: boolean } }).writes.pending))) {
+        throw new Error("the attempt counter has attempts not yet written");
+      }
+    },
+    { timeout: 15_000, interval: 50 },
   );
 }

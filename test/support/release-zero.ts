@@ -1,3 +1,5 @@
+import { KeyLedger } from "../../src/guards/key-ledger";
+
 /**
  * Durable Object storage as release 0.1.0 left it: the tables its code created, exactly as it
  * created them, and no storage version (that release had none). Frozen here on purpose: the
@@ -34,15 +36,30 @@ export function rewriteAsReleaseZero(sql: SqlStorage, tables: Record<string, str
   const existing = new Set(userTables(sql));
   const kept = new Map<string, Record<string, SqlStorageValue>[]>();
   for (const name of Object.keys(tables)) kept.set(name, existing.has(name) ? sql.exec(`SELECT * FROM "${name}"`).toArray() : []);
-  // That release logged one row per counted request (`hits`, `failures`); today's window counts
-  // them in entries. Expanded back, a request per row, in order.
-  for (const log of ["hits", "failures"]) {
-    if (!(log in tables) || !existing.has("window_entries")) continue;
+  // That release logged one row per counted request (`hits`, `failures`); today's objects count
+  // them in entries (a key's in its ledger, an attempt counter's in `window_entries`). Expanded
+  // back, a request per row, in order; a key's counters come from its ledger too.
+  const expand = (entries: { end: number; count: number }[]) => {
     const rows: Record<string, SqlStorageValue>[] = [];
-    for (const { end_at, count } of sql.exec<{ end_at: number; count: number }>("SELECT end_at, count FROM window_entries ORDER BY end_at")) {
-      for (let i = 0; i < count; i++) rows.push({ seq: rows.length + 1, ts: end_at });
+    for (const { end, count } of entries.sort((a, b) => a.end - b.end)) for (let i = 0; i < count; i++) rows.push({ seq: rows.length + 1, ts: end });
+    return rows;
+  };
+  if ("hits" in tables && existing.has("ledger")) {
+    const { head, entries } = new KeyLedger(sql).load({
+      windowStarts: () => Number.NEGATIVE_INFINITY,
+      hoursAfter: Number.POSITIVE_INFINITY,
+      oldestEvent: () => Number.POSITIVE_INFINITY,
+    });
+    kept.set("hits", expand(entries.get("default") ?? []));
+    if (head) {
+      for (const row of kept.get("guard") ?? []) {
+        Object.assign(row, { requests: head.usage.requests, rate_limited: head.usage.rateLimited, last_used_at: head.usage.lastUsedAt });
+      }
     }
-    kept.set(log, rows);
+  }
+  if ("failures" in tables && existing.has("window_entries")) {
+    const entries = sql.exec<{ end_at: number; count: number }>("SELECT end_at, count FROM window_entries").toArray();
+    kept.set("failures", expand(entries.map((row) => ({ end: row.end_at, count: row.count }))));
   }
   for (const name of existing) sql.exec(`DROP TABLE "${name}"`);
   for (const [name, ddl] of Object.entries(tables)) {

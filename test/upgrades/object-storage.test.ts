@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/upgrades/guard-storage";
 import { storageVersion, upgradeObjectStorage, type StorageStep } from "../../src/upgrades/object-storage";
 import { createKey, gateway, withKey } from "../support/client";
-import { whenAttemptsWritten, whenWritten } from "../ratelimit/support";
+import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero, userTables } from "../support/release-zero";
 
 // Each Durable Object upgrades its own storage in its constructor, from whatever version it finds.
@@ -112,7 +112,7 @@ describe("keygate's objects upgrade storage written by release 0.1.0", () => {
     const first = await send();
     expect((await send()).remaining).toBe("2");
 
-    await whenWritten(key.id);
+    await runDueWrite(key.id);
     const stub = env.KEY_GUARD.getByName(key.id);
     const tables = await runInDurableObject(stub, (_instance, state) => {
       rewriteAsReleaseZero(state.storage.sql, RELEASE_0_1_0_TABLES.KeyGuard);
@@ -127,7 +127,7 @@ describe("keygate's objects upgrade storage written by release 0.1.0", () => {
     expect(await stub.getUsage()).toMatchObject({ requests: 3, rateLimited: 0 });
 
     // Upgraded storage survives the next restart unchanged: nothing runs twice.
-    await whenWritten(key.id);
+    await runDueWrite(key.id);
     await evictDurableObject(stub);
     expect(await send()).toEqual({ status: 200, remaining: "0", reset: first.reset });
     expect((await send()).status).toBe(429);

@@ -9,7 +9,7 @@ import { storageVersion } from "../../src/upgrades/object-storage";
 import { PASSWORD, signin, uniqueEmail } from "../admin/support";
 import { admin, gateway, uniqueIp, withKey, type Created } from "../support/client";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero } from "../support/release-zero";
-import { whenAttemptsWritten, whenWritten } from "../ratelimit/support";
+import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
 import { applyMigrations, dumpDatabase, emptyDatabase } from "../support/schema";
 
 // Upgrading a deployment of the current release keeps every row and changes no answer. A database
@@ -107,7 +107,7 @@ async function objectsAsReleaseZero(): Promise<number> {
   const keyGuards = await objectsOf(env.KEY_GUARD);
   const attemptGuards = await objectsOf(env.ATTEMPT_GUARD);
   for (const stub of keyGuards) {
-    await whenWritten(stub);
+    await runDueWrite(stub);
     await restart(stub, RELEASE_0_1_0_TABLES.KeyGuard);
   }
   for (const stub of attemptGuards) {
