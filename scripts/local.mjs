@@ -9,14 +9,15 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startOrigin } from "./origin.mjs";
+import { checkDevSettings, SECRET_NAMES } from "./settings-checks.mjs";
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DEV_VARS_PATH = join(ROOT, ".dev.vars");
 /** The secrets keygate reads; `npm run dev` puts random values for them in .dev.vars. */
-export const SECRET_NAMES = ["ADMIN_TOKEN", "JWT_SECRET", "ORIGIN_SIGNING_SECRET"];
+export { SECRET_NAMES };
 
 const WRANGLER_PACKAGE = createRequire(import.meta.url).resolve("wrangler/package.json");
-const WRANGLER_CLI = join(dirname(WRANGLER_PACKAGE), JSON.parse(readFileSync(WRANGLER_PACKAGE, "utf8")).bin.wrangler);
+export const WRANGLER_CLI = join(dirname(WRANGLER_PACKAGE), JSON.parse(readFileSync(WRANGLER_PACKAGE, "utf8")).bin.wrangler);
 const LIFELINE = join(ROOT, "scripts", "lifeline.mjs");
 const MIN_NODE_FOR_WRANGLER = 22;
 
@@ -117,6 +118,7 @@ export async function startDev({
     const { vars, added } = ensureDevVars(devVarsPath);
     if (added.length > 0) log(`wrote random ${added.join(", ")} to ${devVarsPath}`);
     else log(`using secrets from ${devVarsPath}`);
+    checkDevSettings({ vars, devVarsPath, originOverridden: originPort !== undefined, warn: log });
 
     log(`applying migrations to the local D1 (${persistTo ?? ".wrangler/state"})…`);
     const applied = await applyMigrations({ persistTo });
