@@ -88,7 +88,10 @@ export function deployWorker(config, secretsFile, secrets) {
   return wrangler(args, { config, show: true, env: secrets });
 }
 
-/** `wrangler deploy --dry-run --outdir`: the build and wrangler's own checks, nothing uploaded. */
+/**
+ * `wrangler deploy --dry-run --outdir`: the build and wrangler's own checks, nothing uploaded. Its
+ * output shows the bindings exactly as a deploy would make them.
+ */
 export function dryRunBuild(config, outdir) {
-  return wrangler(["deploy", "--dry-run", "--outdir", outdir], { config });
+  return wrangler(["deploy", "--dry-run", "--outdir", outdir], { config, show: true });
 }

@@ -10,13 +10,17 @@ const ORIGIN_NAMES = ["ORIGIN_URL", "ORIGIN_URL_TEST"];
 const EXAMPLE_ORIGIN = "https://api.example.com";
 
 /**
- * `npm run dev`'s start, after the secrets file is complete: throws (the message is the sentence
- * to print) when an origin setting in it cannot work, and passes each weak secret to `warn`, since
- * on this machine a weak secret is allowed. `originOverridden`: the demo origin's URL replaces
+ * `npm run dev`'s start, after the secrets file is complete: passes each weak secret to `warn`
+ * (on this machine a weak secret is allowed), then throws (the message is the sentence to print)
+ * when an origin setting in it cannot work. `originOverridden`: the demo origin's URL replaces
  * whatever the file says, so its ORIGIN_URL is not read.
  */
 export function checkDevSettings({ vars, devVarsPath, originOverridden = false, warn = (line) => console.warn(line) }) {
   const file = displayPath(devVarsPath);
+  for (const name of SECRET_NAMES) {
+    const problem = vars[name] ? weakSecret(vars[name]) : null;
+    if (problem) warn(`warning: ${name} in ${file} ${problem}: fine on this machine, refused by \`npm run deploy\`.`);
+  }
   for (const name of ORIGIN_NAMES) {
     if (!(name in vars) || (name === "ORIGIN_URL" && originOverridden)) continue;
     const { problem } = readOriginUrl(vars[name]);
@@ -27,10 +31,6 @@ export function checkDevSettings({ vars, devVarsPath, originOverridden = false, 
           `(ORIGIN_URL=http://127.0.0.1:3000), or delete the line to use the demo origin.`,
       );
     }
-  }
-  for (const name of SECRET_NAMES) {
-    const problem = vars[name] ? weakSecret(vars[name]) : null;
-    if (problem) warn(`warning: ${name} in ${file} ${problem}: fine on this machine, refused by \`npm run deploy\`.`);
   }
 }
 
