@@ -1,22 +1,23 @@
-// Bundles the CLI (cli/*.ts and commander) into one file that Node 22+ runs as is: the package's
-// `bin`. Run by `npm install`/`npm ci` (prepare) and by `npm run keygate` with --if-stale, which
-// rebuilds only when a source file is newer than the bundle.
+// Bundles the CLI (cli/*.ts, the vocabulary it shares with the API from src/authority/, and
+// commander) into one file that Node 22+ runs as is: the package's `bin`. Run by `npm install`/
+// `npm ci` (prepare) and by `npm run keygate` with --if-stale, which rebuilds only when a file the
+// last bundle was built from (as esbuild listed them) is newer than the bundle.
 import { build } from "esbuild";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CLI = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(CLI);
 export const BUNDLE = join(ROOT, "dist-cli", "keygate.cjs");
+/** The files the bundle was built from, relative to the repository. */
+const INPUTS = join(ROOT, "dist-cli", "inputs.json");
 
-function newestSource(dir = CLI) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
+function isStale() {
+  if (!existsSync(BUNDLE) || !existsSync(INPUTS)) return true;
+  const built = statSync(BUNDLE).mtimeMs;
+  const sources = [...JSON.parse(readFileSync(INPUTS, "utf8")), "package.json"];
+  return sources.some((path) => !existsSync(join(ROOT, path)) || statSync(join(ROOT, path)).mtimeMs > built);
 }
 
 export async function buildCli() {
@@ -31,6 +32,8 @@ export async function buildCli() {
     banner: { js: "#!/usr/bin/env node" },
     define: { KEYGATE_VERSION: JSON.stringify(version) },
     write: false,
+    metafile: true,
+    absWorkingDir: ROOT,
     logLevel: "warning",
   });
   // Written beside and renamed, so a `keygate` starting meanwhile never reads half a bundle.
@@ -39,9 +42,9 @@ export async function buildCli() {
   writeFileSync(scratch, result.outputFiles[0].contents, { mode: 0o755 });
   chmodSync(scratch, 0o755);
   renameSync(scratch, BUNDLE);
+  writeFileSync(INPUTS, `${JSON.stringify(Object.keys(result.metafile.inputs))}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const stale = !existsSync(BUNDLE) || newestSource() > statSync(BUNDLE).mtimeMs;
-  if (!process.argv.includes("--if-stale") || stale) await buildCli();
+  if (!process.argv.includes("--if-stale") || isStale()) await buildCli();
 }

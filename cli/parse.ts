@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { scopeProblem } from "../src/authority/scopes";
 import { MAX_LIMIT as MAX_RATE_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
@@ -72,8 +73,10 @@ export function parsePageSize(text: string): number {
   return size;
 }
 
-/** `--scope a --scope b`: commander hands each value with the list so far. */
-export function collect(value: string, previous: string[] | undefined): string[] {
+/** `--scope a --scope b`: commander hands each value with the list so far; each is checked against the scope grammar. */
+export function collectScope(value: string, previous: string[] | undefined): string[] {
+  const problem = scopeProblem(value);
+  if (problem) throw new InvalidArgumentError(`A scope ${problem}.`);
   return [...(previous ?? []), value];
 }
 

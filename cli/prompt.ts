@@ -64,6 +64,17 @@ export async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(await ask(`${question} [y/N] `));
 }
 
+/**
+ * A command that destroys goes ahead only when someone said so: `--yes`, or "y" at a terminal to
+ * `question()` (which may look up what is about to be destroyed). Without a terminal and without
+ * --yes it stops before anything is sent, exit 2, so a script never destroys by accident.
+ */
+export async function confirmDestruction(yes: boolean | undefined, doing: string, question: () => Promise<string>): Promise<void> {
+  if (yes) return;
+  if (!interactive()) throw new UsageError(`${doing} needs --yes when standard input is not a terminal; nothing was changed.`);
+  if (!(await confirm(await question()))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
+}
+
 /** Raw mode, so the terminal shows nothing of what is typed. */
 function askHidden(question: string): Promise<string> {
   const stdin = process.stdin;

@@ -1,3 +1,5 @@
+import type { AdminRole } from "../src/authority/roles";
+
 /**
  * The console's only way to the data: the admin API, with the access token held in this module's
  * memory (never in localStorage or a readable cookie). The session's cookie is httpOnly and goes
@@ -22,7 +24,7 @@ export class ApiError extends Error {
 
 export interface Me {
   id: string;
-  role: "owner" | "admin" | "viewer" | "verifier";
+  role: AdminRole;
 }
 
 let token: string | null = null;

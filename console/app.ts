@@ -1,6 +1,10 @@
 import { api, ApiError, currentAdmin, query, refresh, signIn, signOut, whenSignedOut } from "./api";
 import { confirmDialog, dialog, errorText, field, h, select, show, showError, when } from "./dom";
 import { usageChart } from "./chart";
+import { ENVIRONMENTS } from "../src/authority/key";
+import { ADMIN_ROLES, roleGrants, type Access } from "../src/authority/roles";
+import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../src/authority/scopes";
+import { KEY_STATES } from "../src/authority/status";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
@@ -22,13 +26,20 @@ const app = document.getElementById("app")!;
 const main = h("main", { id: "main", tabindex: "-1" });
 const nav = h("nav", { "aria-label": "Console" });
 
-const canRead = () => ["owner", "admin", "viewer"].includes(currentAdmin()?.role ?? "");
-const canWrite = () => ["owner", "admin"].includes(currentAdmin()?.role ?? "");
-const isOwner = () => currentAdmin()?.role === "owner";
+/** What the signed-in admin's role grants (authority/roles.ts), so the console offers only that. */
+const may = (access: Access) => {
+  const role = currentAdmin()?.role;
+  return role !== undefined && roleGrants(role, access);
+};
+const canRead = () => may("read");
+const canWrite = () => may("write");
+const isOwner = () => may("admins");
+/** A vocabulary word as a menu shows it: "expired" → "Expired". */
+const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 const DAY_MS = 86_400_000;
 /** Scopes offered as checkboxes when keygate cannot list its own; any other scope is typed in. */
-const FALLBACK_SCOPES = { object: "scopes", configured: [], defaults: ["read", "write"], self_service: "keys:manage" };
+const FALLBACK_SCOPES = { object: "scopes", configured: [], defaults: [...DEFAULT_SCOPES], self_service: SELF_SERVICE_SCOPE };
 interface ScopeCatalog { configured: string[]; defaults: string[]; self_service: string }
 const GRACE_PRESETS: [string, string][] = [["0", "Now"], ["60", "1 minute"], ["900", "15 minutes"], ["3600", "1 hour"], ["86400", "24 hours"]];
 
@@ -203,8 +214,8 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
     ]);
     document.title = `Keys of ${tenant.name} · keygate`;
     const used = await Promise.all(result.data.map((key) => lastUsed(key).catch(() => null)));
-    const status = select("status", [["", "All but deleted"], ["active", "Active"], ["expired", "Expired"], ["revoked", "Revoked"], ["deleted", "Deleted"]], filters.status);
-    const environment = select("environment", [["", "Both"], ["live", "Live"], ["test", "Test"]], filters.environment);
+    const status = select("status", [["", "All but deleted"], ...KEY_STATES.map((state): [string, string] => [state, capitalized(state)])], filters.status);
+    const environment = select("environment", [["", "Both"], ...ENVIRONMENTS.map((env): [string, string] => [env, capitalized(env)])], filters.environment);
     const filterForm = h("form", { class: "filters", "aria-label": "Filter keys" }, field("Status", status), field("Environment", environment), h("button", { type: "submit" }, "Filter"));
     filterForm.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -306,7 +317,7 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
   const offered = [...new Set([...catalog.defaults, ...catalog.configured, catalog.self_service])];
   const name = h("input", { type: "text", name: "name", maxlength: 200, required: true });
   const description = h("textarea", { name: "description", maxlength: 1000, rows: 2 });
-  const environment = select("environment", [["live", "live"], ["test", "test"]]);
+  const environment = select("environment", ENVIRONMENTS.map((env) => [env, env]));
   const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: catalog.defaults.includes(scope) }));
   const otherScopes = h("input", { type: "text", name: "scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
@@ -481,7 +492,7 @@ function auditPage(filters: AuditFilters = { actor_id: "", action: "", resource_
 // ── Admins and account ────────────────────────────────────────────────────────────────────────
 
 interface Admin { id: string; email: string; role: string; created_at: string; last_signin_at: string | null }
-const ROLES: [string, string][] = [["owner", "owner"], ["admin", "admin"], ["viewer", "viewer"], ["verifier", "verifier"]];
+const ROLES = ADMIN_ROLES.map((role): [string, string] => [role, role]);
 
 function adminsPage(cursors: (string | undefined)[] = [undefined]): Promise<void> {
   const reload = () => adminsPage(cursors);

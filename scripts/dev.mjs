@@ -1,68 +1,102 @@
-// `npm run dev`: keygate on this machine, ready to curl.
-// Creates .dev.vars (random secrets) if needed, applies the migrations in migrations/ to the local
-// D1 (an older .wrangler/state is upgraded in place), starts the demo origin and `wrangler dev`,
-// then makes a demo tenant and key and prints how to call it. The start-up itself is startDev in
-// scripts/local.mjs, which the end-to-end tests run too.
-//   PORT         keygate's port (default 8787)
-//   ORIGIN_PORT  the demo origin's port (default 8788, the ORIGIN_URL in wrangler.toml)
-// With ORIGIN_URL set in .dev.vars (and no ORIGIN_PORT), keygate fronts that API instead of the demo.
-import { relative } from "node:path";
-import { DEV_VARS_PATH, ROOT, startDev } from "./local.mjs";
+// `npm run dev`: keygate on this machine, ready to curl and to sign in to.
+// Refuses to start (exit 2, one plain sentence) when its port is taken or another keygate runs on
+// the same local state. Otherwise creates .dev.vars (random secrets, the console owner's password)
+// if needed, applies the migrations in migrations/ to the local D1 (an older .wrangler/state is
+// upgraded in place), starts the demo origin and `wrangler dev`, makes sure of the demo tenant,
+// its key and the console's owner, and prints how to call it, once its own wrangler answers.
+// The start-up itself is startDev in scripts/local.mjs, which the end-to-end tests run too.
+//   --port, PORT                keygate's port (default 8787)
+//   --origin-port, ORIGIN_PORT  the demo origin's port (default 8788, the ORIGIN_URL in wrangler.toml)
+//   --persist-to <dir>          the local state (default .wrangler/state)
+//   --dev-vars <file>           the secrets file (default .dev.vars)
+// With ORIGIN_URL set in .dev.vars (and no origin port given), keygate fronts that API instead of the demo.
+import { isAbsolute, relative } from "node:path";
+import { DEFAULT_PORT, DEV_VARS_PATH, parseCommandLine, runUntilStopped, startDev, StartRefused, watchDevVars } from "./local.mjs";
 
 const HOST = "127.0.0.1";
-const port = Number(process.env.PORT ?? 8787);
+const USAGE = "usage: npm run dev [-- --port <port>] [--origin-port <port>] [--persist-to <dir>] [--dev-vars <file>]";
 
-const cleanups = [];
-let stopping = false;
-
-async function shutdown(code) {
-  if (stopping) return;
-  stopping = true;
-  console.log("\nkeygate: stopping…");
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      console.error(error);
-    }
+await runUntilStopped("keygate", async ({ onStop, shutdown, isStopping }) => {
+  const options = parseCommandLine(
+    process.argv.slice(2),
+    {
+      port: { type: "port" },
+      "origin-port": { type: "port" },
+      "persist-to": { type: "string" },
+      "dev-vars": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    USAGE,
+  );
+  if (options.help) {
+    console.log(USAGE);
+    return shutdown(0);
   }
-  process.exit(code);
-}
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => shutdown(0));
+  const port = options.port ?? envPort("PORT") ?? DEFAULT_PORT;
+  const originPort = options["origin-port"] ?? envPort("ORIGIN_PORT");
+  const devVarsPath = options["dev-vars"] ?? DEV_VARS_PATH;
 
-try {
-  const devVars = relative(process.cwd(), DEV_VARS_PATH) || DEV_VARS_PATH;
   const dev = await startDev({
     port,
     ip: HOST,
-    originPort: process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : undefined,
+    originPort,
+    persistTo: options["persist-to"],
+    devVarsPath,
     output: "inherit",
     log: (line) => console.log(`keygate: ${line}`),
   });
-  cleanups.push(() => dev.stop());
+  onStop(() => dev.stop());
   dev.wrangler.process.once("exit", (code) => {
-    if (!stopping) console.error(`keygate: wrangler dev exited (${code ?? "signal"})`);
+    if (isStopping()) return;
+    console.error(`keygate: wrangler dev exited (${code ?? "signal"})`);
     shutdown(code || 1);
   });
 
-  const { url, vars, ownOrigin, originUrl, tenant, key } = dev;
-  const originNote = ownOrigin ? `origin: ${ownOrigin}, ORIGIN_URL in ${devVars}` : `demo origin: ${originUrl}`;
-  printBanner({ url, originNote, devVars, adminToken: vars.ADMIN_TOKEN, tenant, key });
-} catch (error) {
-  console.error(`keygate: ${error.message}`);
-  await shutdown(1);
+  printBanner(dev, shown(dev.devVarsPath), shown(dev.stateDir));
+
+  // wrangler dev read the file once, at start: say so the moment it no longer matches.
+  onStop(
+    watchDevVars(dev.devVarsPath, dev.vars, (names) => {
+      const file = shown(dev.devVarsPath);
+      if (names.length === 0) console.log(`keygate: ${file} matches the running keygate again.`);
+      else console.log(`keygate: ${file} changed (${names.join(", ")}): restart to apply (Ctrl-C, then npm run dev). The running keygate still uses the values it started with.`);
+    }),
+  );
+});
+
+function envPort(name) {
+  if (process.env[name] === undefined) return undefined;
+  const port = Number(process.env[name]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`${name}=${process.env[name]} is not a port (1-65535).`);
+  return port;
 }
 
-function printBanner({ url, originNote, devVars, adminToken, tenant, key }) {
+/** A path as the user would type it from here: relative when inside this directory. */
+function shown(path) {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere && !fromHere.startsWith("..") && !isAbsolute(fromHere) ? fromHere : path;
+}
+
+function printBanner({ url, ownOrigin, originUrl, vars, tenant, key, keyReused, consoleOwner }, devVars, state) {
   const k = key.key;
+  const adminToken = vars.ADMIN_TOKEN;
+  const originNote = ownOrigin ? `origin: ${ownOrigin}, ORIGIN_URL in ${devVars}` : `demo origin: ${originUrl}`;
+  // The password is shown when its account is made; later it is in the dev vars, where it always was.
+  const password = consoleOwner.created
+    ? `${consoleOwner.password}   (new account; kept in ${devVars} as ${consoleOwner.passwordVar})`
+    : `${consoleOwner.passwordVar} in ${devVars}   (unless you changed it in the console)`;
   console.log(`
 ────────────────────────────────────────────────────────────────────────
  keygate is running on ${url}   (${originNote})
 
- secrets   ${devVars}  (ADMIN_TOKEN, JWT_SECRET, ORIGIN_SIGNING_SECRET)
- tenant    ${tenant.id}
+ console   ${consoleOwner.url}
+   email     ${consoleOwner.email}
+   password  ${password}
+
+ tenant    ${tenant.id} (${tenant.name})
  key       ${k}
-           (${key.id}; the plaintext is shown only once)
+           (${key.id}; ${keyReused ? "the same demo key as last time" : "a new demo key"}, kept in ${devVars} as DEMO_API_KEY)
+ secrets   ${devVars}  (ADMIN_TOKEN, JWT_SECRET, ORIGIN_SIGNING_SECRET)
 
  Call the API behind keygate, with any of the three credential styles:
    curl -i ${url}/hello -H "x-api-key: ${k}"
@@ -72,10 +106,11 @@ function printBanner({ url, originNote, devVars, adminToken, tenant, key }) {
  Admin API (create another key for the demo tenant):
    curl -s ${url}/_keygate/v1/keys -H "Authorization: Bearer ${adminToken}" \\
      -H "content-type: application/json" -d '{"tenant_id": "${tenant.id}", "scopes": ["read"]}'
- Revoke the demo key:
+ Revoke the demo key (the next start makes a new one):
    curl -s -X POST ${url}/_keygate/v1/keys/${key.id}/revoke -H "Authorization: Bearer ${adminToken}"
 
- Ctrl-C stops everything. Local state: ${relative(process.cwd(), `${ROOT}/.wrangler/state`) || ".wrangler/state"}
+ Your own Worker can check keys here through a service binding: npm run example:hono-api
+ Ctrl-C stops everything. Local state: ${state}
 ────────────────────────────────────────────────────────────────────────
 `);
 }

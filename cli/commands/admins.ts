@@ -1,9 +1,11 @@
 import { Option, type Command } from "commander";
-import { CliError, EXIT, UsageError } from "../errors";
+import { ADMIN_ROLES, ROLE_SUMMARIES } from "../../src/authority/roles";
+import { UsageError } from "../errors";
 import { say, table, time } from "../output";
 import { idOf, parsePageSize } from "../parse";
-import { confirm, interactive, readSecret } from "../prompt";
+import { interactive, readSecret } from "../prompt";
 import { Session } from "../session";
+import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const MIN_PASSWORD_LENGTH = 12;
@@ -37,15 +39,19 @@ export function registerAdmins(program: Command): void {
     .command("create")
     .description("Create an admin user; the password is asked for (never taken from the command line)")
     .argument("<email>", "the admin's email, which they sign in with")
-    .addOption(new Option("--role <role>", "owner manages admins too; admin manages tenants and keys; viewer reads").choices(["owner", "admin", "viewer"]).makeOptionMandatory())
+    .addOption(new Option("--role <role>", "what the admin may do (see Roles below)").choices(ADMIN_ROLES).makeOptionMandatory())
     .addHelpText(
       "after",
       `
+Roles:
+${roleList()}
+
 At a terminal the password is asked for twice, without echo; otherwise it is the first line of
 standard input. At least ${MIN_PASSWORD_LENGTH} characters.
 
 Examples:
   $ keygate admins create dana@example.com --role viewer
+  $ printf '%s\\n' "$PASSWORD" | keygate admins create checks@example.com --role verifier
   $ printf '%s\\n' "$PASSWORD" | KEYGATE_TOKEN=$ADMIN_TOKEN keygate admins create ops@example.com --role owner`,
     )
     .action(async (email: string, options: { role: string }, command: Command) => {
@@ -59,22 +65,26 @@ Examples:
       say(`Created ${options.role} ${response.body.email} (${response.body.id}).`, session.json);
     });
 
-  admins
-    .command("remove")
-    .description("Delete an admin user; their tokens stop working at once")
-    .argument("<id>", "the admin's id (adm_…)", idOf("adm", "an admin"))
-    .option("-y, --yes", "do not ask for confirmation at a terminal")
-    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts are not.\n\nExample:\n  $ keygate admins remove adm_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      const client = await session.client();
-      if (!options.yes && interactive()) {
-        const admin = (await client.get(`/admins/${id}`)).body;
-        if (!(await confirm(`Remove ${admin.role} ${admin.email} (${id})?`))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
-      }
-      await client.delete(`/admins/${id}`);
+  addDestructive(admins, {
+    name: "remove",
+    description: "Delete an admin user; their tokens stop working at once",
+    id: { help: "the admin's id (adm_…)", parse: idOf("adm", "an admin"), example: "adm_…" },
+    doing: "removing",
+    question: async (session, id) => {
+      const admin = (await (await session.client()).get(`/admins/${id}`)).body;
+      return `Remove ${admin.role} ${admin.email} (${id})?`;
+    },
+    run: async (session, id) => {
+      await (await session.client()).delete(`/admins/${id}`);
       say(`Removed ${id}.`, session.json);
-    });
+    },
+  });
+}
+
+/** Each role and what it may do, one a line, for the help. */
+function roleList(): string {
+  const width = Math.max(...ADMIN_ROLES.map((role) => role.length));
+  return ADMIN_ROLES.map((role) => `  ${role.padEnd(width)}  ${ROLE_SUMMARIES[role]}`).join("\n");
 }
 
 function printAdmins(admins: any[]): void {

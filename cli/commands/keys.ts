@@ -1,15 +1,19 @@
 import { Option, type Command } from "commander";
+import { DEFAULT_ENVIRONMENT, ENVIRONMENTS } from "../../src/authority/key";
+import { DEFAULT_SCOPES } from "../../src/authority/scopes";
+import { KEY_STATES } from "../../src/authority/status";
 import type { AdminClient } from "../client";
-import { CliError, EXIT } from "../errors";
 import { details, duration, rateLimit, say, table, text, time, writeOut } from "../output";
-import { collect, idOf, parseExpiry, parseGrace, parsePageSize, parseRateLimit, type RateLimit } from "../parse";
-import { confirm, interactive } from "../prompt";
+import { collectScope, idOf, parseExpiry, parseGrace, parsePageSize, parseRateLimit, type RateLimit } from "../parse";
 import { quietSession, Session } from "../session";
+import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const keyId = idOf("key", "a key");
 const tenantId = idOf("ten", "a tenant");
 const SHOWN_ONCE = "This is the only time the key is shown: store it now.";
+/** --quiet gives scripts the new key's id too, which rotate, revoke and usage need. */
+const QUIET_HELP = "print only the new key's id and the key itself, tab-separated on one line";
 
 export function registerKeys(program: Command): void {
   const keys = program
@@ -17,15 +21,15 @@ export function registerKeys(program: Command): void {
     .description("List, create, rotate, revoke and delete API keys")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ keygate keys list --tenant ten_…\n  $ KEY=$(keygate keys create --tenant ten_… --scope read --quiet)\n  $ keygate keys rotate key_… --grace 15m",
+      "\nExamples:\n  $ keygate keys list --tenant ten_…\n  $ read -r KEY_ID KEY < <(keygate keys create --tenant ten_… --scope read --quiet)\n  $ keygate keys rotate key_… --grace 15m",
     );
 
   keys
     .command("list")
     .description("List a tenant's keys, newest first (never the keys themselves, only their display form)")
     .requiredOption("--tenant <id>", "the tenant's id (ten_…)", tenantId)
-    .addOption(new Option("--status <status>", "only keys with this status (default: all but deleted)").choices(["active", "expired", "revoked", "deleted"]))
-    .addOption(new Option("--environment <env>", "only live or test keys").choices(["live", "test"]))
+    .addOption(new Option("--status <status>", "only keys with this status (default: all but deleted)").choices(KEY_STATES))
+    .addOption(new Option("--environment <env>", "only keys of this environment").choices(ENVIRONMENTS))
     .option("--limit <n>", "page size, 1-100", parsePageSize, 100)
     .option("--cursor <cursor>", "the next page, as printed after a full page")
     .addHelpText("after", "\nExample:\n  $ keygate keys list --tenant ten_… --status active --environment live")
@@ -64,14 +68,18 @@ export function registerKeys(program: Command): void {
     .requiredOption("--tenant <id>", "the tenant's id (ten_…)", tenantId)
     .option("--name <name>", "a name to recognise it by")
     .option("--description <text>", "a longer note")
-    .addOption(new Option("--environment <env>", "live or test (default: live)").choices(["live", "test"]))
-    .option("--scope <scope>", "a scope the key holds; repeat for more (default: read and write)", collect)
+    .addOption(new Option("--environment <env>", `where the key is used (default: ${DEFAULT_ENVIRONMENT})`).choices(ENVIRONMENTS))
+    .option("--scope <scope>", `a scope the key holds; repeat for more (default: ${DEFAULT_SCOPES.join(", ")})`, collectScope)
     .option("--expires <when>", "expire after a duration (30d, 12h, 15m) or at a date (2026-12-31)", (value: string) => parseExpiry(value))
     .option("--limit <n/window>", "rate limit as requests per window, e.g. 60/60s or 1000/1h (default: keygate's)", parseRateLimit)
-    .addOption(new Option("-q, --quiet", "print the key alone on standard output, nothing else"))
+    .addOption(new Option("-q, --quiet", QUIET_HELP))
     .addHelpText(
       "after",
-      "\nExamples:\n  $ KEY=$(keygate keys create --tenant ten_… --name billing --scope read --expires 90d --limit 600/1m --quiet)\n  $ keygate keys create --tenant ten_… --environment test --json > key.json",
+      `
+Examples:
+  $ read -r KEY_ID KEY < <(keygate keys create --tenant ten_… --name billing --scope read --expires 90d --limit 600/1m --quiet)
+  $ KEY=$(keygate keys create --tenant ten_… --quiet | cut -f2)
+  $ keygate keys create --tenant ten_… --environment test --json > key.json`,
     )
     .action(
       async (
@@ -97,8 +105,8 @@ export function registerKeys(program: Command): void {
     .description("Replace a key with a new one of the same settings; the old one keeps working for --grace")
     .argument("<id>", "the key's id (key_…)", keyId)
     .option("--grace <duration>", "how long the old key keeps working: 0 (default) ends it now; up to 30d", parseGrace)
-    .addOption(new Option("-q, --quiet", "print the new key alone on standard output, nothing else"))
-    .addHelpText("after", "\nExample:\n  $ NEW_KEY=$(keygate keys rotate key_… --grace 15m --quiet)")
+    .addOption(new Option("-q, --quiet", QUIET_HELP))
+    .addHelpText("after", "\nExample:\n  $ read -r NEW_ID NEW_KEY < <(keygate keys rotate key_… --grace 15m --quiet)")
     .action(async (id: string, options: { grace?: number; quiet?: boolean }, command: Command) => {
       const session = quietSession(command, options.quiet);
       const response = await (await session.client()).post(`/keys/${id}/rotate`, options.grace === undefined ? {} : { grace_seconds: options.grace });
@@ -106,39 +114,36 @@ export function registerKeys(program: Command): void {
       printNewKey(session, response, options.quiet === true, `Rotated ${id} to ${response.body.id}; ${until}.`);
     });
 
-  keys
-    .command("revoke")
-    .description("Revoke a key: its very next request is refused, everywhere")
-    .argument("<id>", "the key's id (key_…)", keyId)
-    .option("-y, --yes", "do not ask for confirmation at a terminal")
-    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts (no terminal on standard input) are not.\n\nExample:\n  $ keygate keys revoke key_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      const client = await session.client();
-      await confirmOrStop(client, id, "Revoke", options.yes === true);
-      session.print(await client.post(`/keys/${id}/revoke`), printKey);
+  const keyArgument = { help: "the key's id (key_…)", parse: keyId, example: "key_…" };
+  addDestructive(keys, {
+    name: "revoke",
+    description: "Revoke a key: its very next request is refused, everywhere",
+    id: keyArgument,
+    doing: "revoking",
+    question: async (session, id) => `Revoke ${await describeKey(await session.client(), id)}?`,
+    run: async (session, id) => {
+      session.print(await (await session.client()).post(`/keys/${id}/revoke`), printKey);
       say(`Revoked ${id}.`, session.json);
-    });
+    },
+  });
 
-  keys
-    .command("delete")
-    .description("Delete a key: its very next request is refused, and it no longer appears in lists")
-    .argument("<id>", "the key's id (key_…)", keyId)
-    .option("-y, --yes", "do not ask for confirmation at a terminal")
-    .addHelpText("after", "\nAt a terminal you are asked to confirm; scripts (no terminal on standard input) are not.\n\nExample:\n  $ keygate keys delete key_… --yes")
-    .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      const session = new Session(command);
-      const client = await session.client();
-      await confirmOrStop(client, id, "Delete", options.yes === true);
-      await client.delete(`/keys/${id}`); // 204: no body, so --json prints nothing either
+  addDestructive(keys, {
+    name: "delete",
+    description: "Delete a key: its very next request is refused, and it no longer appears in lists",
+    id: keyArgument,
+    doing: "deleting",
+    question: async (session, id) => `Delete ${await describeKey(await session.client(), id)}?`,
+    run: async (session, id) => {
+      await (await session.client()).delete(`/keys/${id}`); // 204: no body, so --json prints nothing either
       say(`Deleted ${id}.`, session.json);
-    });
+    },
+  });
 }
 
-/** --json: the API's JSON (the key is in it); --quiet: the key alone; else the key's fields and the key. */
+/** --json: the API's JSON (the key is in it); --quiet: id and key; else the key's fields and the key. */
 function printNewKey(session: Session, response: { text: string; body: any }, quiet: boolean, message: string): void {
   if (session.json) return writeOut(response.text);
-  if (quiet) return writeOut(response.body.key);
+  if (quiet) return writeOut(`${response.body.id}\t${response.body.key}`);
   printKey(response.body);
   say(`${message} ${SHOWN_ONCE}`);
 }
@@ -162,13 +167,8 @@ function printKey(key: any): void {
   ]);
 }
 
-/**
- * Someone at a terminal confirms, seeing which key it is; a script (no terminal) or --yes goes
- * ahead, so CI and incident runbooks are never stuck at a prompt.
- */
-async function confirmOrStop(client: AdminClient, id: string, verb: string, yes: boolean): Promise<void> {
-  if (yes || !interactive()) return;
+/** Which key a question is about, as the person at the terminal recognises it. */
+async function describeKey(client: AdminClient, id: string): Promise<string> {
   const key = (await client.get(`/keys/${id}`)).body;
-  const label = `${id}${key.name ? ` "${key.name}"` : ""} (${key.display}, tenant ${key.tenant_id})`;
-  if (!(await confirm(`${verb} ${label}?`))) throw new CliError("not confirmed; nothing was changed.", EXIT.refused);
+  return `${id}${key.name ? ` "${key.name}"` : ""} (${key.display}, tenant ${key.tenant_id})`;
 }

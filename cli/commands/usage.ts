@@ -1,52 +1,93 @@
 import type { Command } from "commander";
-import { details, say, table, text, time } from "../output";
+import { details, say, table, time } from "../output";
 import { idOf, parseSince } from "../parse";
 import { Session } from "../session";
+
+/** One bucket's counts (or a period's totals) as the usage API reports them. */
+interface UsagePoint {
+  admitted: number;
+  rate_limited: number;
+  /** Other refusals, by code. */
+  refused: Record<string, number>;
+}
+
+interface KeyUsage {
+  key_id: string;
+  requests: number;
+  rate_limited: number;
+  last_used_at: string | null;
+  last_used_ip?: string | null;
+  last_used_country?: string | null;
+  /** The series: absent from a keygate that keeps totals only. */
+  granularity?: "hour" | "day";
+  from?: string;
+  to?: string;
+  series?: Array<UsagePoint & { start: string }>;
+  totals?: UsagePoint;
+}
 
 export function registerUsage(program: Command): void {
   program
     .command("usage")
-    .description("Show a key's usage: requests admitted, requests refused by its rate limit, last use")
+    .description("Show a key's usage: its totals, and each hour that had traffic (admitted, rate-limited, refused)")
     .argument("<key-id>", "the key's id (key_…)", idOf("key", "a key"))
-    .option("--since <when>", "from this long ago (7d, 12h) or this date, where keygate reports usage by period", (value: string) => parseSince(value))
+    .option("--since <when>", "from this long ago (7d, 12h) or this date; default 24h, at most 30d", (value: string) => parseSince(value))
     .addHelpText(
       "after",
-      "\nkeygate versions that only keep totals ignore --since and report the key's whole life.\n\nExample:\n  $ keygate usage key_… --since 7d",
+      "\nHours without any request are left out. keygate versions that only keep totals ignore --since and report the key's whole life.\n\nExample:\n  $ keygate usage key_… --since 7d",
     )
     .action(async (id: string, options: { since?: string }, command: Command) => {
       const session = new Session(command);
       // `from` is the usage API's period parameter; a keygate without periods ignores it.
       const response = await (await session.client()).get(`/keys/${id}/usage`, { from: options.since });
-      session.print(response, (usage) => printUsage(usage));
+      session.print(response, (usage: KeyUsage) => printUsage(usage));
       if (options.since && !("from" in response.body)) say(`This keygate reports totals only: --since was not applied.`, session.json);
     });
 }
 
 /**
- * Today's answer is a few totals; a richer one (per-period buckets) may come. Scalars are shown as
- * fields and any list of objects as a table, so new fields show up without a new CLI.
+ * The key's all-time counts and last use; then the period's totals and one row per bucket that
+ * saw a request. A quiet hour would only be a row of zeros.
  */
-function printUsage(usage: Record<string, unknown>): void {
-  const fields: Array<[string, string]> = [];
-  const lists: Array<[string, Array<Record<string, unknown>>]> = [];
-  for (const [name, value] of Object.entries(usage)) {
-    if (name === "object") continue;
-    if (Array.isArray(value)) {
-      if (value.every((item) => item !== null && typeof item === "object" && !Array.isArray(item))) lists.push([name, value]);
-      else fields.push([label(name), value.map((item) => text(item)).join(", ")]);
-    } else {
-      fields.push([label(name), name.endsWith("_at") || name === "from" || name === "to" ? time(value) : text(value)]);
-    }
-  }
+function printUsage(usage: KeyUsage): void {
+  const lastUse = usage.last_used_at
+    ? [time(usage.last_used_at), usage.last_used_ip && `from ${usage.last_used_ip}`, usage.last_used_country && `(${usage.last_used_country})`].filter(Boolean).join(" ")
+    : "never";
+  const fields: Array<[string, string]> = [
+    ["key", usage.key_id],
+    ["all time", `${usage.requests} admitted, ${usage.rate_limited} rate limited`],
+    ["last used", lastUse],
+  ];
+  const { series, totals } = usage;
+  if (!series || !totals) return details(fields);
+
+  fields.push(
+    ["period", `${time(usage.from)} to ${time(usage.to)}, by ${usage.granularity ?? "hour"}`],
+    ["admitted", String(totals.admitted)],
+    ["rate limited", String(totals.rate_limited)],
+    ["refused", refusals(totals.refused)],
+  );
   details(fields);
-  for (const [name, rows] of lists) {
-    if (rows.length === 0) continue;
-    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    process.stdout.write(`\n${label(name)}:\n`);
-    table(columns.map((column) => label(column).toUpperCase()), rows.map((row) => columns.map((column) => text(row[column]))));
-  }
+  const busy = series.filter((point) => point.admitted + point.rate_limited + refusedCount(point.refused) > 0);
+  if (busy.length === 0) return say("No requests in this period.");
+  process.stdout.write("\n");
+  table(
+    [(usage.granularity ?? "hour").toUpperCase(), "ADMITTED", "RATE LIMITED", "REFUSED"],
+    busy.map((point) => [time(point.start), String(point.admitted), String(point.rate_limited), refusals(point.refused)]),
+  );
 }
 
-function label(name: string): string {
-  return name.replace(/_/g, " ");
+function refusedCount(byCode: Record<string, number>): number {
+  return Object.values(byCode).reduce((sum, count) => sum + count, 0);
+}
+
+/** "0", or "3: revoked_key 2, insufficient_permissions 1", most frequent first. */
+function refusals(byCode: Record<string, number>): string {
+  const total = refusedCount(byCode);
+  if (total === 0) return "0";
+  const codes = Object.entries(byCode)
+    .filter(([, count]) => count > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([code, count]) => `${code} ${count}`);
+  return `${total}: ${codes.join(", ")}`;
 }

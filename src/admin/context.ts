@@ -1,6 +1,6 @@
 import type { Environment } from "../authority/key";
 import type { KeyAuthVariables } from "../gateway/key-auth";
-import type { AdminRole } from "../store/admin-repo";
+import type { AdminRole } from "../authority/roles";
 
 /** Who is calling the admin API. */
 export type Principal =

@@ -1,5 +1,5 @@
 import { strengthExcess, type KeyStrength } from "../authority/strength";
-import type { Environment } from "../authority/key";
+import { DEFAULT_ENVIRONMENT, type Environment } from "../authority/key";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { getKey } from "../store/key-repo";
@@ -46,7 +46,7 @@ export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | nul
     name: input.name ?? null,
     description: input.description ?? null,
     scopes: input.scopes,
-    environment: input.environment ?? bounds?.environment ?? "live",
+    environment: input.environment ?? bounds?.environment ?? DEFAULT_ENVIRONMENT,
     expiresAt: input.expires_at !== undefined ? input.expires_at : (bounds?.expiresAt ?? null),
     limit: input.rate_limit?.limit ?? fallback.limit,
     windowSeconds: input.rate_limit?.window_seconds ?? fallback.windowSeconds,

@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Key } from "../authority/key";
-import { KEY_STATES } from "../authority/status";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { listKeys } from "../store/key-repo";
@@ -12,8 +11,9 @@ import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { ApiKey, ApiKeyWithSecret, DEFAULT_SCOPES, Environment, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, ScopeCatalog, TenantId } from "./schemas";
-import { SELF_SERVICE_SCOPE } from "../authority/scopes";
+import { ApiKey, ApiKeyWithSecret, IdParam, KeyCreate, KeyId, KeyRotate, KeyUpdate, ScopeCatalog, TenantId } from "./schemas";
+import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../authority/scopes";
+import { Environment, KeyState } from "../authority/wire";
 import { validationHook } from "./validation";
 import { keyView } from "./views";
 
@@ -73,7 +73,7 @@ keyRoutes.openapi(
       query: z.strictObject({
         tenant_id: TenantId.optional(),
         environment: Environment.optional(),
-        status: z.enum(KEY_STATES).optional(),
+        status: KeyState.optional(),
         ...pageParams("keys"),
       }),
     },

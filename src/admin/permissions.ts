@@ -1,32 +1,20 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../http/errors";
-import type { Environment } from "../keys/format";
-import type { AdminRole } from "../store/admin-repo";
+import type { Environment } from "../authority/key";
+import { roleGrants, type Access } from "../authority/roles";
 import type { AdminEnv, Principal } from "./context";
 
 /**
- * What a route needs: `read` (seeing tenants, keys, usage, audit), `write` (tenants and keys),
- * `admins` (managing admin users), `verify` (verifying keys, which counts in a key's window and so
- * is a write, though it changes no setting). Roles grant them; root (ADMIN_TOKEN) has all. A
- * tenant's API key has none, and only reaches routes declared `selfService`, always confined to
- * its own tenant.
+ * Who may call a route needing `access` (the roles' grants are in authority/roles.ts): root
+ * (ADMIN_TOKEN) may do everything; an admin what the role grants; a tenant's API key nothing but
+ * the routes declared `selfService`, always confined to its own tenant.
  */
-export type Access = "read" | "write" | "admins" | "verify";
-
-const GRANTS: Record<AdminRole, ReadonlySet<Access>> = {
-  owner: new Set(["read", "write", "admins", "verify"]),
-  admin: new Set(["read", "write", "verify"]),
-  viewer: new Set(["read"]),
-  // A service that checks keys needs no view of them: a leaked verifier token reveals nothing.
-  verifier: new Set(["verify"]),
-};
-
 export function allows(principal: Principal, access: Access, selfService: boolean): boolean {
   switch (principal.kind) {
     case "root":
       return true;
     case "admin":
-      return GRANTS[principal.role].has(access);
+      return roleGrants(principal.role, access);
     case "key":
       return selfService;
   }

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { SCOPE_PATTERN } from "../authority/scopes";
+import { DEFAULT_ENVIRONMENT } from "../authority/key";
+import { DEFAULT_SCOPES } from "../authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
-import { ADMIN_ROLES } from "../store/admin-repo";
+import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
-
 
 export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a tenant id (ten_…)");
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");
@@ -12,14 +12,7 @@ export const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,64}$/, "must be an a
 
 const Name = z.string().trim().min(1).max(200);
 const Description = z.string().max(1000);
-const Scope = z.string().max(64).regex(SCOPE_PATTERN, 'must look like "read", "write:servers" or "*"');
-
-export const Scopes = z.array(Scope).max(50).openapi({ example: ["read", "write"] });
-
-/** What a new key may do when its creator does not say. */
-export const DEFAULT_SCOPES: readonly string[] = ["read", "write"];
-
-export const Environment = z.enum(["live", "test"]);
+const KeyScopes = Scopes.openapi({ example: [...DEFAULT_SCOPES] });
 
 export const RateLimit = z
   .strictObject({
@@ -32,8 +25,6 @@ export const RateLimit = z
 const Email = z.email().max(254).toLowerCase();
 /** NIST SP 800-63B: long passphrases welcome, no composition rules. */
 const Password = z.string().min(12).max(256);
-/** `verifier`: may verify keys (POST /keys/verify) and nothing else, for services that check keys. */
-const Role = z.enum(ADMIN_ROLES);
 
 export const FutureTime = z.iso
   .datetime({ offset: true })
@@ -43,7 +34,7 @@ export const FutureTime = z.iso
 export const TenantCreate = z.strictObject({ name: Name }).openapi("TenantCreate");
 
 export const TenantUpdate = z
-  .strictObject({ name: Name.optional(), status: z.enum(["active", "suspended"]).optional() })
+  .strictObject({ name: Name.optional(), status: TenantStatus.optional() })
   .refine((v) => v.name !== undefined || v.status !== undefined, "name or status is required")
   .openapi("TenantUpdate");
 
@@ -57,8 +48,8 @@ export const KeyCreate = z
     tenant_id: TenantId,
     name: Name.optional(),
     description: Description.optional(),
-    environment: Environment.optional().openapi({ description: "Default: live; for a tenant's own key, its own environment." }),
-    scopes: Scopes.default(() => [...DEFAULT_SCOPES]),
+    environment: Environment.optional().openapi({ description: `Default: ${DEFAULT_ENVIRONMENT}; for a tenant's own key, its own environment.` }),
+    scopes: KeyScopes.default(() => [...DEFAULT_SCOPES]).openapi({ description: `Default: ${DEFAULT_SCOPES.join(", ")}.` }),
     expires_at: FutureTime.nullable()
       .optional()
       .openapi({ description: "Default: never; for a tenant's own key that expires, its own expiry." }),
@@ -72,7 +63,7 @@ export const KeyUpdate = z
   .strictObject({
     name: Name.nullable().optional(),
     description: Description.nullable().optional(),
-    scopes: Scopes.optional(),
+    scopes: KeyScopes.optional(),
     expires_at: FutureTime.nullable().optional(),
     rate_limit: RateLimit.optional(),
   })
@@ -92,10 +83,10 @@ export const KeyRotate = z
   })
   .openapi("KeyRotate");
 
-export const AdminCreate = z.strictObject({ email: Email, password: Password, role: Role }).openapi("AdminCreate");
+export const AdminCreate = z.strictObject({ email: Email, password: Password, role: AdminRole }).openapi("AdminCreate");
 
 export const AdminUpdate = z
-  .strictObject({ role: Role.optional(), password: Password.optional() })
+  .strictObject({ role: AdminRole.optional(), password: Password.optional() })
   .refine((v) => v.role !== undefined || v.password !== undefined, "role or password is required")
   .openapi("AdminUpdate");
 
@@ -122,7 +113,7 @@ export const Tenant = z
     id: z.string(),
     object: z.literal("tenant"),
     name: z.string(),
-    status: z.enum(["active", "suspended"]),
+    status: TenantStatus,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -147,7 +138,7 @@ export const ApiKey = z
     environment: Environment,
     display: z.string().openapi({ example: "kg_live_ab12…9xYz" }),
     scopes: z.array(z.string()),
-    status: z.enum(["active", "expired", "revoked", "deleted"]),
+    status: KeyState,
     expires_at: z.string().nullable(),
     rate_limit: z.object({ limit: z.number(), window_seconds: z.number() }),
     created_at: z.string(),
@@ -170,7 +161,7 @@ export const Admin = z
     id: z.string(),
     object: z.literal("admin"),
     email: z.string(),
-    role: Role,
+    role: AdminRole,
     created_at: z.string(),
     updated_at: z.string(),
     last_signin_at: z.string().nullable(),
@@ -240,7 +231,7 @@ export const ScopeCatalog = z
   .object({
     object: z.literal("scopes"),
     configured: z.array(z.string()).openapi({ description: "The scopes ROUTE_SCOPES asks for, each once.", example: ["servers"] }),
-    defaults: z.array(z.string()).openapi({ example: ["read", "write"] }),
+    defaults: z.array(z.string()).openapi({ example: [...DEFAULT_SCOPES] }),
     self_service: z.string().openapi({ example: "keys:manage" }),
   })
   .openapi("ScopeCatalog");

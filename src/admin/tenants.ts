@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
 import { policyOf } from "../authority/key";
+import { TenantStatus } from "../authority/wire";
 import type { Services } from "../services";
 import { liveKeysOfTenant } from "../store/key-repo";
 import {
@@ -68,7 +69,7 @@ tenantRoutes.openapi(
     summary: "List tenants",
     description: "Newest first.",
     middleware: [permit("read")],
-    request: { query: z.strictObject({ status: z.enum(["active", "suspended"]).optional(), ...pageParams("tenants") }) },
+    request: { query: z.strictObject({ status: TenantStatus.optional(), ...pageParams("tenants") }) },
     responses: { 200: json(ListEnvelope(Tenant), "A page of tenants"), ...guardedErrors(400) },
   }),
   async (c) => {

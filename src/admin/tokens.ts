@@ -2,7 +2,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
-import { ADMIN_ROLES, type AdminRole } from "../store/admin-repo";
+import { isAdminRole, type AdminRole } from "../authority/roles";
 import { invalidToken } from "./credentials";
 
 /**
@@ -87,7 +87,7 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
       typeof jti !== "string" ||
       typeof iat !== "number" ||
       typeof exp !== "number" ||
-      !isRole(role) ||
+      !isAdminRole(role) ||
       !Number.isSafeInteger(epoch) ||
       !Number.isSafeInteger(auth_time) ||
       (sid !== undefined && typeof sid !== "string")
@@ -98,8 +98,4 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
   } catch {
     throw invalidToken();
   }
-}
-
-function isRole(value: unknown): value is AdminRole {
-  return (ADMIN_ROLES as readonly unknown[]).includes(value);
 }

@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { rolesGranted } from "../authority/roles";
 import { VERDICT_CODES } from "../authority/verdicts";
+import { Environment } from "../authority/wire";
 import { VerifyRequest, verificationScopes } from "../gateway/verify-request";
 import { verifyKey, verifyResult } from "../gateway/verify";
 import { verificationFacts } from "../usage/context";
 import type { AdminEnv } from "./context";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
-import { Environment } from "./schemas";
 import { validationHook } from "./validation";
 
 export const verifyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
@@ -44,7 +45,7 @@ verifyRoutes.openapi(
       "counts the call in the key's window exactly like a proxied request (so a verification uses up the same limit, and a revocation " +
       "is seen on the very next call). Always 200 for a decision, valid or not: read `valid` and `code`. " +
       "With `path` (and `method`, default GET) the route rules decide the scopes needed, read as the proxy reads them; `scopes` adds more. " +
-      "Open to the root token, owners, admins and verifiers (a role that may do nothing else); not to viewers, because a verification is counted. " +
+      `Open to the root token and the roles ${rolesGranted("verify").join(", ")} (\`verifier\` may do nothing else); not to the others, because a verification is counted. ` +
       "Refused keys sent here do not count against a client's failed-attempt limit: the caller is a trusted service, not the key's holder.",
     middleware: [permit("verify")],
     request: { body: jsonBody(VerifyRequest) },

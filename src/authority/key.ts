@@ -1,8 +1,11 @@
-/**
- * A key inside keygate, in one shape. `snake_case` exists only in SQL (store/) and on the wire
- * (admin views, verify answers); everything between works with this.
- */
-export type Environment = "live" | "test";
+// A key inside keygate, in one shape. `snake_case` exists only in SQL (store/) and on the wire
+// (admin views, verify answers); everything between works with this.
+
+/** Where a key is used; written into the key itself (`kg_live_…`, `kg_test_…`). */
+export const ENVIRONMENTS = ["live", "test"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+/** A new key's environment when its creator does not say (a tenant's own key: its own). */
+export const DEFAULT_ENVIRONMENT: Environment = "live";
 
 /**
  * What is stored about a key's life. Expiry is not a stored status: a key is expired by the clock

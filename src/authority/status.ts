@@ -19,8 +19,8 @@ export function statusFromTimes(revokedAt: number | null, deletedAt: number | nu
 }
 
 /** What the API shows and filters by: the stored status, with expiry read off the clock. */
-export type KeyState = "active" | "expired" | "revoked" | "deleted";
-export const KEY_STATES: readonly KeyState[] = ["active", "expired", "revoked", "deleted"];
+export const KEY_STATES = ["active", "expired", "revoked", "deleted"] as const;
+export type KeyState = (typeof KEY_STATES)[number];
 
 export function keyState(key: Pick<KeyPolicy, "status" | "expiresAt">, now: number): KeyState {
   if (key.status !== "active") return key.status;

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { requiredScopes, type RouteRules } from "../authority/routes";
-import { SCOPE_PATTERN } from "../authority/scopes";
+import { Scopes } from "../authority/wire";
 import { MAX_KEY_LENGTH } from "../keys/format";
 
 /**
@@ -25,10 +25,7 @@ export const VerifyRequest = z
       .regex(/^\//, 'must start with "/"')
       .optional()
       .openapi({ description: "The path of the request the key is used for. Without it no route rule applies, only `scopes`.", example: "/servers/1" }),
-    scopes: z
-      .array(z.string().max(64).regex(SCOPE_PATTERN, 'must look like "read", "write:servers" or "*"'))
-      .max(50)
-      .optional()
+    scopes: Scopes.optional()
       .openapi({ description: "Scopes the key must hold, besides those the method and path need.", example: ["servers:delete"] }),
   })
   .openapi("VerifyRequest");

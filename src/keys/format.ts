@@ -1,12 +1,10 @@
+import type { Environment } from "../authority/key";
 import { crc32 } from "./crc32";
 import { base62Fixed, randomBase62 } from "./random";
 
-/**
- * The key format, in one place: `<prefix>_<live|test>_<body><checksum>`. The body is 22 base62
- * characters (131 bits); the checksum is the CRC32 of everything before it in 6 base62 characters,
- * so a typo or a forged key is refused without touching KV or D1.
- */
-export type Environment = "live" | "test";
+// The key format, in one place: `<prefix>_<live|test>_<body><checksum>`. The body is 22 base62
+// characters (131 bits); the checksum is the CRC32 of everything before it in 6 base62 characters,
+// so a typo or a forged key is refused without touching KV or D1.
 
 export const MAX_KEY_LENGTH = 256;
 const BODY_LENGTH = 22;

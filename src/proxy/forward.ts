@@ -3,7 +3,7 @@ import type { Carrier } from "../credentials/extract";
 import { OVERRIDE_HEADERS } from "../gateway/overrides";
 import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
-import type { Environment } from "../keys/format";
+import type { Environment } from "../authority/key";
 import { rewriteOriginUrls, URL_HEADERS } from "./redirects";
 import { sign } from "./signing";
 

@@ -2,7 +2,7 @@ import { toHex } from "../keys/hash";
 
 /**
  * What the origin can verify: HMAC-SHA256 over the timestamp, method, path with query and the
- * identity headers, joined by newlines. The README shows the check on the origin's side.
+ * identity headers, joined by newlines. docs/gateway-and-origin.md shows the check on the origin's side.
  */
 export interface SignedFields {
   timestamp: string;

@@ -1,8 +1,5 @@
+import type { AdminRole } from "../authority/roles";
 import { fetchPage, type Page, type PageRequest } from "./page";
-
-/** The roles the admins table allows (its CHECK constraint); what each may do is in admin/permissions.ts. */
-export const ADMIN_ROLES = ["owner", "admin", "viewer", "verifier"] as const;
-export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 /** A stored PBKDF2 verifier; the iteration count is kept per row so it can be raised later. */
 export interface PasswordVerifier {

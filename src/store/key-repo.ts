@@ -1,4 +1,4 @@
-import type { Key } from "../authority/key";
+import type { Environment, Key } from "../authority/key";
 import type { KeyState } from "../authority/status";
 import { keyFromRow, SELECT_KEY, type KeyRow } from "./key-rows";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
@@ -67,7 +67,7 @@ export function markDeleted(db: D1Database, id: string, now: number): D1Prepared
 
 export interface KeyListFilter {
   tenantId?: string;
-  environment?: "live" | "test";
+  environment?: Environment;
   /** Without a status, every key that is not deleted. */
   status?: KeyState;
 }

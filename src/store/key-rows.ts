@@ -1,5 +1,6 @@
 import type { Environment, Key } from "../authority/key";
 import { statusFromTimes } from "../authority/status";
+import type { TenantStatus } from "../authority/tenant";
 
 /** An `api_keys` row joined with its tenant's status and version, as D1 returns it. */
 export interface KeyRow {
@@ -20,7 +21,7 @@ export interface KeyRow {
   deleted_at: number | null;
   rotated_from: string | null;
   rotated_to: string | null;
-  tenant_status: "active" | "suspended";
+  tenant_status: TenantStatus;
   tenant_version: number;
 }
 

@@ -1,9 +1,10 @@
+import type { TenantStatus } from "../authority/tenant";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
 export interface TenantRow {
   id: string;
   name: string;
-  status: "active" | "suspended";
+  status: TenantStatus;
   created_at: number;
   /** Also the version of the tenant's status: strictly increasing with every change. */
   updated_at: number;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl, errorOf, startKeygate, type CurlResult, type Keygate } from "./support.mjs";
 
-// Issue 4's acceptance run, against `wrangler dev` with real curl: the README's admin flow from
+// Issue 4's acceptance run, against `wrangler dev` with real curl: docs/admin-api.md's admin flow from
 // the first owner to the audit trail.
 
 let kg: Keygate;

@@ -85,6 +85,53 @@ async function editStoredSession(change: Record<string, string>): Promise<void> 
   await writeFile(credentialsFile(), JSON.stringify(file), { mode: 0o600 });
 }
 
+/**
+ * `keygate ARGS` at a terminal (a pseudo-terminal from util-linux's `script`), answering `answer`
+ * to its confirmation question once it is asked. Standard output and error arrive together.
+ */
+function keygateAtTerminal(args: string[], answer: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("KEYGATE_")));
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qfec", [NODE, BUNDLE, ...args].map(quote).join(" "), "/dev/null"], {
+      env: { ...inherited, XDG_CONFIG_HOME: configHome, KEYGATE_URL: kg.url, TERM: "dumb", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let answered = false;
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      if (!answered && output.includes("[y/N]")) {
+        answered = true;
+        child.stdin.write(`${answer}\r`);
+      }
+    });
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output: output.replace(/\r\n/g, "\n") }));
+  });
+}
+
+/** The API's own document, to hold the CLI's choices against. */
+async function apiDocument(): Promise<{
+  components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
+  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: { enum?: string[] } }> }>>;
+}> {
+  const res = await fetch(`${kg.url}/_keygate/openapi.json`);
+  expect(res.status).toBe(200);
+  return res.json() as never;
+}
+
+/** The values `--help` of `command` lists for `option`, as commander prints them: (choices: "a", "b"). */
+async function offeredChoices(command: string[], option: string): Promise<string[]> {
+  const help = await keygate([...command, "--help"]);
+  expect(help.code, help.stderr).toBe(0);
+  const flat = help.stdout.replace(/\s+/g, " ");
+  const listed = new RegExp(`${option} <[^>]+>(?:(?! --)[^])*?\\(choices: ([^)]*)\\)`).exec(flat)?.[1];
+  expect(listed, `${command.join(" ")} ${option}`).toBeDefined();
+  return [...listed!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+}
+
 /** One line on standard error, never a stack trace. */
 function oneLine(run: Run): string {
   expect(run.stderr.trim().split("\n")).toHaveLength(1);
@@ -123,15 +170,15 @@ describe("keygate on the command line", () => {
     const tenant = (await keygate(["tenants", "create", "Globex", "--quiet"])).stdout.trim();
     expect(tenant).toMatch(/^ten_\w+$/);
 
-    // --quiet: the key alone on standard output, so KEY=$(keygate keys create … --quiet) works.
+    // --quiet: the id and the key, tab-separated on one line, so a script has both at once.
     const created = await keygate([
       "keys", "create", "--tenant", tenant, "--name", "billing", "--scope", "read", "--scope", "write",
       "--expires", "30d", "--limit", "100/1m", "--quiet",
     ]);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stdout).toMatch(/^kg_live_\S+\n$/);
+    expect(created.stdout).toMatch(/^key_\w+\tkg_live_\S+\n$/);
     expect(created.stderr).toBe("");
-    const key = created.stdout.trim();
+    const [createdId, key] = created.stdout.trim().split("\t") as [string, string];
     expect(await statusWith(key)).toBe(200);
 
     // --json: the API's JSON, exactly.
@@ -141,6 +188,7 @@ describe("keygate on the command line", () => {
     expect(page).toMatchObject({ object: "list", has_more: false });
     expect(page.data).toHaveLength(1);
     const [first] = page.data;
+    expect(first.id).toBe(createdId);
     expect(first).toMatchObject({ name: "billing", scopes: ["read", "write"], rate_limit: { limit: 100, window_seconds: 60 }, status: "active" });
     expect(Math.abs(Date.parse(first.expires_at) - (Date.now() + 30 * 86_400_000))).toBeLessThan(120_000);
     const table = await keygate(["keys", "list", "--tenant", tenant]);
@@ -157,8 +205,8 @@ describe("keygate on the command line", () => {
     const old = JSON.parse((await keygate(["keys", "get", first.id, "--json"])).stdout);
     expect(Date.parse(old.expires_at) - Date.now()).toBeGreaterThan(13 * 60_000);
 
-    // Revoke: no terminal on standard input, so no question; the next request is refused.
-    const revoked = await keygate(["keys", "revoke", next.id]);
+    // Revoke: no terminal on standard input, so --yes says go; the next request is refused.
+    const revoked = await keygate(["keys", "revoke", next.id, "--yes"]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/^id\s+key_\w+\n/);
     expect(revoked.stdout).toMatch(/\nstatus\s+revoked\n/);
@@ -169,11 +217,8 @@ describe("keygate on the command line", () => {
     const usage = await keygate(["usage", first.id, "--json"]);
     expect(usage.code, usage.stderr).toBe(0);
     expect(JSON.parse(usage.stdout)).toMatchObject({ object: "key_usage", key_id: first.id, requests: 2 });
-    const since = await keygate(["usage", first.id, "--since", "7d"]);
-    expect(since.code, since.stderr).toBe(0);
-    expect(since.stdout).toMatch(/requests\s+2\n/);
 
-    const deleted = await keygate(["keys", "delete", first.id]);
+    const deleted = await keygate(["keys", "delete", first.id, "--yes"]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(await statusWith(key)).toBe(401);
 
@@ -191,7 +236,7 @@ describe("keygate on the command line", () => {
     expect(revocations.stdout).toMatch(new RegExp(`^TIME\\s+ACTION\\s+ACTOR\\s+RESOURCE\\s+REQUEST\\n\\S+\\s+key\\.revoked\\s+admin:${adminId}\\s+api_key:${next.id}\\s+req_\\w+\\n$`));
 
     // Suspend and reactivate a tenant.
-    const suspended = await keygate(["tenants", "suspend", tenant, "--json"]);
+    const suspended = await keygate(["tenants", "suspend", tenant, "--yes", "--json"]);
     expect(JSON.parse(suspended.stdout)).toMatchObject({ id: tenant, status: "suspended" });
     const activated = await keygate(["tenants", "activate", tenant]);
     expect(activated.stdout).toMatch(new RegExp(`${tenant}\\s+Globex\\s+active`));
@@ -203,7 +248,7 @@ describe("keygate on the command line", () => {
     expect(viewer.code, viewer.stderr).toBe(0);
     const viewerId = JSON.parse(viewer.stdout).id;
     expect((await keygate(["admins", "list"])).stdout).toMatch(/dana@example\.com\s+viewer\s+never/);
-    expect((await keygate(["admins", "remove", viewerId])).code).toBe(0);
+    expect((await keygate(["admins", "remove", viewerId, "--yes"])).code).toBe(0);
     expect(JSON.parse((await keygate(["admins", "list", "--json"])).stdout).data).toHaveLength(1);
   });
 
@@ -266,6 +311,7 @@ describe("keygate on the command line", () => {
       [["keys", "create", "--tenant", "ten_abc", "--limit", "60"], /REQUESTS\/WINDOW/],
       [["keys", "create", "--tenant", "ten_abc", "--limit", "60/32d"], /1 second to 31 days/],
       [["keys", "create", "--tenant", "ten_abc", "--quiet", "--json"], /--quiet and --json cannot be used together/],
+      [["keys", "create", "--tenant", "ten_abc", "--scope", "read", "--scope", "servers:*"], /'--scope <scope>' argument 'servers:\*' is invalid\. A scope must look like "read", "write:servers" or "\*"\./],
       [["keys", "rotate", "key_abc", "--grace", "31d"], /at most 30d/],
       [["keys", "get", "ten_abc"], /Expected a key id \(key_…\)/],
       [["tenants", "list", "--url", "ftp://example.com"], /must be http:\/\/ or https:\/\//],
@@ -298,5 +344,197 @@ describe("keygate on the command line", () => {
     const npm = spawnSync("npm", ["run", "--silent", "keygate", "--", "keys", "create", "--help"], { cwd: ROOT, encoding: "utf8" });
     expect(npm.status, npm.stderr).toBe(0);
     expect(npm.stdout).toMatch(/^Usage: keygate keys create/);
+  });
+});
+
+describe("one vocabulary, shared with the API", () => {
+  it("offers exactly the API's roles, statuses and environments", async () => {
+    const { components, paths } = await apiDocument();
+    const schema = (name: string, field: string) => components.schemas[name]!.properties[field]!.enum;
+    const query = (path: string, name: string) => paths[`/_keygate/v1${path}`]!.get!.parameters!.find((p) => p.in === "query" && p.name === name)!.schema.enum;
+    const pairs: Array<[string[], string, string[] | undefined]> = [
+      [["admins", "create"], "--role", schema("AdminCreate", "role")],
+      [["tenants", "list"], "--status", query("/tenants", "status")],
+      [["keys", "list"], "--status", query("/keys", "status")],
+      [["keys", "list"], "--environment", query("/keys", "environment")],
+      [["keys", "create"], "--environment", schema("KeyCreate", "environment")],
+    ];
+    for (const [command, option, api] of pairs) {
+      expect(api, `${command.join(" ")} ${option}`).toBeDefined();
+      expect(await offeredChoices(command, option), `${command.join(" ")} ${option}`).toEqual(api);
+    }
+    expect(schema("AdminCreate", "role")).toContain("verifier");
+  });
+
+  it("creates a verifier, the role the verify route needs", async () => {
+    const created = await keygate(["admins", "create", "checks@example.com", "--role", "verifier", "--json"], { input: `${PASSWORD}\n`, ...asRoot() });
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ object: "admin", email: "checks@example.com", role: "verifier" });
+    expect((await keygate(["admins", "list"], asRoot())).stdout).toMatch(/checks@example\.com\s+verifier\s/);
+  });
+
+  it("refuses a word outside the vocabulary, naming the same list as the API does", async () => {
+    const admins = async () => JSON.parse((await keygate(["admins", "list", "--json"], asRoot())).stdout).data.length;
+    const before = await admins();
+    const cases: Array<{ cli: string[]; option: string; value: string; api: { method: string; path: string; body?: unknown; field: string } }> = [
+      {
+        cli: ["admins", "create", "x@example.com", "--role", "superuser"],
+        option: "--role <role>",
+        value: "superuser",
+        api: { method: "POST", path: "/admins", body: { email: "x@example.com", password: PASSWORD, role: "superuser" }, field: "role" },
+      },
+      { cli: ["tenants", "list", "--status", "paused"], option: "--status <status>", value: "paused", api: { method: "GET", path: "/tenants?status=paused", field: "status" } },
+      { cli: ["keys", "list", "--tenant", "ten_abc", "--environment", "staging"], option: "--environment <env>", value: "staging", api: { method: "GET", path: "/keys?tenant_id=ten_abc&environment=staging", field: "environment" } },
+    ];
+    for (const { cli, option, value, api } of cases) {
+      const run = await keygate(cli, { input: `${PASSWORD}\n`, ...asRoot() });
+      expect(run.code, cli.join(" ")).toBe(2);
+      const allowed = /Allowed choices are (.+)\.$/.exec(oneLine(run))?.[1];
+      expect(oneLine(run)).toContain(`option '${option}' argument '${value}' is invalid.`);
+
+      const res = await fetch(`${kg.url}/_keygate/v1${api.path}`, {
+        method: api.method,
+        headers: { authorization: `Bearer ${kg.adminToken}`, "content-type": "application/json" },
+        body: api.body === undefined ? undefined : JSON.stringify(api.body),
+      });
+      expect(res.status, api.path).toBe(400);
+      const refusal = (await res.json()) as { error: { code: string; details: { fields: Array<{ field: string; message: string }> } } };
+      expect(refusal.error.code).toBe("invalid_request");
+      expect(refusal.error.details.fields).toEqual([{ field: api.field, message: `must be one of ${allowed}` }]);
+    }
+    expect(await admins()).toBe(before);
+  });
+});
+
+describe("commands that destroy", () => {
+  it("need --yes without a terminal: exit 2, and nothing changes", async () => {
+    const tenant = await kg.admin.createTenant("Initech");
+    const key = await kg.admin.createKey({ tenant_id: tenant.id, name: "reports" });
+    const other = await kg.admin.createKey({ tenant_id: tenant.id });
+    const admin = await kg.admin.createAdmin({ email: "temp@example.com", password: PASSWORD, role: "viewer" });
+    const cases: Array<[string[], string]> = [
+      [["keys", "revoke", key.id], `revoking ${key.id}`],
+      [["keys", "delete", other.id], `deleting ${other.id}`],
+      [["admins", "remove", admin.id], `removing ${admin.id}`],
+      [["tenants", "suspend", tenant.id], `suspending ${tenant.id}`],
+    ];
+    for (const [args, doing] of cases) {
+      const run = await keygate(args, asRoot());
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(oneLine(run)).toBe(`keygate: ${doing} needs --yes when standard input is not a terminal; nothing was changed.`);
+      expect(run.stdout).toBe("");
+    }
+    expect(await statusWith(key.key)).toBe(200);
+    expect(await statusWith(other.key)).toBe(200);
+    expect((await keygate(["admins", "list"], asRoot())).stdout).toContain("temp@example.com");
+    expect((await keygate(["tenants", "get", tenant.id], asRoot())).stdout).toMatch(/Initech\s+active/);
+
+    // With --yes, each goes ahead.
+    for (const [args] of cases) expect((await keygate([...args, "--yes"], asRoot())).code, args.join(" ")).toBe(0);
+    expect(await statusWith(key.key)).toBe(401);
+    expect(await statusWith(other.key)).toBe(401);
+    expect((await keygate(["admins", "list"], asRoot())).stdout).not.toContain("temp@example.com");
+    expect((await keygate(["tenants", "get", tenant.id], asRoot())).stdout).toMatch(/Initech\s+suspended/);
+  });
+
+  it("ask at a terminal, showing what is destroyed, and go ahead only on yes", async () => {
+    const tenant = await kg.admin.createTenant("Umbrella");
+    const key = await kg.admin.createKey({ tenant_id: tenant.id, name: "lab" });
+    const env = { KEYGATE_TOKEN: kg.adminToken };
+
+    const declined = await keygateAtTerminal(["keys", "revoke", key.id], "n", env);
+    expect(declined.output).toMatch(new RegExp(`Revoke ${key.id} "lab" \\(kg_live_\\w{4}…\\w{4}, tenant ${tenant.id}\\)\\? \\[y/N\\]`));
+    expect(declined.output).toContain("keygate: not confirmed; nothing was changed.");
+    expect(declined.code).toBe(1);
+    expect(await statusWith(key.key)).toBe(200);
+
+    const suspend = await keygateAtTerminal(["tenants", "suspend", tenant.id], "n", env);
+    expect(suspend.output).toContain(`Suspend "Umbrella" (${tenant.id})? Every one of its keys is refused`);
+    expect(suspend.code).toBe(1);
+    expect(await statusWith(key.key)).toBe(200);
+
+    const confirmed = await keygateAtTerminal(["keys", "revoke", key.id], "y", env);
+    expect(confirmed.code, confirmed.output).toBe(0);
+    expect(confirmed.output).toContain(`Revoked ${key.id}.`);
+    expect(await statusWith(key.key)).toBe(401);
+  });
+});
+
+describe("output for scripts and people", () => {
+  it("--quiet gives the id and the key, so a script can rotate and revoke what it created", async () => {
+    const tenant = await kg.admin.createTenant("Hooli");
+    const created = await keygate(["keys", "create", "--tenant", tenant.id, "--quiet"], asRoot());
+    expect(created.code, created.stderr).toBe(0);
+    const [id, key] = created.stdout.trimEnd().split("\t") as [string, string];
+    expect(created.stdout).toBe(`${id}\t${key}\n`);
+    expect(await statusWith(key)).toBe(200);
+
+    // What `read -r ID KEY < <(keygate keys rotate … --quiet)` reads, in a real shell.
+    const rotated = spawnSync("bash", ["-c", 'read -r NEW_ID NEW_KEY < <("$0" "$1" keys rotate "$2" --quiet) && printf "%s\\n%s\\n" "$NEW_ID" "$NEW_KEY"', NODE, BUNDLE, id], {
+      env: { ...process.env, XDG_CONFIG_HOME: configHome, KEYGATE_URL: kg.url, KEYGATE_TOKEN: kg.adminToken },
+      encoding: "utf8",
+    });
+    expect(rotated.status, rotated.stderr).toBe(0);
+    const [newId, newKey] = rotated.stdout.trimEnd().split("\n") as [string, string];
+    expect(newId).toMatch(/^key_\w+$/);
+    expect(newId).not.toBe(id);
+    expect(await statusWith(newKey)).toBe(200);
+    expect(await statusWith(key)).toBe(401);
+    expect((await keygate(["keys", "revoke", newId, "--yes"], asRoot())).code).toBe(0);
+    expect(await statusWith(newKey)).toBe(401);
+  });
+
+  it("usage shows totals and only the hours with traffic, never raw JSON", async () => {
+    const tenant = await kg.admin.createTenant("Soylent");
+    const key = await kg.admin.createKey({ tenant_id: tenant.id, rate_limit: { limit: 2, window_seconds: 3600 } });
+    expect([await statusWith(key.key), await statusWith(key.key), await statusWith(key.key)]).toEqual([200, 200, 429]);
+    // A verification that asks for a scope the key lacks: refused, and counted by code.
+    const verify = await fetch(`${kg.url}/_keygate/v1/keys/verify`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${kg.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ key: key.key, scopes: ["billing"] }),
+    });
+    expect(await verify.json()).toMatchObject({ valid: false, code: "insufficient_permissions" });
+
+    const run = await keygate(["usage", key.id, "--since", "7d"], asRoot());
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/[{}[\]]/);
+    expect(run.stdout).toMatch(new RegExp(`^key\\s+${key.id}\\nall time\\s+2 admitted, 1 rate limited\\nlast used\\s+\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z`));
+    expect(run.stdout).toMatch(/\nperiod\s+\S+Z to \S+Z, by hour\nadmitted\s+2\nrate limited\s+1\nrefused\s+1: insufficient_permissions 1\n/);
+
+    // The table: a row for each hour that had a request, and none for the rest of the week.
+    const usage = JSON.parse((await keygate(["usage", key.id, "--since", "7d", "--json"], asRoot())).stdout);
+    type Point = { start: string; admitted: number; rate_limited: number; refused: Record<string, number> };
+    const busy = (usage.series as Point[]).filter((p) => p.admitted + p.rate_limited + Object.values(p.refused).reduce((a, b) => a + b, 0) > 0);
+    expect(usage.series.length).toBeGreaterThan(7 * 24);
+    const rows = run.stdout.split("\n\n")[1]!.trimEnd().split("\n");
+    expect(rows[0]).toMatch(/^HOUR\s+ADMITTED\s+RATE LIMITED\s+REFUSED$/);
+    expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(busy.map((p) => p.start.replace(/\.\d+Z$/, "Z")));
+
+    // A quiet key: its totals, and no table at all.
+    const quiet = await kg.admin.createKey({ tenant_id: tenant.id });
+    const none = await keygate(["usage", quiet.id], asRoot());
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/\nlast used\s+never\n/);
+    expect(none.stdout).toMatch(/\nrefused\s+0\n$/);
+    expect(none.stderr).toBe("No requests in this period.\n");
+  });
+
+  it("runs as `npx keygate` anywhere in the checkout, with nothing fetched", async () => {
+    const cache = await mkdtemp(join(tmpdir(), "keygate-npx-"));
+    try {
+      for (const cwd of [ROOT, join(ROOT, "cli", "commands")]) {
+        // An empty npm cache and no network: npx can only be running this checkout's own `bin`.
+        const run = spawnSync("npx", ["keygate", "tenants", "list", "--json"], {
+          cwd,
+          encoding: "utf8",
+          env: { ...process.env, npm_config_cache: cache, npm_config_offline: "true", KEYGATE_URL: kg.url, KEYGATE_TOKEN: kg.adminToken, XDG_CONFIG_HOME: configHome },
+        });
+        expect(run.status, run.stderr).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({ object: "list" });
+      }
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 });

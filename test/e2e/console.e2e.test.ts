@@ -1,14 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./browser.mjs";
 import { queryLocalD1, startKeygate, type Keygate } from "./support.mjs";
 
-// Issue 12: the console in a real, headless Chromium (Debian's, driven by playwright-core) against
+// Issue 12: the console in a real, headless Chromium (browser.mjs finds it; playwright-core drives it) against
 // keygate under `wrangler dev` on loopback, as an admin would use it. Nothing is mocked: every
 // click goes through the admin API, every key is tried on the gateway.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Where the screenshots go, for a reviewer to look at (gitignored). */
 const SCREENSHOTS = resolve(process.env.KEYGATE_SCREENSHOTS ?? join(import.meta.dirname, "screenshots"));
 const OWNER = { email: "owner@example.com", password: "correct horse battery staple" };
@@ -26,7 +26,7 @@ const consoleResponses: { url: string; headers: Record<string, string> }[] = [];
 beforeAll(async () => {
   kg = await startKeygate();
   for (const [who, role] of [[OWNER, "owner"], [VIEWER, "viewer"]] as const) await kg.admin.createAdmin({ ...who, role });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  browser = await launchBrowser();
   mkdirSync(SCREENSHOTS, { recursive: true });
   console.log(`console screenshots: ${SCREENSHOTS}`);
 });

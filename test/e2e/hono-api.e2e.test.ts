@@ -1,61 +1,114 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { curl, errorOf, localState, startDevOn, startHonoApiOn, type KeyView, type LocalState } from "./support.mjs";
+import {
+  curl,
+  DEV_BANNER,
+  devArgs,
+  errorOf,
+  freePort,
+  localState,
+  readDevBanner,
+  registryEnv,
+  runNpm,
+  devAdmin,
+  type AdminClient,
+  type DevBanner,
+  type KeyView,
+  type LocalState,
+  type NpmRun,
+} from "./support.mjs";
 
 /**
- * examples/hono-api exactly as its wrangler.toml runs it: `wrangler dev -c examples/hono-api/wrangler.toml
- * -c wrangler.toml`, the example on the port and keygate beside it, reached only through the
- * example's KEYGATE service binding. Keys are made beforehand by `npm run dev`'s start-up on the
- * same state, as an operator would make them with the admin API.
+ * examples/hono-api as a user runs it: `npm run dev` in one terminal, `npm run example:hono-api` in
+ * another. The example runs alone; its KEYGATE service binding reaches the keygate npm run dev runs
+ * through wrangler's local dev registry, so one state has one keygate: what the admin API changes
+ * there, the example's routes see on the next call. The example is given only the state; it finds
+ * that keygate (and its registry) from there.
  */
-describe("the hono-api example under wrangler dev, with keygate behind its service binding", () => {
-  let state: LocalState;
-  let api: { url: string; stop(): Promise<void>; logs(): string };
-  let key: KeyView;
-  let revoked: KeyView;
+let state: LocalState;
+let dev: NpmRun;
+let banner: DevBanner;
+let admin: AdminClient;
+let example: NpmRun;
+let api: string;
 
-  beforeAll(async () => {
-    state = await localState();
-    const dev = await startDevOn(state);
-    try {
-      key = await dev.admin.createKey({ tenant_id: dev.tenant.id, rate_limit: { limit: 5, window_seconds: 3600 } });
-      revoked = await dev.admin.createKey({ tenant_id: dev.tenant.id });
-      await dev.admin.revokeKey(revoked.id);
-    } finally {
-      await dev.stop();
-    }
-    api = await startHonoApiOn(state);
-  }, 240_000);
+beforeAll(async () => {
+  state = await localState();
+  dev = runNpm("dev", devArgs(state, { port: await freePort(), originPort: await freePort() }), { env: registryEnv(state.registryPath) });
+  banner = readDevBanner((await dev.waitFor(DEV_BANNER))[0]);
+  admin = devAdmin(state, banner.url);
+  example = runNpm("example:hono-api", ["--port", String(await freePort()), "--persist-to", state.persistTo]);
+  api = (await example.waitFor(/hono-api is running on (\S+)/))[1]!;
+}, 240_000);
 
-  afterAll(async () => {
-    await api?.stop();
-    await state?.remove();
+afterAll(async () => {
+  await example?.interrupt();
+  await dev?.interrupt();
+  await state?.remove();
+});
+
+const whoami = (key: string, args: string[] = []) => curl(`${api}/api/whoami`, ["-H", `x-api-key: ${key}`, ...args]);
+
+describe("npm run example:hono-api beside npm run dev, on one state", () => {
+  it("prints a call with the demo key that works as printed", async () => {
+    const printed = (await example.waitFor(/curl -i (\S+) -H "x-api-key: (\S+)"/)).slice(1);
+    expect(printed).toEqual([`${api}/api/whoami`, banner.key]);
+    const res = await whoami(banner.key);
+    expect(res.status, res.text()).toBe(200);
+    expect(res.json()).toMatchObject({ keyId: banner.keyId, tenantId: banner.tenantId });
   });
 
   it("a valid key in each style reaches the route, with the caller's identity and its window", async () => {
+    const key = await admin.createKey({ tenant_id: banner.tenantId, rate_limit: { limit: 5, window_seconds: 3600 } });
     const styles = [["-H", `x-api-key: ${key.key}`], ["-H", `authorization: Bearer ${key.key}`], ["-u", `${key.key}:`]];
     for (const [i, args] of styles.entries()) {
-      const res = await curl(`${api.url}/api/whoami`, args);
+      const res = await curl(`${api}/api/whoami`, args);
       expect(res.status, res.text()).toBe(200);
       expect(res.json()).toEqual({ keyId: key.id, tenantId: key.tenant_id, environment: "live", scopes: ["read", "write"] });
       expect(res.headers.get("x-ratelimit-remaining")).toBe(String(5 - i - 1));
     }
   });
 
-  it("the key's exact window holds through the binding: the limit's next call is a 429 with Retry-After", async () => {
-    for (const _ of [4, 5]) expect((await curl(`${api.url}/api/whoami`, ["-H", `x-api-key: ${key.key}`])).status).toBe(200);
-    const refused = await curl(`${api.url}/api/whoami`, ["-H", `x-api-key: ${key.key}`]);
-    expect(refused.status).toBe(429);
-    expect(errorOf(refused).error.code).toBe("rate_limit_exceeded");
+  it("one window for a key, whichever way it comes in: the gateway's calls and the example's count together, to a 429", async () => {
+    const key = await admin.createKey({ tenant_id: banner.tenantId, rate_limit: { limit: 4, window_seconds: 3600 } });
+    const gateway = (path: string) => curl(`${banner.url}${path}`, ["-H", `x-api-key: ${key.key}`]);
+    const remaining = [await gateway("/hello"), await whoami(key.key), await gateway("/hello"), await whoami(key.key)].map((res) =>
+      res.headers.get("x-ratelimit-remaining"),
+    );
+    expect(remaining).toEqual(["3", "2", "1", "0"]);
+    const refused = await whoami(key.key);
+    expect([refused.status, errorOf(refused).error.code]).toEqual([429, "rate_limit_exceeded"]);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
+    expect((await gateway("/hello")).status).toBe(429);
   });
 
-  it("a revoked key, an unknown key and no key are refused as the gateway refuses them", async () => {
-    const gone = await curl(`${api.url}/api/whoami`, ["-H", `x-api-key: ${revoked.key}`]);
+  it("a key revoked through keygate's admin API is refused by the example on the very next call", async () => {
+    const key = await admin.createKey({ tenant_id: banner.tenantId });
+    expect((await whoami(key.key)).status).toBe(200);
+    await admin.revokeKey(key.id);
+    const gone = await whoami(key.key);
     expect([gone.status, errorOf(gone).error.code]).toEqual([401, "revoked_key"]);
-    const unknown = await curl(`${api.url}/api/whoami`, ["-H", "x-api-key: kg_live_notakey"]);
+  });
+
+  it("an unknown key and no key are refused as the gateway refuses them", async () => {
+    const unknown = await whoami("kg_live_notakey");
     expect([unknown.status, errorOf(unknown).error.code]).toEqual([401, "invalid_key"]);
-    const none = await curl(`${api.url}/api/whoami`);
+    const none = await curl(`${api}/api/whoami`);
     expect([none.status, errorOf(none).error.code]).toEqual([401, "missing_credentials"]);
     expect(none.headers.get("www-authenticate")).toContain('realm="keygate"');
+  });
+});
+
+describe("npm run example:hono-api without keygate", () => {
+  it("says plainly that keygate is not running and how to start it, and exits 2", async () => {
+    const empty = await localState();
+    try {
+      const alone = runNpm("example:hono-api", ["--port", String(await freePort()), "--persist-to", empty.persistTo]);
+      expect(await alone.exited).toBe(2);
+      expect(alone.output()).toContain(`keygate is not running (no npm run dev on ${empty.persistTo})`);
+      expect(alone.output()).toContain("Start it first with `npm run dev` in another terminal");
+      expect(alone.output()).not.toContain("hono-api is running");
+    } finally {
+      await empty.remove();
+    }
   });
 });

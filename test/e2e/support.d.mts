@@ -51,6 +51,8 @@ export interface LocalState {
   persistTo: string;
   /** The secrets file (as .dev.vars). */
   devVarsPath: string;
+  /** wrangler's local dev registry for what runs on this state (see registryEnv). */
+  registryPath: string;
   remove(): Promise<void>;
 }
 
@@ -80,8 +82,49 @@ export function startDevOn(state: LocalState): Promise<
   }
 >;
 
-/** The hono-api example (served) and keygate (behind its service binding) in one wrangler dev, on `state`. */
-export function startHonoApiOn(state: LocalState): Promise<{ url: string; stop(): Promise<void>; logs(): string }>;
+/** The admin API of the keygate running at `url` on `state`, with the root token from its dev vars. */
+export function devAdmin(state: LocalState, url: string): AdminClient;
+
+/** `npm run dev`'s options for `state`, on these ports. */
+export function devArgs(state: LocalState, ports: { port: number; originPort: number }): string[];
+
+/** The environment variables that point wrangler (and miniflare) at this dev registry. */
+export function registryEnv(registryPath: string): Record<string, string>;
+
+export interface NpmRun {
+  output(): string;
+  /** Its exit status (or the signal that ended it). */
+  exited: Promise<number | string | null>;
+  /** The first match of `pattern` in the output; rejects when the command ends first or the time is up. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Ctrl-C, then its exit status. */
+  interrupt(): Promise<number | string | null>;
+  /** kill -9 on the command's process group. */
+  kill(): Promise<number | string | null>;
+}
+
+/** `npm run <script> -- <args>` as a user types it, in a process group of its own. */
+export function runNpm(script: string, args?: string[], options?: { env?: Record<string, string> }): NpmRun;
+
+/** Matches the banner `npm run dev` prints once keygate answers. */
+export const DEV_BANNER: RegExp;
+
+export interface DevBanner {
+  text: string;
+  url: string;
+  consoleUrl: string;
+  email: string;
+  /** The password itself when the account was just made, or where to find it. */
+  passwordLine: string;
+  tenantId: string;
+  key: string;
+  keyId: string;
+}
+
+export function readDevBanner(text: string): DevBanner;
+
+/** Resolves once nothing listens on `port`. */
+export function portReleased(port: number, timeoutMs?: number): Promise<void>;
 
 export interface CurlResult {
   status: number;
@@ -104,3 +147,6 @@ export interface ErrorBody {
 }
 
 export function errorOf(result: CurlResult): ErrorBody;
+
+/** A port that was free a moment ago on loopback. */
+export function freePort(host?: string): Promise<number>;

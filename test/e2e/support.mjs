@@ -12,16 +12,21 @@ import {
   applyMigrations,
   ensureDevVars,
   freePort,
+  portInUse,
   randomSecret,
+  readDevVars,
+  registryEnv,
   ROOT,
   runWrangler,
   startDev,
   startWrangler,
+  wranglerEnv,
 } from "../../scripts/local.mjs";
 
 /**
  * A fresh keygate: its own temp state directory (D1/KV/DO) with the migrations applied, its own
- * origin and free port, bindings passed as --var, and .dev.vars ignored (an empty --env-file).
+ * origin and free port, bindings passed as --var, and .dev.vars ignored (an empty --env-file). Its
+ * dev registry is its own too, so it never stands in for the keygate of a developer's npm run dev.
  */
 export async function startKeygate({ vars = {} } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "keygate-e2e-"));
@@ -40,6 +45,7 @@ export async function startKeygate({ vars = {} } = {}) {
     const wrangler = await startWrangler({
       persistTo,
       envFile,
+      registryPath: join(dir, "registry"),
       vars: {
         ORIGIN_URL: origin.url,
         ADMIN_TOKEN: adminToken,
@@ -68,8 +74,8 @@ export async function startKeygate({ vars = {} } = {}) {
 }
 
 /**
- * A local state directory of its own (D1/KV/DO under `persistTo`, secrets in `devVarsPath`), for
- * starting keygate on the same state more than once.
+ * A local state directory of its own (D1/KV/DO under `persistTo`, secrets in `devVarsPath`, a dev
+ * registry in `registryPath`), for starting keygate on the same state more than once.
  */
 export async function localState() {
   const dir = await mkdtemp(join(tmpdir(), "keygate-state-"));
@@ -77,6 +83,7 @@ export async function localState() {
     dir,
     persistTo: join(dir, "state"),
     devVarsPath: join(dir, "dev.vars"),
+    registryPath: join(dir, "registry"),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -98,7 +105,12 @@ export async function startAsReleaseZero(state) {
   await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state.persistTo, "--yes", "--file", schema]);
   const origin = await startOrigin();
   try {
-    const wrangler = await startWrangler({ persistTo: state.persistTo, envFile: state.devVarsPath, vars: { ORIGIN_URL: origin.url } });
+    const wrangler = await startWrangler({
+      persistTo: state.persistTo,
+      envFile: state.devVarsPath,
+      registryPath: state.registryPath,
+      vars: { ORIGIN_URL: origin.url },
+    });
     const stop = async () => {
       await wrangler.stop();
       await origin.close();
@@ -118,25 +130,122 @@ export async function startDevOn(state) {
     originPort: await freePort(),
     persistTo: state.persistTo,
     devVarsPath: state.devVarsPath,
+    registryPath: state.registryPath,
     log: (line) => log.push(line),
   });
   return { ...dev, log, admin: adminClient(dev.url, dev.vars.ADMIN_TOKEN) };
 }
 
-/**
- * The hono-api example as its own wrangler.toml deploys it, served on the port, with keygate from
- * wrangler.toml beside it in the same runtime (wrangler dev -c … -c …) on `state`: the example's
- * KEYGATE service binding reaches keygate's Keygate entrypoint.
- */
-export async function startHonoApiOn(state) {
-  const wrangler = await startWrangler({
-    persistTo: state.persistTo,
-    envFile: state.devVarsPath,
-    configs: [join(ROOT, "examples", "hono-api", "wrangler.toml"), join(ROOT, "wrangler.toml")],
-    ready: { path: "/", answered: (res) => res.status === 200 },
-  });
-  return { url: wrangler.url, stop: () => wrangler.stop(), logs: () => wrangler.logs() };
+/** The admin API of the keygate running at `url` on `state`, with the root token from its dev vars. */
+export function devAdmin(state, url) {
+  return adminClient(url, readDevVars(state.devVarsPath).ADMIN_TOKEN);
 }
+
+/** `npm run dev`'s options for `state`, on these ports. */
+export function devArgs(state, { port, originPort }) {
+  return ["--port", String(port), "--origin-port", String(originPort), "--persist-to", state.persistTo, "--dev-vars", state.devVarsPath];
+}
+
+/**
+ * `npm run <script> -- <args>`, as a user types it, in a process group of its own (Ctrl-C reaches
+ * all of it, as in a terminal). `env` adds to this process's environment; a state's dev registry
+ * goes in with `registryEnv(state.registryPath)`.
+ */
+export function runNpm(script, args = [], { env = {} } = {}) {
+  const child = spawn("npm", ["run", script, "--", ...args], {
+    cwd: ROOT,
+    env: wranglerEnv(env),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const listeners = new Set();
+  const hear = (chunk) => {
+    output += chunk;
+    for (const listener of listeners) listener();
+  };
+  child.stdout.on("data", hear);
+  child.stderr.on("data", hear);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  let done = false;
+  exited.then(() => {
+    done = true;
+    for (const listener of listeners) listener();
+  });
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  // A test that fails or times out must not leave a keygate running.
+  const killOnExit = () => killGroup("SIGKILL");
+  process.once("exit", killOnExit);
+  exited.then(() => process.removeListener("exit", killOnExit));
+  return {
+    output: () => output,
+    exited,
+    /** Resolves with the first match of `pattern` in the output; rejects when the command ends first or the time is up. */
+    waitFor: (pattern, timeoutMs = 180_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`npm run ${script}: no ${pattern} within ${timeoutMs} ms\n${output}`)), timeoutMs);
+        const listener = () => {
+          const match = pattern.exec(output);
+          if (match) finish(null, match);
+          else if (done) finish(new Error(`npm run ${script} ended (${child.exitCode ?? child.signalCode}) before ${pattern}\n${output}`));
+        };
+        const finish = (error, match) => {
+          clearTimeout(timer);
+          listeners.delete(listener);
+          if (error) reject(error);
+          else resolve(match);
+        };
+        listeners.add(listener);
+        listener();
+      }),
+    /** Ctrl-C, then its exit status. */
+    interrupt: async () => {
+      if (!done) killGroup("SIGINT");
+      return exited;
+    },
+    /** kill -9 on the command (what it started itself, such as wrangler under its lifeline, is left to notice). */
+    kill: async () => {
+      if (!done) killGroup("SIGKILL");
+      return exited;
+    },
+  };
+}
+
+/** The banner `npm run dev` prints once keygate answers: what it says, read as a user would. */
+export const DEV_BANNER = /keygate is running on (\S+)[\s\S]*?\n─+\n/;
+
+export function readDevBanner(text) {
+  const banner = DEV_BANNER.exec(text)?.[0];
+  if (!banner) throw new Error(`no banner in:\n${text}`);
+  const field = (pattern) => pattern.exec(banner)?.[1] ?? null;
+  return {
+    text: banner,
+    url: field(/keygate is running on (\S+)/),
+    consoleUrl: field(/ console\s+(\S+)/),
+    email: field(/ email\s+(\S+)/),
+    passwordLine: field(/ password\s+(.+)/),
+    tenantId: field(/ tenant\s+(ten_\w+)/),
+    key: field(/ key\s+(\S+)/),
+    keyId: field(/\((key_\w+);/),
+  };
+}
+
+/** Resolves once nothing listens on `port` (a process that was told to stop has let go of it). */
+export async function portReleased(port, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (await portInUse(port)) {
+    if (Date.now() > deadline) throw new Error(`port ${port} still in use after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export { freePort, registryEnv };
 
 /**
  * Runs `curl -sS <args> <url>` and returns what it received: the status and headers of the last

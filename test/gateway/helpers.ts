@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index";
-import { generateKey, type Environment } from "../../src/keys/format";
+import type { Environment } from "../../src/authority/key";
+import { generateKey } from "../../src/keys/format";
 import { hashKey } from "../../src/keys/hash";
 import type { Echo } from "../support/client";
 

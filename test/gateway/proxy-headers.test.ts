@@ -14,7 +14,7 @@ beforeAll(async () => {
 
 const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** The README's check, written out independently of src/proxy/signing.ts. */
+/** The check docs/gateway-and-origin.md shows, written out independently of src/proxy/signing.ts. */
 async function expectedSignature(echo: Echo, overrides: Partial<Record<string, string>> = {}): Promise<string> {
   const h = echo.headers;
   const fields = {
