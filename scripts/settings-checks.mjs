@@ -2,7 +2,7 @@
 // plain sentence. The rules themselves are the worker's own (src/settings.ts, which Node runs with
 // its types stripped), so a setting the worker would refuse is refused here first.
 import { relative } from "node:path";
-import { readOriginUrl, SECRET_NAMES, unreachableFromCloudflare, weakSecret } from "../src/settings.ts";
+import { LENGTH_CHECKED_SECRETS, readOriginUrl, SECRET_NAMES, tooShortSecret, unreachableFromCloudflare, weakSecret } from "../src/settings.ts";
 
 export { SECRET_NAMES };
 
@@ -10,28 +10,36 @@ const ORIGIN_NAMES = ["ORIGIN_URL", "ORIGIN_URL_TEST"];
 const EXAMPLE_ORIGIN = "https://api.example.com";
 
 /**
- * `npm run dev`'s start, after the secrets file is complete: passes each weak secret to `warn`
- * (on this machine a weak secret is allowed), then throws (the message is the sentence to print)
- * when an origin setting in it cannot work. `originOverridden`: the demo origin's URL replaces
+ * `npm run dev`'s start, after the secrets file is complete: passes each weak secret the worker
+ * accepts to `warn` (on this machine it is allowed), then throws (the message is the sentences to
+ * print, one a line) when a setting in the file cannot work: a secret the worker refuses, an origin
+ * that is empty or no http(s) URL. `originOverridden`: the demo origin's URL replaces
  * whatever the file says, so its ORIGIN_URL is not read.
  */
 export function checkDevSettings({ vars, devVarsPath, originOverridden = false, warn = (line) => console.warn(line) }) {
   const file = displayPath(devVarsPath);
+  const refusals = [];
   for (const name of SECRET_NAMES) {
     const problem = vars[name] ? weakSecret(vars[name]) : null;
-    if (problem) warn(`warning: ${name} in ${file} ${problem}: fine on this machine, refused by \`npm run deploy\`.`);
+    if (!problem) continue;
+    if (LENGTH_CHECKED_SECRETS.includes(name) && tooShortSecret(vars[name])) {
+      refusals.push(`${name} in ${file} ${problem}, and keygate refuses it: put a longer one there, or delete the line and a random one is written.`);
+    } else {
+      warn(`warning: ${name} in ${file} ${problem}: fine on this machine, refused by \`npm run deploy\`.`);
+    }
   }
   for (const name of ORIGIN_NAMES) {
     if (!(name in vars) || (name === "ORIGIN_URL" && originOverridden)) continue;
     const { problem } = readOriginUrl(vars[name]);
-    if (problem) throw new Error(`${name} in ${file} (${vars[name]}) ${problem}, such as http://127.0.0.1:3000.`);
-    if (name === "ORIGIN_URL" && !vars[name].trim()) {
-      throw new Error(
+    if (problem) refusals.push(`${name} in ${file} (${vars[name]}) ${problem}, such as http://127.0.0.1:3000.`);
+    else if (name === "ORIGIN_URL" && !vars[name].trim()) {
+      refusals.push(
         `${file} sets ORIGIN_URL to nothing, so keygate would have no API to send requests to: set it to your API's address ` +
           `(ORIGIN_URL=http://127.0.0.1:3000), or delete the line to use the demo origin.`,
       );
     }
   }
+  if (refusals.length > 0) throw new Error(refusals.join("\n"));
 }
 
 const D1_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -9,8 +9,22 @@
 export const SECRET_NAMES = ["ADMIN_TOKEN", "JWT_SECRET", "ORIGIN_SIGNING_SECRET"] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
-/** Shorter secrets are refused by the deploy (and warned about by `npm run dev`). */
+/**
+ * A secret must not be guessable: as long as a random 32-character token at the least, which is
+ * also what HS256 wants of its key (RFC 7518 §3.2). The deploy refuses every shorter secret.
+ */
 export const MIN_SECRET_LENGTH = 32;
+
+/**
+ * The secrets the worker itself refuses when shorter (the admin API's root token, the key of the
+ * admins' sign-in tokens), so `npm run dev` refuses them too; of the others it only warns.
+ */
+export const LENGTH_CHECKED_SECRETS: readonly SecretName[] = ["ADMIN_TOKEN", "JWT_SECRET"];
+
+/** Whether the worker refuses this value of a secret it measures (LENGTH_CHECKED_SECRETS). */
+export function tooShortSecret(value: string): boolean {
+  return value.length < MIN_SECRET_LENGTH;
+}
 
 /** The values in .dev.vars.example all start so; copied unchanged, they are no secret at all. */
 const EXAMPLE_PLACEHOLDER = /^change-me/i;
@@ -56,6 +70,6 @@ export function unreachableFromCloudflare(url: URL): string | null {
  */
 export function weakSecret(value: string): string | null {
   if (EXAMPLE_PLACEHOLDER.test(value)) return "is the placeholder from .dev.vars.example";
-  if (value.length < MIN_SECRET_LENGTH) return `is only ${value.length} characters long (at least ${MIN_SECRET_LENGTH} are needed)`;
+  if (tooShortSecret(value)) return `is only ${value.length} characters long (at least ${MIN_SECRET_LENGTH} are needed)`;
   return null;
 }

@@ -104,16 +104,27 @@ describe("npm run deploy without an account", () => {
 });
 
 describe("npm run dev's start, by the same rules", () => {
-  it("warns about a weak secret, then refuses an empty ORIGIN_URL with one sentence before starting anything", async () => {
-    const devVarsPath = `${dir}/dev/dev.vars`;
-    const persistTo = `${dir}/dev/state`;
-    await writeFiles(`${dir}/dev`, {
-      "dev.vars": `ADMIN_TOKEN=change-me-to-a-long-random-string\nJWT_SECRET=${secret()}\nORIGIN_SIGNING_SECRET=${secret()}\nORIGIN_URL=\n`,
-    });
-    const { log, error } = await devStartOutcome({ devVarsPath, persistTo });
+  async function devStart(devVars: string) {
+    const place = `${dir}/dev-${++runs}`;
+    await writeFiles(place, { "dev.vars": devVars });
+    const outcome = await devStartOutcome({ devVarsPath: `${place}/dev.vars`, persistTo: `${place}/state` });
+    // Nothing was started: no local database was made.
+    const made = pathExists(`${place}/state`) ? (await listFiles(`${place}/state`)).filter((file) => file.endsWith(".sqlite")) : [];
+    return { ...outcome, made };
+  }
+
+  it("warns about the example's placeholder secret, then refuses an empty ORIGIN_URL with one sentence before starting anything", async () => {
+    const { log, error, made } = await devStart(`ADMIN_TOKEN=change-me-to-a-long-random-string\nJWT_SECRET=${secret()}\nORIGIN_SIGNING_SECRET=${secret()}\nORIGIN_URL=\n`);
     expect(log.join("\n")).toMatch(/warning: ADMIN_TOKEN in .*dev\.vars is the placeholder from \.dev\.vars\.example: fine on this machine, refused by `npm run deploy`/);
-    expect(error).toMatch(/dev\.vars sets ORIGIN_URL to nothing, so keygate would have no API to send requests to/);
-    // No local database was made: the start stopped before the migrations.
-    expect((pathExists(persistTo) ? await listFiles(persistTo) : []).filter((file) => file.endsWith(".sqlite"))).toEqual([]);
+    expect(error).toMatch(/^\S*dev\.vars sets ORIGIN_URL to nothing, so keygate would have no API to send requests to: .*or delete the line to use the demo origin\.$/);
+    expect(made).toEqual([]);
+  });
+
+  it("refuses a JWT_SECRET shorter than the worker accepts; a short signing secret is only a warning", async () => {
+    const { log, error, made } = await devStart(`ADMIN_TOKEN=${secret()}\nJWT_SECRET=${secret(20)}\nORIGIN_SIGNING_SECRET=${secret(12)}\n`);
+    expect(log.join("\n")).toMatch(/warning: ORIGIN_SIGNING_SECRET in .*dev\.vars is only 12 characters long/);
+    expect(error).toMatch(/JWT_SECRET in .*dev\.vars is only 20 characters long \(at least 32 are needed\), and keygate refuses it/);
+    expect(error).not.toContain("ORIGIN_SIGNING_SECRET");
+    expect(made).toEqual([]);
   });
 });
