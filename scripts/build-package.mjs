@@ -1,11 +1,12 @@
 // Builds what the `keygate` package gives a Worker project (package.json `exports`): the
 // `keygate/hono` middleware as one ES module, and for it and the binding's types one declaration
-// file each that names nothing but `hono` (a peer dependency). Run by `npm pack`, `npm publish` and
-// a git install (prepack), never by a plain `npm install`: inside this repository `keygate/hono`
-// resolves to the sources (tsconfig.json `paths`).
+// file each that names nothing but `hono` (a peer dependency). `npm pack` and `npm publish` always
+// build (prepack); `npm install` (prepare, which is also what a git install of keygate runs) only
+// when a source is newer than the build (--if-stale), a few seconds once on a fresh clone. Inside
+// this repository `keygate/hono` resolves to the sources (tsconfig.json `paths`), never the build.
 import { build } from "esbuild";
 import { generateDtsBundle } from "dts-bundle-generator";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,4 +43,18 @@ export async function buildPackage() {
   Object.keys(ENTRIES).forEach((name, i) => writeFileSync(join(PACKAGE_DIR, `${name}.d.ts`), declarations[i]));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildPackage();
+/** Whether a source, or a setting the build reads, changed since the last build. */
+function stale() {
+  const built = join(PACKAGE_DIR, "hono.d.ts");
+  if (!existsSync(built)) return true;
+  const inputs = [
+    ...readdirSync(join(ROOT, "src"), { recursive: true }).map((file) => join(ROOT, "src", file)),
+    ...["package.json", "tsconfig.json", "tsconfig.package.json", "scripts/build-package.mjs"].map((file) => join(ROOT, file)),
+  ];
+  const builtAt = statSync(built).mtimeMs;
+  return inputs.some((file) => statSync(file).mtimeMs > builtAt);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (!process.argv.includes("--if-stale") || stale()) await buildPackage();
+}

@@ -7,7 +7,8 @@
 //          --outdir <dir>     where --dry-run leaves the bundle (default dist)
 // This deployment's own values (origin, routes, ids) live in the settings file, never in the tracked
 // wrangler.toml, so `git pull` before an upgrade never conflicts. The deploy runs wrangler with a
-// configuration it builds from both, in a temporary directory.
+// configuration it builds from both, and keeps it beside the settings (keygate.deploy.wrangler.json)
+// for any other wrangler command on this deployment: `npx wrangler tail -c keygate.deploy.wrangler.json`.
 // Secrets (ADMIN_TOKEN, JWT_SECRET, ORIGIN_SIGNING_SECRET) come from the environment (CI) or are
 // asked for in a terminal, unless the worker already has them. They are never printed and never
 // written to disk: wrangler reads their values from its environment.
@@ -79,10 +80,11 @@ function readSettings(path) {
 }
 
 /**
- * wrangler.toml with this deployment's values: its ids, vars, routes, account. Every path made
- * absolute, so the file works from the scratch directory it is written to.
+ * wrangler.toml with this deployment's values: its ids, vars, routes, account, written to `path`
+ * (the scratch directory's wrangler.json when not given). Every path in it is absolute, so the
+ * file works wherever it is.
  */
-function deployConfig({ base, settings, vars, scratch }, ids) {
+function deployConfig({ base, settings, vars, scratch }, ids, path = join(scratch, "wrangler.json")) {
   const inRepo = (path) => (isAbsolute(path) ? path : join(ROOT, path));
   const config = {
     ...base,
@@ -99,8 +101,7 @@ function deployConfig({ base, settings, vars, scratch }, ids) {
     // wrangler's own guard too: a first deploy without every secret fails, later ones keep them.
     secrets: { required: [...SECRET_NAMES] },
   };
-  const path = join(scratch, "wrangler.json");
-  writeFileSync(path, JSON.stringify(config, null, 2));
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   return path;
 }
 
@@ -155,10 +156,12 @@ async function deploy(plan) {
   if (settings.d1_database_id !== db.id || settings.kv_namespace_id !== ns.id) {
     writeFileSync(settingsPath, `${JSON.stringify({ ...settings, d1_database_id: db.id, kv_namespace_id: ns.id }, null, 2)}\n`);
   }
-  const config = deployConfig(plan, { d1: db.id, kv: ns.id });
+  // Kept beside the settings: other wrangler commands for this deployment take it with -c.
+  const config = deployConfig(plan, { d1: db.id, kv: ns.id }, wranglerConfigPath(settingsPath));
   const migrations = await applyRemoteMigrations(config, D1_BINDING);
+  // Names only: wrangler takes each value from its environment (a dotenv file's empty value gives way to it).
   const secretsFile = join(scratch, "secrets.env");
-  writeFileSync(secretsFile, Object.keys(secrets).map((name) => `${name}=\n`).join(""), { mode: 0o600 });
+  writeFileSync(secretsFile, Object.keys(secrets).map((name) => `${name}=\n`).join(""));
   const deployed = await deployWorker(config, secretsFile, secrets);
 
   const url = /https:\/\/\S+\.workers\.dev/.exec(deployed)?.[0];
@@ -170,8 +173,13 @@ async function deploy(plan) {
     ["migrations", /No migrations to apply/i.test(migrations) ? "none to apply" : "applied"],
     ["secrets", SECRET_NAMES.map((name) => `${name} ${secrets[name] ? (given[name] ? "set from the environment" : "set as you typed it") : "kept"}`).join(", ")],
     ["routes", routesLine(settings.routes)],
-    ["settings", `ids saved in ${displayPath(settingsPath)}`],
+    ["settings", `ids saved in ${displayPath(settingsPath)}; wrangler's configuration in ${displayPath(config)} (wrangler … -c ${displayPath(config)})`],
   ]);
+}
+
+/** keygate.deploy.json → keygate.deploy.wrangler.json, beside it. */
+function wranglerConfigPath(settingsPath) {
+  return settingsPath.replace(/(\.json)?$/, ".wrangler.json");
 }
 
 function described({ id, created }) {
