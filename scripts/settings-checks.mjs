@@ -47,7 +47,7 @@ const KV_ID = /^[0-9a-f]{32}$/i;
 const PLACEHOLDER_ID = /^[0-]+$/;
 
 /** The deployment settings file's fields; `npm run deploy` writes the two ids itself. */
-export const DEPLOY_SETTINGS = {
+const DEPLOY_SETTINGS = {
   account_id: "the Cloudflare account to deploy to (else CLOUDFLARE_ACCOUNT_ID, or the only one you have)",
   vars: 'settings over wrangler.toml\'s [vars], such as {"ORIGIN_URL": "https://api.example.com"}',
   routes: 'the routes of your API\'s domain, as in wrangler.toml: [{"pattern": "api.example.com/*", "zone_name": "example.com"}]',

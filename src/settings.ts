@@ -21,7 +21,7 @@ export const MIN_SECRET_LENGTH = 32;
  */
 export const LENGTH_CHECKED_SECRETS: readonly SecretName[] = ["ADMIN_TOKEN", "JWT_SECRET"];
 
-/** Whether the worker refuses this value of a secret it measures (LENGTH_CHECKED_SECRETS). */
+/** Too short to be a secret: the worker refuses such a value of LENGTH_CHECKED_SECRETS, the deploy any. */
 export function tooShortSecret(value: string): boolean {
   return value.length < MIN_SECRET_LENGTH;
 }
