@@ -12,11 +12,19 @@ export interface Config extends RouteRules {
   keyPrefix: string;
   rateLimitFailOpen: boolean;
   defaultRateLimit: { limit: number; windowSeconds: number };
-  failedAuth: { limit: number; windowSeconds: number };
+  /** Failed authentications (keys, admin tokens, session cookies) per client, counted after each check. */
+  failedAuth: AttemptLimit;
+  /** Password checks (sign-ins, password changes), counted before each check, per email and per client. */
+  passwordAttempts: { perEmail: AttemptLimit; perIp: AttemptLimit };
   adminToken: string | null;
   jwtSecret: string | null;
   /** Whether usage records keep client addresses (a key's events and last use, failures per IP). */
   logClientIps: boolean;
+}
+
+export interface AttemptLimit {
+  limit: number;
+  windowSeconds: number;
 }
 
 const STANDARD_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
@@ -63,9 +71,22 @@ function parseConfig(env: Env): Config {
       limit: positiveInt("FAILED_AUTH_LIMIT", env.FAILED_AUTH_LIMIT, 30),
       windowSeconds: positiveInt("FAILED_AUTH_WINDOW_SECONDS", env.FAILED_AUTH_WINDOW_SECONDS, 60),
     },
+    passwordAttempts: passwordAttempts(env),
     adminToken: env.ADMIN_TOKEN || null,
     jwtSecret: env.JWT_SECRET || null,
     logClientIps: bool("LOG_CLIENT_IPS", env.LOG_CLIENT_IPS, true),
+  };
+}
+
+/**
+ * Password guessing is slow work for an attacker only if few guesses are answered: 10 per email
+ * and 30 per client address in 15 minutes by default, every attempt counted (see guards/throttle.ts).
+ */
+function passwordAttempts(env: Env): Config["passwordAttempts"] {
+  const windowSeconds = positiveInt("SIGNIN_WINDOW_SECONDS", env.SIGNIN_WINDOW_SECONDS, 900);
+  return {
+    perEmail: { limit: positiveInt("SIGNIN_LIMIT_PER_EMAIL", env.SIGNIN_LIMIT_PER_EMAIL, 10), windowSeconds },
+    perIp: { limit: positiveInt("SIGNIN_LIMIT_PER_IP", env.SIGNIN_LIMIT_PER_IP, 30), windowSeconds },
   };
 }
 

@@ -7,6 +7,9 @@ interface KeygateOptionalBindings {
   ORIGIN_URL_TEST?: string;
   FAILED_AUTH_LIMIT?: string;
   FAILED_AUTH_WINDOW_SECONDS?: string;
+  SIGNIN_LIMIT_PER_EMAIL?: string;
+  SIGNIN_LIMIT_PER_IP?: string;
+  SIGNIN_WINDOW_SECONDS?: string;
   DEFAULT_RATE_LIMIT?: string;
   DEFAULT_RATE_WINDOW_SECONDS?: string;
   LOG_CLIENT_IPS?: string;

@@ -1,4 +1,4 @@
-import { BlockedClients } from "./guards/failed-attempts";
+import { BlockedClients } from "./guards/throttle";
 import { KeyCaches } from "./store/key-store";
 
 /**

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "./clock";
 import { readConfig, type Config } from "./config";
-import { FailedAttempts } from "./guards/failed-attempts";
 import { Guards } from "./guards/guard-client";
+import { Throttle } from "./guards/throttle";
 import { isolate as thisIsolate, type IsolateState } from "./isolate";
 import { KeyStore } from "./store/key-store";
 
@@ -16,7 +16,8 @@ export interface Services {
   db: D1Database;
   keys: KeyStore;
   guards: Guards;
-  failedAttempts: FailedAttempts;
+  /** Every check of a credential or password runs through it (guards/throttle.ts). */
+  throttle: Throttle;
   /** Work that may finish after the response (cache fills). */
   waitUntil(work: Promise<unknown>): void;
 }
@@ -38,7 +39,7 @@ export function createServices(env: Env, ctx: { waitUntil(work: Promise<unknown>
     db: env.DB,
     keys: new KeyStore(env, isolate.keyCaches, clock, waitUntil),
     guards,
-    failedAttempts: new FailedAttempts(guards, isolate.blockedClients, { ...config.failedAuth, logClientIps: config.logClientIps }, clock),
+    throttle: new Throttle(guards, isolate.blockedClients, config, clock),
     waitUntil,
   };
 }

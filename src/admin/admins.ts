@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
+import { hashPassword } from "../identity/passwords";
 import { prefixedId } from "../keys/random";
 import type { Services } from "../services";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { actorOf, adminResource, auditStatement } from "./audit-trail";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
-import { hashPassword } from "./passwords";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { Admin, AdminCreate, AdminId, AdminUpdate, IdParam } from "./schemas";

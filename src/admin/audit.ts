@@ -20,13 +20,14 @@ auditRoutes.openapi(
     summary: "List audit events",
     description:
       "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id (x-request-id of the call that made it). " +
-      "Also sign-ins: `admin.signed_in`, and `signin.failed` (reason `invalid_credentials` for a wrong password and an unknown email alike) and `signin.throttled` (once when a limit starts refusing) with the client's address as the actor.",
+      "Also sign-ins: `admin.signed_in`, and `signin.failed` (reason `invalid_credentials` for a wrong password and an unknown email alike) and `signin.throttled` (once when a limit starts refusing) with the client's address as the actor " +
+      "(`unknown` when none is known or LOG_CLIENT_IPS=false). A wrong current password of `POST /account/password` is a `signin.failed` too (`details.check` `password_change`), with the admin as the actor.",
     middleware: [permit("read")],
     request: {
       query: z.strictObject({
         resource_id: Id.optional().openapi({ example: "key_6Bq0Yl2N3pXzZk1VwR4s" }),
         action: z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "key.revoked"').optional(),
-        actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…), a key id (key_…), or a client address (failed sign-ins).' }),
+        actor_id: Id.optional().openapi({ description: '"root", an admin id (adm_…), a key id (key_…), or a client address (failed sign-ins; "unknown" when none is kept).' }),
         tenant_id: TenantId.optional(),
         request_id: z.string().regex(/^req_[0-9A-Za-z]{1,64}$/, "must be a request id (req_…)").optional().openapi({
           description: "The x-request-id of the call that made the change.",

@@ -2,16 +2,17 @@ import type { MiddlewareHandler, Next } from "hono";
 import { SELF_SERVICE_SCOPE } from "../authority/scopes";
 import type { Config } from "../config";
 import { keyAuth } from "../gateway/key-auth";
-import { clientIp } from "../guards/failed-attempts";
+import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
+import { sessionEnd } from "../identity/session-policy";
 import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
 import type { Services } from "../services";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
 import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
-import { sessionIsLive } from "../store/session-repo";
-import type { AdminEnv } from "./context";
-import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
+import { getSession } from "../store/session-repo";
+import type { AdminEnv, Principal } from "./context";
+import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { verifyToken, type TokenClaims } from "./tokens";
 
 /**
@@ -20,29 +21,31 @@ import { verifyToken, type TokenClaims } from "./tokens";
  * gateway's own keyAuth middleware. What each may do is decided per route (permissions.ts).
  *
  * A wrong bearer token or a bad JWT counts as a failed authentication of the client, in the same
- * per-client budget as the gateway's, so the root token cannot be guessed at line rate; a client
- * over the budget is refused before its token is even compared.
+ * per-client budget as the gateway's (the throttle's `credential` attempts), so the root token
+ * cannot be guessed at line rate; a client over the budget is refused before its token is even
+ * compared.
  */
 export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const authorization = c.req.header("authorization");
   if (c.req.header("x-api-key") !== undefined || /^\s*basic\b/i.test(authorization ?? "")) return selfService(c, next);
   const services = c.var.services;
-  const ip = clientIp(c.req.raw.headers);
-  services.failedAttempts.assertNotBlocked(ip);
-  const token = await countingFailures(services, ip, async () => bearerToken(authorization));
   const config = services.config;
-  const root = rootToken(config);
-  if (root !== null && (await secretsEqual(token, root))) {
-    c.set("principal", { kind: "root" });
-  } else if (looksLikeJwt(token)) {
-    const { admin } = await countingFailures(services, ip, () => verifyAdminToken(services, token));
-    c.set("principal", { kind: "admin", id: admin.id, email: admin.email, role: admin.role });
-  } else if (isWellFormedKey(token, config.keyPrefix)) {
-    return selfService(c, next);
-  } else {
+  const attempt = { kind: "credential" as const, ip: clientIp(c.req.raw.headers) };
+  const principal = await services.throttle.guarded(attempt, async (): Promise<Principal | "key"> => {
+    const token = bearerToken(authorization);
+    const root = rootToken(config);
+    if (root !== null && (await secretsEqual(token, root))) return { kind: "root" };
+    if (looksLikeJwt(token)) {
+      const { admin } = await verifyAdminToken(services, token);
+      return { kind: "admin", id: admin.id, email: admin.email, role: admin.role };
+    }
+    if (isWellFormedKey(token, config.keyPrefix)) return "key";
     if (config.adminToken !== null && root === null) throw adminTokenTooShort();
-    throw await services.failedAttempts.record(ip, invalidToken());
-  }
+    throw invalidToken();
+  });
+  // A tenant's key as a Bearer token: checked (and counted) by the gateway's own keyAuth.
+  if (principal === "key") return selfService(c, next);
+  c.set("principal", principal);
   await next();
 };
 
@@ -70,26 +73,19 @@ function adminTokenTooShort(): ApiError {
   );
 }
 
-/** Runs an admin-credential check; an invalid_token it throws is counted against the client. */
-export async function countingFailures<T>(services: Services, ip: string, check: () => Promise<T>): Promise<T> {
-  try {
-    return await check();
-  } catch (error) {
-    if (error instanceof ApiError && error.code === "invalid_token") throw await services.failedAttempts.record(ip, error);
-    throw error;
-  }
-}
-
 /**
  * An admin's token is checked against D1 on every call, so deleting an admin or changing their
  * role takes effect at once rather than when the token expires; a password change moves the
  * admin's session epoch on, which ends every token issued before it. A token of a console session
- * (`sid`) also needs that session to be live: signing out ends its tokens at once.
+ * (`sid`) also needs that session to be live (session-policy.ts): signing out ends its tokens at once.
  */
 export async function verifyAdminToken(services: Services, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
   const claims = await verifyToken(services.config, token);
   const admin = await getAdmin(services.db, claims.sub);
   if (!admin || admin.session_epoch !== claims.epoch) throw invalidToken();
-  if (claims.sid !== undefined && !(await sessionIsLive(services.db, claims.sid, admin.id, services.clock.now()))) throw invalidToken("The session has ended: sign in again.");
+  if (claims.sid !== undefined) {
+    const end = sessionEnd(await getSession(services.db, claims.sid), admin, services.clock.now());
+    if (end !== null) throw sessionEnded(end);
+  }
   return { admin, claims };
 }

@@ -1,6 +1,8 @@
-import { ApiError } from "../http/errors";
+import { ApiError, RejectedCredential } from "../http/errors";
+import { signInAgain, type SessionEnd } from "../identity/session-policy";
 
 const CHALLENGE = 'Bearer realm="keygate-admin"';
+const INVALID_TOKEN = { "www-authenticate": `${CHALLENGE}, error="invalid_token"` };
 
 /** The bearer token of an admin call, or a 401 with the RFC 6750 challenge. */
 export function bearerToken(header: string | undefined): string {
@@ -12,10 +14,14 @@ export function bearerToken(header: string | undefined): string {
   return match[1]!;
 }
 
+/** A token (or session cookie) that is not valid: counted against the client when the check is throttled. */
 export function invalidToken(message = "The admin token is not valid."): ApiError {
-  return new ApiError("invalid_token", message, null, {
-    "www-authenticate": `${CHALLENGE}, error="invalid_token"`,
-  });
+  return new RejectedCredential("invalid_token", message, null, INVALID_TOKEN);
+}
+
+/** A real sign-in that has ended (session-policy.ts): the admin signs in again; no guess, so not counted. */
+export function sessionEnded(end: SessionEnd): ApiError {
+  return new ApiError("invalid_token", signInAgain(end), null, INVALID_TOKEN);
 }
 
 /** Three base64url parts: a JWT (an unsigned one has an empty third part, and is refused later). */

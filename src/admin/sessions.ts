@@ -1,21 +1,22 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { clientIp } from "../guards/failed-attempts";
+import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
+import { checkPassword, hashPassword } from "../identity/passwords";
+import { MAX_SESSION_SECONDS, sessionEnd, signInAgain, startSession } from "../identity/session-policy";
 import { hashKey } from "../keys/hash";
-import { prefixedId, randomBase62 } from "../keys/random";
+import { randomBase62 } from "../keys/random";
 import { getAdmin, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { getSessionBySecretHash, insertSession, revokeSession, type SessionRow } from "../store/session-repo";
 import { actorOf, adminResource, auditStatement } from "./audit-trail";
 import type { MiddlewareHandler } from "hono";
 import type { AdminEnv, Principal } from "./context";
-import { invalidToken } from "./credentials";
-import { hashPassword, verifyPassword } from "./passwords";
+import { invalidToken, sessionEnded } from "./credentials";
 import { errors, guardedErrors, json, jsonBody } from "./responses";
 import { AccessToken, Admin, PasswordChange, SessionSignin } from "./schemas";
 import { passwordGrant } from "./signins";
-import { assertTokensConfigured, issueToken, MAX_SESSION_SECONDS, TOKEN_TTL_SECONDS } from "./tokens";
+import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS } from "./tokens";
 import { validationHook } from "./validation";
 import { adminView } from "./views";
 
@@ -68,22 +69,23 @@ function tokenResponse(c: Context<AdminEnv>, token: string) {
   return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
 }
 
-/** The live session the cookie names, and its admin still at the epoch of the sign-in. */
-async function cookieSession(c: Context<AdminEnv>): Promise<{ session: SessionRow; admin: AdminRow }> {
-  const secret = getCookie(c, COOKIE);
+/**
+ * The live session the cookie names, and its admin still at the epoch of the sign-in. Opening the
+ * console signed out is no guess, nor is a session that ended: only a cookie that names no session
+ * at all counts as a failed authentication, like a wrong token.
+ */
+function cookieSession(c: Context<AdminEnv>): Promise<{ session: SessionRow; admin: AdminRow }> {
   const { services } = c.var;
-  const noSession = invalidToken("There is no console session: sign in.");
-  // Opening the console signed out is no guess, nor is a session that ended: only a cookie that
-  // names no session at all counts as a failed authentication, like a wrong token.
-  if (!secret) throw noSession;
-  const session = await getSessionBySecretHash(services.db, await hashKey(secret));
-  if (!session) throw await services.failedAttempts.record(clientIp(c.req.raw.headers), noSession);
-  const admin = await getAdmin(services.db, session.admin_id);
-  if (!admin || session.revoked_at !== null || admin.session_epoch !== session.session_epoch) throw noSession;
-  if (session.expires_at <= services.clock.now()) {
-    throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
-  }
-  return { session, admin };
+  return services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
+    const secret = getCookie(c, COOKIE);
+    if (!secret) throw sessionEnded("no_session");
+    const session = await getSessionBySecretHash(services.db, await hashKey(secret));
+    if (!session) throw invalidToken(signInAgain("no_session"));
+    const admin = await getAdmin(services.db, session.admin_id);
+    const end = sessionEnd(session, admin, services.clock.now());
+    if (end !== null) throw sessionEnded(end);
+    return { session, admin: admin! };
+  });
 }
 
 sessionRoutes.openapi(
@@ -106,16 +108,7 @@ sessionRoutes.openapi(
     const { email, password } = c.req.valid("json");
     const { admin, authTime } = await passwordGrant(services, { headers: c.req.raw.headers, requestId: c.var.requestId }, email, password);
     const secret = randomBase62(43);
-    const now = services.clock.now();
-    const session: SessionRow = {
-      id: prefixedId("ses"),
-      secret_hash: await hashKey(secret),
-      admin_id: admin.id,
-      session_epoch: admin.session_epoch,
-      created_at: now,
-      expires_at: now + MAX_SESSION_SECONDS * 1000,
-      revoked_at: null,
-    };
+    const session = startSession(admin, await hashKey(secret), services.clock.now());
     await insertSession(services.db, session).run();
     sessionCookie(c, secret);
     return tokenResponse(c, await issueToken(services.config, admin, authTime, session.id));
@@ -134,7 +127,6 @@ sessionRoutes.openapi(
   async (c) => {
     assertSameSite(c);
     const { services } = c.var;
-    services.failedAttempts.assertNotBlocked(clientIp(c.req.raw.headers));
     const { session, admin } = await cookieSession(c);
     return tokenResponse(c, await issueToken(services.config, admin, Math.floor(session.created_at / 1000), session.id));
   },
@@ -172,7 +164,8 @@ sessionRoutes.openapi(
     path: "/account/password",
     summary: "Change your own password",
     description:
-      "Any signed-in admin, for their own account, with the current password. Like every password change it ends all the admin's tokens and sessions: sign in again.",
+      "Any signed-in admin, for their own account, with the current password. Like every password change it ends all the admin's tokens and sessions: sign in again. " +
+      "The current password is checked as a sign-in's is: the same attempt limits per email and per client address (429), and a wrong one is recorded in the audit trail as `signin.failed`.",
     middleware: [signedInAdmin],
     request: { body: jsonBody(PasswordChange) },
     responses: { 200: json(Admin, "Your account"), ...guardedErrors(400) },
@@ -182,7 +175,9 @@ sessionRoutes.openapi(
     const { current_password, new_password } = c.req.valid("json");
     const { services } = c.var;
     const current = await getAdmin(services.db, principal.id);
-    if (!current || !(await verifyPassword(current_password, current))) {
+    if (!current) throw invalidToken();
+    const client = { headers: c.req.raw.headers, requestId: c.var.requestId };
+    if (!(await checkPassword(services, { email: current.email, admin: current, client, check: "password_change" }, current_password))) {
       throw new ApiError("invalid_request", "The current password is not correct.", { fields: [{ field: "current_password", message: "is not correct" }] });
     }
     const now = services.clock.now();

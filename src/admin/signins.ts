@@ -1,18 +1,17 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { clientIp } from "../guards/failed-attempts";
-import { clientAddress } from "../http/client-address";
+import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
+import { checkPassword } from "../identity/passwords";
+import { MAX_SESSION_SECONDS, signinTooOld } from "../identity/session-policy";
 import type { Services } from "../services";
 import { getAdminByEmail, markSignedIn } from "../store/admin-repo";
-import { adminResource, auditStatement, signinResource } from "./audit-trail";
-import { countingFailures, verifyAdminToken } from "./auth";
+import { adminResource, auditStatement } from "./audit-trail";
+import { verifyAdminToken } from "./auth";
 import type { AdminEnv } from "./context";
-import { bearerToken, invalidToken, looksLikeJwt } from "./credentials";
-import { verifyNothing, verifyPassword } from "./passwords";
+import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
-import { admitSigninAttempt, tooManySignins } from "../guards/signin-throttle";
-import { assertTokensConfigured, issueToken, MAX_SESSION_SECONDS, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
+import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
 /** The one route that needs no credential: it is where an admin gets one. */
@@ -46,24 +45,15 @@ signinRoutes.openapi(
 );
 
 /**
- * Known and unknown emails take the same path (a D1 read, the two attempt counters, one PBKDF2, an
- * audit write when it fails) and get the same answer, so neither the reply nor its timing tells
- * which emails are admins. Failures are recorded (`signin.failed`, one reason for a wrong
- * password and an unknown email alike) and so is the start of each throttling block
- * (`signin.throttled`), with the client's address as the actor, so password spraying shows up
- * in the audit trail.
+ * The password is checked by the one password check (identity/passwords.ts), which throttles it
+ * and records a failure in the audit trail; a wrong password and an unknown email get the same
+ * answer. A success moves the admin's last sign-in on, which starts a fresh per-email count.
  */
 export async function passwordGrant(services: Services, caller: Caller, email: string, password: string): Promise<Grant> {
   const { db } = services;
   const admin = await getAdminByEmail(db, email);
-  const refusal = await admitSigninAttempt(services.guards, email, admin?.last_signin_at ?? null, clientIp(caller.headers));
-  if (refusal) {
-    if (refusal.firstRefusal) await recordFailedSignin(services, caller, "signin.throttled", email, { reason: "too_many_attempts", limits: refusal.limits, retry_after_seconds: refusal.retryAfterSeconds });
-    throw tooManySignins(refusal);
-  }
-  const valid = admin ? await verifyPassword(password, admin) : await verifyNothing(password);
-  if (!admin || !valid) {
-    await recordFailedSignin(services, caller, "signin.failed", email, { reason: "invalid_credentials" });
+  const valid = await checkPassword(services, { email, admin, client: caller, check: "sign_in" }, password);
+  if (!valid || !admin) {
     throw new ApiError("invalid_credentials", "The email or password is not correct.");
   }
   const now = services.clock.now();
@@ -72,13 +62,6 @@ export async function passwordGrant(services: Services, caller: Caller, email: s
     auditStatement(db, { type: "admin", id: admin.id, requestId: caller.requestId }, "admin.signed_in", adminResource(admin), now),
   ]);
   return { admin, authTime: Math.floor(now / 1000) };
-}
-
-/** An audit event for a sign-in that did not happen: the client's address acts, on the email it tried. */
-async function recordFailedSignin(services: Services, caller: Caller, action: string, email: string, details: Record<string, unknown>): Promise<void> {
-  const ip = clientAddress(caller.headers) ?? "unknown";
-  const actor = { type: "client" as const, id: ip, requestId: caller.requestId };
-  await auditStatement(services.db, actor, action, signinResource(email), services.clock.now(), { email, ip, ...details }).run();
 }
 
 /** What a sign-in knows of the request it came in: the client's headers and the request's id. */
@@ -99,18 +82,14 @@ interface Grant {
  * Only an admin's own, still valid JWT of the current session epoch can be exchanged: not the root
  * token, not an API key. The new token keeps the sign-in time of the old one, so refreshing keeps
  * a session alive for at most MAX_SESSION_SECONDS after the password was given; a stolen token
- * cannot be refreshed forever. Bad tokens count as failed authentications of the client.
+ * cannot be refreshed forever (session-policy.ts). Bad tokens count as failed authentications of the client.
  */
 async function refreshGrant(services: Services, caller: Caller): Promise<Grant> {
-  const ip = clientIp(caller.headers);
-  services.failedAttempts.assertNotBlocked(ip);
-  return countingFailures(services, ip, async () => {
+  return services.throttle.guarded({ kind: "credential", ip: clientIp(caller.headers) }, async () => {
     const token = bearerToken(caller.headers.get("authorization") ?? undefined);
     if (!looksLikeJwt(token)) throw invalidToken();
     const { admin, claims } = await verifyAdminToken(services, token);
-    if (services.clock.now() / 1000 - claims.auth_time > MAX_SESSION_SECONDS) {
-      throw invalidToken(`The sign-in is more than ${MAX_SESSION_SECONDS / 3600} hours old: sign in with the password again.`);
-    }
+    if (signinTooOld(claims.auth_time, services.clock.now())) throw sessionEnded("too_old");
     return { admin, authTime: claims.auth_time, sessionId: claims.sid };
   });
 }

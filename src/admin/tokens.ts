@@ -13,8 +13,6 @@ import { invalidToken } from "./credentials";
  * passes as an admin token.
  */
 export const TOKEN_TTL_SECONDS = 3600;
-/** Refreshing extends a session up to this long after the password was given (OIDC's auth_time). */
-export const MAX_SESSION_SECONDS = 24 * 3600;
 const ALGORITHM = "HS256";
 const ISSUER = "keygate";
 const AUDIENCE = "keygate-admin";

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { addressBucket, parseAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
-import { attemptBucket } from "../guards/failed-attempts";
+import { attemptBucket } from "../guards/throttle";
 import { tenantUsage } from "../store/usage-repo";
 import { getTenant } from "../store/tenant-repo";
 import { bucketStart, DAY_MS, denseSeries, HOUR_MS, usagePoint, type Granularity, type UsageRange } from "../usage/buckets";

@@ -49,6 +49,17 @@ export function requiredScopes(rules: RouteRules, methods: readonly string[], pa
   return [...scopes];
 }
 
+/**
+ * The path a request target names, as the gateway matches it: what URL parsing makes of the
+ * request's URL (dot segments resolved, a backslash read as a slash, characters escaped), with its
+ * query and fragment cut. Verification reads its `path` this way, so a caller that passes the
+ * path and query of a request (Express's `req.url`) is matched as the proxy would match that
+ * request, and an exact-path rule still applies. `target` starts with "/".
+ */
+export function requestPath(target: string): string {
+  return new URL(`http://keygate.invalid${target}`).pathname;
+}
+
 /** Anything in a path that some origin reads differently from its literal spelling. */
 const UNUSUAL_PATH = /[%\\;. \0]|\/\/|.\/$/;
 
@@ -76,18 +87,7 @@ export function pathReadings(path: string): string[] {
 
 /** The path as the most forgiving origin reads it. Never ends in a slash, except the root itself. */
 export function forgivingPath(path: string): string {
-  let decoded = path;
-  // Decoding twice (or three times) is a real origin behaviour: `%252F` becomes `%2F`, then `/`.
-  for (let round = 0; round < 3 && decoded.includes("%"); round++) {
-    let next: string;
-    try {
-      next = decodeURIComponent(decoded);
-    } catch {
-      break; // a malformed escape stays as sent; the other readings still apply
-    }
-    if (next === decoded) break;
-    decoded = next;
-  }
+  let decoded = decodedPath(path);
   const nul = decoded.indexOf("\0");
   if (nul !== -1) decoded = decoded.slice(0, nul);
   const segments: string[] = [];
@@ -100,6 +100,23 @@ export function forgivingPath(path: string): string {
   return `/${segments.join("/")}`;
 }
 
+/** The path with its %-escapes decoded as the most eager origin decodes them. */
+function decodedPath(path: string): string {
+  let decoded = path;
+  // Decoding twice (or three times) is a real origin behaviour: `%252F` becomes `%2F`, then `/`.
+  for (let round = 0; round < 3 && decoded.includes("%"); round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      break; // a malformed escape stays as sent; the other readings still apply
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  return decoded;
+}
+
 /** Windows ignores trailing spaces, and trailing dots of a name (but `.` and `..` keep their meaning). */
 function windowsSegment(segment: string): string {
   const trimmed = segment.replace(/ +$/, "");
@@ -107,15 +124,35 @@ function windowsSegment(segment: string): string {
   return trimmed.replace(/[. ]+$/, "");
 }
 
-// An encoded slash, backslash or dot lets an origin that decodes paths see another path than the
-// one matched here (`/public/..%2Fadmin`), and Tomcat-style origins read `/public/..;/admin` as
-// `/admin`, so such a path is never public: it needs a key.
-const DISGUISED_SEGMENT = /%2f|%5c|%2e|;/i;
+// An encoded slash, backslash, dot or percent lets an origin that decodes paths see another path
+// than the one matched here (`/public/..%2Fadmin`), Tomcat-style origins read `/public/..;/admin`
+// as `/admin`, and a backslash is a slash to many: such a path is never public.
+const DISGUISED_SEGMENT = /%2f|%5c|%2e|%25|;|\\/i;
 
-/** Public only if every reading of the path is: no origin may read it as a path that needs a key. */
+/**
+ * Rules that protect apply to every spelling of a path; the rule that exempts, to exactly the
+ * spelling the operator wrote, and fails closed. A path is public only when it is its own plain
+ * spelling, the one every origin reads as itself (no trailing or repeated slash, no dot segment,
+ * no trailing dot or space of a segment, no `;`, backslash, NUL or escaped separator, dot or
+ * percent), and every reading of it (as spelled, case included, and without a format suffix)
+ * matches a PUBLIC_PATHS entry. With `/health` public, `/health/`, `//health`, `/HEALTH`,
+ * `/health.json`, `/health;x` and `/./health` need a key. `path` is the path as the client
+ * spelled it (see spelledPath), so a runtime that resolves dot segments cannot make one public.
+ */
 export function isPublicPath(rules: RouteRules, path: string): boolean {
-  if (DISGUISED_SEGMENT.test(path)) return false;
-  return pathReadings(path).every((reading) => rules.publicPaths.some((pattern) => pattern.test(reading)));
+  if (rules.publicPaths.length === 0 || DISGUISED_SEGMENT.test(path)) return false;
+  if (!pathReadings(path).every((reading) => rules.publicPaths.some((pattern) => pattern.test(reading)))) return false;
+  return forgivingPath(path) === decodedPath(path);
+}
+
+/** The path of an absolute URL as it is spelled there: nothing resolved, query and fragment cut. */
+export function spelledPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  const fragment = url.indexOf("#", start);
+  const end = Math.min(query === -1 ? url.length : query, fragment === -1 ? url.length : fragment);
+  return url.slice(start, end);
 }
 
 /**

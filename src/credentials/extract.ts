@@ -18,11 +18,11 @@ const CHALLENGE_BAD_KEY = `Bearer ${REALM}, error="invalid_token", Basic ${REALM
 
 /**
  * A 401 for the gateway, with the RFC 6750/7617 challenge: `error="invalid_token"` only when a
- * credential was sent.
+ * credential was sent. `Kind` RejectedCredential for a key that counts as a failed attempt.
  */
-export function unauthorized(code: ErrorCode, message: string): ApiError {
+export function unauthorized(code: ErrorCode, message: string, Kind: typeof ApiError = ApiError): ApiError {
   const challenge = code === "missing_credentials" ? CHALLENGE_NO_CREDENTIALS : CHALLENGE_BAD_KEY;
-  return new ApiError(code, message, null, { "www-authenticate": challenge });
+  return new Kind(code, message, null, { "www-authenticate": challenge });
 }
 
 /** Whether a string has the shape of one of our keys (format and checksum, no I/O). */

@@ -1,5 +1,5 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { isPublicPath, requiredScopes, type RouteRules } from "../authority/routes";
+import { isPublicPath, requiredScopes, spelledPath, type RouteRules } from "../authority/routes";
 import { keyCarriers } from "../credentials/extract";
 import { onError } from "../http/on-error";
 import { requestContext } from "../http/request-context";
@@ -53,7 +53,7 @@ function routeAccess(): MiddlewareHandler<GatewayEnv> {
     const url = new URL(request.url);
     const { config } = c.get("services");
     const preflight = isPreflight(request);
-    if (preflight || isPublicPath(config, url.pathname)) {
+    if (preflight || isPublicPath(config, spelledPath(request.url))) {
       const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
       return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.get("requestId"));
     }

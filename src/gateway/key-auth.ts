@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { countsAsFailedAttempt } from "../authority/verdicts";
 import { extractCredential, type Carrier } from "../credentials/extract";
-import { clientIp } from "../guards/failed-attempts";
+import { clientIp } from "../guards/throttle";
 import { rateLimitHeaders, rateLimitInfo } from "../http/ratelimit-headers";
 import type { RequestVariables } from "../http/request-context";
 import { displayForm, isWellFormedKey } from "../keys/format";
 import type { Identity } from "../proxy/forward";
+import type { Services } from "../services";
 import { requestFacts } from "../usage/context";
 import { missingCredentials, refusalError } from "./refusals";
 import { verifyKey } from "./verify";
@@ -24,8 +24,9 @@ export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
 
 /**
  * Authenticates a request by its API key, as keygate's proxy and its self-service admin routes
- * do: the key from x-api-key, Bearer or Basic; its format (no I/O); the per-IP failed-attempt
- * limit; the key's record and its Durable Object, which decides and counts the request. An
+ * do: the key from x-api-key, Bearer or Basic; its format (no I/O); then, under the per-client
+ * failed-attempt throttle, the key's record and its Durable Object, which decides and counts the
+ * request (a refusal that counts as a failed attempt is counted by the throttle). An
  * admitted caller's identity is on `c.var.keygate`; every response to a valid key, refusals and
  * origin errors included, carries the key's rate-limit headers. A refusal throws the one error
  * for it, to the app's onError.
@@ -33,26 +34,24 @@ export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
 export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }>(options: KeyAuthOptions<E>): MiddlewareHandler<E> {
   return async (c, next) => {
     // c.get, not c.var: Hono builds a fresh object of every variable on each c.var read.
-    const services = c.get("services");
+    const services: Services = c.get("services");
     const credential = extractCredential(c.req.raw.headers, (candidate) => isWellFormedKey(candidate, services.config.keyPrefix));
     if (!credential) throw missingCredentials();
     // A malformed key costs no I/O and is not counted: refusing it is free, counting it would not be.
     if (!isWellFormedKey(credential.key, services.config.keyPrefix)) throw refusalError("invalid", [], {});
 
-    const ip = clientIp(c.req.raw.headers);
-    services.failedAttempts.assertNotBlocked(ip);
     const { keyPrefix, logClientIps } = services.config;
     const facts = requestFacts(c.req.raw, { keyPrefix, logClientIps, requestId: c.get("requestId"), carrier: credential.style });
-    const { key, decision } = await verifyKey(services, credential.key, options.scopes(c), facts);
-    const window = decision.window;
-    const headers = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
-
-    if (decision.verdict !== "valid") {
-      const error = refusalError(decision.verdict, decision.missingScopes, headers);
-      if (!countsAsFailedAttempt(decision.verdict)) throw error;
-      throw await services.failedAttempts.record(ip, error, { path: facts.path, display: displayForm(credential.key, keyPrefix) });
-    }
-    c.set("keygate", { keyId: key!.id, tenantId: key!.tenantId, environment: key!.environment, scopes: decision.scopes });
+    const detail = () => ({ path: facts.path, display: displayForm(credential.key, keyPrefix) });
+    const attempt = { kind: "credential" as const, ip: clientIp(c.req.raw.headers), detail };
+    const { key, headers, scopes } = await services.throttle.guarded(attempt, async () => {
+      const { key, decision } = await verifyKey(services, credential.key, options.scopes(c), facts);
+      const window = decision.window;
+      const headers: Record<string, string> = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
+      if (decision.verdict !== "valid") throw refusalError(decision.verdict, decision.missingScopes, headers);
+      return { key: key!, headers, scopes: decision.scopes };
+    });
+    c.set("keygate", { keyId: key.id, tenantId: key.tenantId, environment: key.environment, scopes });
     c.set("keyCarriers", credential.carriers);
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

@@ -1,6 +1,6 @@
-import { VERDICT_CODES, type Refusal } from "../authority/verdicts";
+import { countsAsFailedAttempt, VERDICT_CODES, type Refusal } from "../authority/verdicts";
 import { unauthorized } from "../credentials/extract";
-import { ApiError } from "../http/errors";
+import { ApiError, RejectedCredential } from "../http/errors";
 
 const MESSAGES: Record<Refusal, string> = {
   invalid: "The API key is not valid.",
@@ -19,6 +19,7 @@ export function missingCredentials(): ApiError {
 /**
  * The answer to a refused decision, the same wherever a key is checked (the proxy, self-service
  * admin calls, the `keygate/hono` middleware). Unknown, malformed and deleted keys read the same.
+ * A refusal that counts as a failed attempt is a RejectedCredential, so the throttle counts it.
  */
 export function refusalError(refusal: Refusal, missing: readonly string[], headers: Record<string, string>): ApiError {
   const code = VERDICT_CODES[refusal];
@@ -33,6 +34,6 @@ export function refusalError(refusal: Refusal, missing: readonly string[], heade
         { ...headers, "www-authenticate": `Bearer realm="keygate", error="insufficient_scope", scope="${missing.join(" ")}"` },
       );
     default:
-      return unauthorized(code, MESSAGES[refusal]);
+      return unauthorized(code, MESSAGES[refusal], countsAsFailedAttempt(refusal) ? RejectedCredential : ApiError);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { requiredScopes, type RouteRules } from "../authority/routes";
+import { requestPath, requiredScopes, type RouteRules } from "../authority/routes";
 import { Scopes } from "../authority/wire";
 import { MAX_KEY_LENGTH } from "../keys/format";
 
@@ -24,7 +24,12 @@ export const VerifyRequest = z
       .max(4096)
       .regex(/^\//, 'must start with "/"')
       .optional()
-      .openapi({ description: "The path of the request the key is used for. Without it no route rule applies, only `scopes`.", example: "/servers/1" }),
+      .openapi({
+        description:
+          "The path of the request the key is used for, read as the proxy reads a request's URL: a query or fragment is cut (`/reports?format=csv` is `/reports`), " +
+          "dot segments resolved. Without it no route rule applies, only `scopes`.",
+        example: "/servers/1",
+      }),
     scopes: Scopes.optional()
       .openapi({ description: "Scopes the key must hold, besides those the method and path need.", example: ["servers:delete"] }),
   })
@@ -33,11 +38,11 @@ export const VerifyRequest = z
 export type VerifyRequestInput = z.output<typeof VerifyRequest>;
 
 /**
- * The scopes a verification needs: what the route rules say for `method` and `path` (read with
- * every spelling, as the proxy does), plus any it names. With neither, only whether the key is
- * valid and within its window.
+ * The scopes a verification needs: what the route rules say for `method` and `path` (the path read
+ * as the proxy reads a request's URL, then with every spelling, as the proxy does), plus any it
+ * names. With neither, only whether the key is valid and within its window.
  */
 export function verificationScopes(rules: RouteRules, input: VerifyRequestInput): string[] {
-  const fromRoute = input.path !== undefined ? requiredScopes(rules, [input.method ?? "GET"], input.path) : [];
+  const fromRoute = input.path !== undefined ? requiredScopes(rules, [input.method ?? "GET"], requestPath(input.path)) : [];
   return [...new Set([...fromRoute, ...(input.scopes ?? [])])];
 }

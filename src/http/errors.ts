@@ -40,6 +40,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A credential that is wrong: an unknown, revoked or expired key, an admin token that is not
+ * valid, a cookie that names no session. Answered like any ApiError; inside a throttled check
+ * (guards/throttle.ts) it is also counted, once, as a failed attempt of the client. Anything else a
+ * check throws (a missing credential, a session that ended, a scope it lacks) is not a guess.
+ */
+export class RejectedCredential extends ApiError {}
+
 /** `{"success": false, "error": {code, message, details}, "requestId"}`, always JSON. */
 export function errorResponse(error: ApiError, requestId: string, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(extraHeaders);

@@ -1,4 +1,7 @@
-/** Console sessions (table admin_sessions): the cookie's secret is stored only as its SHA-256. */
+/**
+ * Console sessions (table admin_sessions): the cookie's secret is stored only as its SHA-256.
+ * Whether a session is live is decided by identity/session-policy.ts.
+ */
 export interface SessionRow {
   id: string;
   secret_hash: string;
@@ -28,10 +31,4 @@ export function getSession(db: D1Database, id: string): Promise<SessionRow | nul
 /** Ends a session; a second sign-out changes nothing. */
 export function revokeSession(db: D1Database, id: string, now: number): D1PreparedStatement {
   return db.prepare("UPDATE admin_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now, id);
-}
-
-/** A session that belongs to this admin, has not been signed out of and is within its 24 hours. */
-export async function sessionIsLive(db: D1Database, id: string, adminId: string, now: number): Promise<boolean> {
-  const row = await getSession(db, id);
-  return row !== null && row.admin_id === adminId && row.revoked_at === null && row.expires_at > now;
 }

@@ -1,4 +1,5 @@
-import { clientAddress } from "../http/client-address";
+import { requestPath, spelledPath } from "../authority/routes";
+import { storedAddress } from "./addresses";
 
 /** How the key reached keygate: the header style, or a verification (HTTP verify or RPC). */
 export type KeyCarrier = "x-api-key" | "bearer" | "basic" | "verify";
@@ -49,12 +50,6 @@ export function recordedPath(path: string, keyPrefix: string): string {
   return scrub(end === -1 ? path : path.slice(0, end), keyPrefix).slice(0, PATH_CHARS);
 }
 
-/** The path and query of an absolute URL, without parsing all of it (recordedPath cuts the query). */
-function pathOf(url: string): string {
-  const slash = url.indexOf("/", url.indexOf("//") + 2);
-  return slash === -1 ? "/" : url.slice(slash);
-}
-
 /** The facts of an HTTP request (proxied, self-service admin call, or HTTP verification). */
 export function requestFacts(
   request: Request,
@@ -62,11 +57,11 @@ export function requestFacts(
 ): RequestFacts {
   const userAgent = request.headers.get("user-agent");
   const country = (request as Request<unknown, IncomingRequestCfProperties>).cf?.country;
-  const path = init.path === undefined ? pathOf(request.url) : init.path;
+  const path = init.path === undefined ? spelledPath(request.url) : init.path;
   return {
     method: init.method === undefined ? request.method : init.method,
     path: path === null ? null : recordedPath(path, init.keyPrefix),
-    ip: init.logClientIps ? clientAddress(request.headers) : null,
+    ip: storedAddress(init, request.headers),
     country: typeof country === "string" ? country : null,
     userAgent: userAgent === null ? null : scrub(userAgent, init.keyPrefix).slice(0, USER_AGENT_CHARS),
     requestId: init.requestId,
@@ -75,15 +70,16 @@ export function requestFacts(
 }
 
 /**
- * A verification's facts: the method and path it asks about (not the verify call's own), the
- * calling service's address and request over HTTP, nothing about a caller over RPC.
+ * A verification's facts: the method and path it asks about (not the verify call's own; the path
+ * read as its scopes were, see requestPath), the calling service's address and request over HTTP,
+ * nothing about a caller over RPC.
  */
 export function verificationFacts(
   input: { method?: string; path?: string },
   init: { keyPrefix: string; logClientIps: boolean; request?: Request; requestId?: string },
 ): RequestFacts {
   const method = input.method?.toUpperCase() ?? (input.path === undefined ? null : "GET");
-  const path = input.path ?? null;
+  const path = input.path === undefined ? null : requestPath(input.path);
   if (init.request && init.requestId) return requestFacts(init.request, { ...init, requestId: init.requestId, carrier: "verify", method, path });
   return { method, path: path === null ? null : recordedPath(path, init.keyPrefix), ip: null, country: null, userAgent: null, requestId: null, carrier: "verify" };
 }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PBKDF2_ITERATIONS } from "../../src/admin/passwords";
+import { PBKDF2_ITERATIONS } from "../../src/identity/passwords";
 import { fromHex, toHex } from "../../src/keys/hash";
 import { admin } from "../support/client";
 import { PASSWORD, adminUser, adminWith, expectError, failingFields, json, signin, storedState, tokenFor, uniqueEmail } from "./support";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, verifyNothing, verifyPassword } from "../../src/admin/passwords";
+import { hashPassword, verifyNothing, verifyPassword } from "../../src/identity/passwords";
 import { createKey, createTenant, errorOf } from "../support/client";
 import { adminUser, asKey, signin, uniqueEmail } from "./support";
 

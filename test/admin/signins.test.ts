@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { SIGNIN_LIMITS } from "../../src/guards/signin-throttle";
+import { readConfig } from "../../src/config";
 import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
 import { BASE, PASSWORD, adminUser, expectError, failingFields, json, signin, storedState, uniqueEmail } from "./support";
 
@@ -12,6 +12,9 @@ interface TokenBody {
   token_type: string;
   expires_in: number;
 }
+
+/** The sign-in limits this test's bindings give (SIGNIN_LIMIT_PER_EMAIL, SIGNIN_LIMIT_PER_IP). */
+const SIGNIN_LIMITS = readConfig(env).passwordAttempts;
 
 const password = (email: string, pw = PASSWORD) => ({ grant_type: "password", email, password: pw });
 

@@ -1,6 +1,9 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createKey, errorOf, gateway } from "../support/client";
-import { echoOf, unknownKey } from "./helpers";
+import { isPublicPath } from "../../src/authority/routes";
+import { readConfig } from "../../src/config";
+import { createKey, errorOf, gateway, originUrl } from "../support/client";
+import { callWorker, echoOf, unknownKey } from "./helpers";
 
 /** What passes without a key: CORS preflights and PUBLIC_PATHS (/health and /public/* in the tests). */
 
@@ -61,7 +64,7 @@ describe("CORS preflight", () => {
 });
 
 describe("PUBLIC_PATHS", () => {
-  it.each(["/health", "/public", "/public/x", "/public/x?y=1"])("%s passes without a key", async (path) => {
+  it.each(["/health", "/health?full=1", "/public", "/public/x", "/public/x?y=1", "/public/x.json", "/public/caf%C3%A9.png"])("%s passes without a key", async (path) => {
     const echo = await echoOf(await gateway(path));
     expect(echo.path).toBe(path.split("?")[0]);
     expect(echo.headers["x-keygate-key-id"]).toBeUndefined();
@@ -109,5 +112,65 @@ describe("PUBLIC_PATHS", () => {
     }
     const echo = await echoOf(await gateway("/health", { headers: { authorization: "Bearer some.user.jwt" } }));
     expect(echo.headers.authorization).toBe("Bearer some.user.jwt");
+  });
+});
+
+/**
+ * A rule that exempts applies to exactly the spellings the operator wrote: with PUBLIC_PATHS
+ * "/health,/public/*", every other spelling of those paths needs a key, and none reaches the origin.
+ */
+describe("public paths fail closed", () => {
+  /** Every other spelling of the public path `/${h}` and the glob `/${p}/*`. */
+  const spellings = (h: string, p: string) => {
+    const escapedFirst = `%${h.charCodeAt(0).toString(16)}${h.slice(1)}`;
+    const capital = (word: string) => word[0]!.toUpperCase() + word.slice(1);
+    return [
+      // a trailing, repeated or backslashed slash
+      `/${h}/`, `/${h}//`, `//${h}`, `/${h}\\`, `/${p}/`, `/${p}//x`, `/${p}/x/`, `//${p}/x`,
+      // dot segments and trailing dots or spaces (Windows)
+      `/${h}/.`, `/${h}/./`, `/${p}/x/.`, `/${h}.`, `/${p}/x.`, `/${h}%20`, `/${p}/x%20`,
+      // another case
+      `/${h.toUpperCase()}`, `/${capital(h)}`, `/${p.toUpperCase()}/x`, `/${capital(p)}`,
+      // escapes: of a slash, backslash, dot, percent or NUL, twice over, or of a plain letter
+      `/${h}%2F`, `/${h}%2f`, `/${h}%5C`, `/${h}%2E`, `/${h}%252F`, `/${h}%00`, `/${escapedFirst}`, `/${p}/x%2Fy`, `/${p}/%2e%2e`, `/${p}/x%00`,
+      // matrix parameters and format suffixes
+      `/${h};x`, `/${h};`, `/${p}/x;y=1`, `/${h}.json`, `/${h}.json/`,
+      // look-alikes
+      `/${h}z`, `/${h}/deep`, `/${p}/x/y`, `/${p}ity`,
+    ];
+  };
+
+  it.each(spellings("health", "public"))("%s needs a key (PUBLIC_PATHS=/health,/public/*)", async (path) => {
+    const error = await errorOf(await gateway(path));
+    expect([error.status, error.error.code], path).toEqual([401, "missing_credentials"]);
+  });
+
+  it("none of them reaches the origin in any form, while the plain spelling does", async () => {
+    const id = crypto.randomUUID().slice(0, 8);
+    const [h, p] = [`up${id}`, `files${id}`];
+    const settings = { PUBLIC_PATHS: `/${h},/${p}/*` };
+    for (const path of spellings(h, p)) {
+      const res = await callWorker(path, {}, settings);
+      expect(res.status, path).toBe(401);
+      await res.body?.cancel();
+    }
+    const reached = async () => Object.keys(await (await fetch(`${originUrl()}/__origin/paths`)).json()).filter((seen) => decodeURIComponent(seen).toLowerCase().includes(id));
+    expect(await reached()).toEqual([]);
+    // Not vacuous: the path as written does get through, and is seen there.
+    expect((await callWorker(`/${h}`, {}, settings)).status).toBe(200);
+    expect(await reached()).toEqual([`/${h}`]);
+  });
+
+  // The URL parser resolves these before a request is even made, so they are tried as a client
+  // that sends the path as is (curl --path-as-is) would have keygate read them.
+  it.each(["/./health", "/health/.", "/health/./", "/x/../health", "/health/..", "/public/./x", "/public/x/..", "/health\\", "/public\\x"])(
+    "%s, as sent, is not public",
+    (path) => {
+      expect(isPublicPath(readConfig(env), path)).toBe(false);
+    },
+  );
+
+  it("the plain spellings are, as the check reads them", () => {
+    for (const path of ["/health", "/public", "/public/x", "/public/x.json"]) expect(isPublicPath(readConfig(env), path), path).toBe(true);
   });
 });

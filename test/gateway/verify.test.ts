@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { Hono } from "hono";
+import { describe, expect, it, vi } from "vitest";
+import { keygate, type KeygateVariables } from "../../src/client/hono";
+import { keyEvents } from "../usage/support";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { honoApi, keygateBinding, verifyOverHttp } from "../support/verify";
 
@@ -163,5 +166,57 @@ describe("the keygate/hono middleware answers as the gateway does", () => {
       const res = await honoApi("/api/whoami", null, { headers: { authorization } });
       expect(await res.json()).toEqual({ keyId: key.id, tenantId: key.tenant_id, environment: "live", scopes: ["read", "write"] });
     }
+  });
+});
+
+describe("every way in reads a verification's path as the proxy reads a request's URL", () => {
+  // vitest.config.ts rules: any method on /servers/* (which covers /servers itself) needs "servers".
+  const TARGETS = ["/servers?format=csv", "/servers#top", "/servers?format=csv#top", "/servers/?a=b", "/servers/1?force=1", "/x/../servers?y=1", "/servers/./?q"];
+
+  /** A customer's own Worker with keygate/hono on its /servers routes, over the real binding. */
+  const customerApp = new Hono<{ Variables: KeygateVariables }>();
+  customerApp.use("/servers/*", keygate({ binding: () => keygateBinding }));
+  customerApp.use("/servers", keygate({ binding: () => keygateBinding }));
+  customerApp.get("*", (c) => c.json(c.get("keygate")));
+
+  /** "valid", or the code it was refused with, and the scopes it lacked. */
+  async function over(way: string, key: string, target: string): Promise<[string, readonly string[]]> {
+    const fromResponse = async (res: Response): Promise<[string, readonly string[]]> => {
+      if (res.status === 200) return void (await res.body?.cancel()), ["valid", []];
+      const { error } = await errorOf(res);
+      const details = error.details as { required_scopes?: string[]; required_scope?: string } | null;
+      return [error.code, details?.required_scopes ?? (details?.required_scope ? [details.required_scope] : [])];
+    };
+    switch (way) {
+      case "proxy":
+        return fromResponse(await gateway(target, withKey(key, uniqueIp())));
+      case "HTTP verify": {
+        const { body } = await verifyOverHttp({ key, method: "GET", path: target });
+        return [body.code, body.missing_scopes];
+      }
+      case "binding": {
+        const result = await keygateBinding.verify({ key, method: "GET", path: target });
+        return [result.code, result.missing_scopes];
+      }
+      default:
+        return fromResponse(await customerApp.request(`https://customer.example.com${target}`, { headers: { "x-api-key": key } }));
+    }
+  }
+
+  it.each(["proxy", "HTTP verify", "binding", "keygate/hono"])("%s: a query or fragment does not lift an exact-path rule", async (way) => {
+    const plain = await createKey({ scopes: ["read"] });
+    const servers = await createKey({ scopes: ["read", "servers"] });
+    for (const target of TARGETS) {
+      expect(await over(way, plain.key, target), target).toEqual(["insufficient_permissions", ["servers"]]);
+      expect(await over(way, servers.key, target), target).toEqual(["valid", []]);
+    }
+  });
+
+  it("records the path it matched: no query, no fragment, dot segments resolved", async () => {
+    const key = await createKey({ scopes: ["read", "servers"] });
+    await verifyOverHttp({ key: key.key, method: "GET", path: "/x/../servers?format=csv#top" });
+    await keygateBinding.verify({ key: key.key, path: "/servers/./1?secret=1" });
+    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(2));
+    expect((await keyEvents(key.id)).map((event) => event.path)).toEqual(["/servers/1", "/servers"]);
   });
 });

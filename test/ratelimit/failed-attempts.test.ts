@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { attemptBucket, clientIp } from "../../src/guards/failed-attempts";
+import { attemptBucket, clientIp } from "../../src/guards/throttle";
 import { hashKey } from "../../src/keys/hash";
 import { generateKey } from "../../src/keys/format";
 import type { AttemptGuard } from "../../src/guards/attempt-guard";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { admin, createKey, uniqueIp } from "../support/client";
+import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
 import { json } from "../admin/support";
 import { basic, callWorker, unknownKey } from "../gateway/helpers";
 import { failedAttempts, forwardNow, keyEvents, keyUsage } from "./support";
@@ -76,6 +76,90 @@ describe("LOG_CLIENT_IPS=false", () => {
     const logged = await callWorker("/private", { headers: { "x-api-key": key.key, "cf-connecting-ip": ip } });
     await logged.body?.cancel();
     expect((await keyEvents(key.id))[0]!.ip).toBe(ip);
+  });
+
+  /** An admin API call with the setting off, from `ip`. */
+  const withoutIps = (path: string, ip: string, init: { method?: string; headers?: Record<string, string>; body?: unknown } = {}) =>
+    callWorker(
+      `/_keygate/v1${path}`,
+      {
+        method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+        headers: { "cf-connecting-ip": ip, ...(init.body === undefined ? {} : { "content-type": "application/json" }), ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      },
+      { LOG_CLIENT_IPS: "false", SIGNIN_LIMIT_PER_EMAIL: "2" },
+    );
+
+  it("the audit trail names no address: failed sign-ins and password changes, and the start of a block", async () => {
+    const email = `privacy-${crypto.randomUUID()}@example.com`;
+    const created = await json<{ id: string }>(await admin("POST", "/admins", { email, password: "correct horse battery", role: "viewer" }), 201);
+    const ip = "203.0.113.78";
+    const wrong = { grant_type: "password", email, password: "not the password" };
+    const signedIn = await json<{ access_token: string }>(await withoutIps("/signins", ip, { body: { ...wrong, password: "correct horse battery" } }), 200);
+    const requests = [
+      await withoutIps("/signins", ip, { body: wrong }),
+      await withoutIps("/sessions", ip, { body: { email, password: "not the password" }, headers: { "x-keygate-csrf": "1" } }),
+      await withoutIps("/account/password", ip, {
+        body: { current_password: "not the password", new_password: "a brand new passphrase" },
+        headers: { authorization: `Bearer ${signedIn.access_token}` },
+      }),
+    ];
+    expect(requests.map((res) => res.status)).toEqual([401, 401, 429]);
+    const events = [];
+    for (const res of requests) {
+      const page = await json<{ data: { action: string; actor: { type: string; id: string }; details: Record<string, unknown> }[] }>(
+        await admin("GET", `/audit-events?request_id=${res.headers.get("x-request-id")}`),
+        200,
+      );
+      events.push(...page.data);
+    }
+    // Not vacuous: each refusal is recorded, by who made it, just without the address.
+    expect(events.map((e) => [e.action, e.actor.type, e.actor.id])).toEqual([
+      ["signin.failed", "client", "unknown"],
+      ["signin.failed", "client", "unknown"],
+      ["signin.throttled", "admin", created.id],
+    ]);
+    for (const event of events) expect(event.details).not.toHaveProperty("ip");
+    expect(await d1Text()).not.toContain(ip);
+  });
+
+  it("a verification over HTTP records the key's use without the calling service's address", async () => {
+    const key = await createKey();
+    const ip = "203.0.113.79";
+    const res = await withoutIps("/keys/verify", ip, { body: { key: key.key, path: "/reports" }, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(((await res.json()) as { valid: boolean }).valid).toBe(true);
+    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(1));
+    expect((await keyEvents(key.id))[0]).toMatchObject({ carrier: "verify", path: "/reports", ip: null });
+  });
+
+  it("no stored record holds the address, whatever the client did: keys, self-service, sign-ins, console sessions", async () => {
+    const ip = "203.0.113.80";
+    const key = await createKey({ scopes: ["read", "keys:manage"] });
+    const email = `privacy-${crypto.randomUUID()}@example.com`;
+    await json(await admin("POST", "/admins", { email, password: "correct horse battery", role: "viewer" }), 201);
+    const sends: Promise<Response>[] = [
+      callWorker("/private", { headers: { "x-api-key": key.key, "cf-connecting-ip": ip } }, { LOG_CLIENT_IPS: "false" }),
+      callWorker("/private", { headers: { "x-api-key": unknownKey(), "cf-connecting-ip": ip } }, { LOG_CLIENT_IPS: "false" }),
+      withoutIps("/keys", ip, { headers: { "x-api-key": key.key } }),
+      withoutIps("/keys", ip, { headers: { "x-api-key": unknownKey() } }),
+      withoutIps("/tenants", ip, { headers: { authorization: "Bearer not-the-root-token" } }),
+      withoutIps("/sessions", ip, { body: { email, password: "correct horse battery" }, headers: { "x-keygate-csrf": "1" } }),
+      withoutIps("/signins", ip, { body: { grant_type: "password", email, password: "wrong" } }),
+    ];
+    const statuses = [];
+    for (const send of sends) {
+      const res = await send;
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    expect(statuses).toEqual([200, 401, 200, 401, 401, 200, 401]);
+    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(2));
+    await forwardNow(key.id);
+    const stored = [await objectStorageText(env.KEY_GUARD), await objectStorageText(env.ATTEMPT_GUARD), await d1Text()].join("\n");
+    // Not vacuous: the records are there (the key's events, the session, the failed sign-in).
+    expect(stored).toContain(key.id);
+    expect(stored).toContain(email);
+    expect(stored).not.toContain(ip);
   });
 
   it("is validated like every setting", async () => {
