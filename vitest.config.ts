@@ -44,6 +44,8 @@ export default defineConfig({
       },
     })),
   ],
+  // `keygate/hono` (in the example app) is the sources here, as tsconfig.json's paths say.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**"],

@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startOrigin } from "./origin.mjs";
+import { checkDevSettings, SECRET_NAMES } from "./settings-checks.mjs";
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DEV_VARS_PATH = join(ROOT, ".dev.vars");
@@ -20,7 +21,7 @@ export const DEFAULT_PORT = 8787;
 /** The demo origin's port: the ORIGIN_URL in wrangler.toml. */
 export const DEFAULT_ORIGIN_PORT = 8788;
 /** The secrets keygate reads; `npm run dev` puts random values for them in .dev.vars. */
-export const SECRET_NAMES = ["ADMIN_TOKEN", "JWT_SECRET", "ORIGIN_SIGNING_SECRET"];
+export { SECRET_NAMES };
 /**
  * What `npm run dev` keeps for you in .dev.vars besides the secrets: the console's local owner
  * (created on the first start, its password never overwritten) and the demo key, so that a restart
@@ -34,7 +35,7 @@ const DEFAULT_OWNER_EMAIL = "owner@keygate.localhost";
 const DEMO_TENANT_NAME = "Demo tenant";
 
 const WRANGLER_PACKAGE = createRequire(import.meta.url).resolve("wrangler/package.json");
-const WRANGLER_CLI = join(dirname(WRANGLER_PACKAGE), JSON.parse(readFileSync(WRANGLER_PACKAGE, "utf8")).bin.wrangler);
+export const WRANGLER_CLI = join(dirname(WRANGLER_PACKAGE), JSON.parse(readFileSync(WRANGLER_PACKAGE, "utf8")).bin.wrangler);
 const LIFELINE = join(ROOT, "scripts", "lifeline.mjs");
 const MIN_NODE_FOR_WRANGLER = 22;
 
@@ -154,7 +155,7 @@ export async function startDev({
     const { vars, added } = ensureDevVars(devVarsPath);
     if (added.length > 0) log(`wrote ${added.join(", ")} to ${devVarsPath}`);
     else log(`using secrets from ${devVarsPath}`);
-    await checkLocalSettings({ vars, ownOrigin, log });
+    await checkLocalSettings({ vars, devVarsPath, originOverridden: originPort !== undefined, log });
 
     log(`applying migrations to the local D1 (${stateDir})…`);
     const applied = await applyMigrations({ persistTo: stateDir });
@@ -206,10 +207,17 @@ export async function startDev({
   }
 }
 
-// settings checks: see scripts/settings-checks.mjs once it lands. The one place where `npm run dev`
-// checks its settings before it starts anything (the origin setting, the secrets' strength); it
-// throws a StartRefused to refuse, and logs a warning to warn.
-export async function checkLocalSettings({ vars, ownOrigin, log }) {}
+// The one place where `npm run dev` checks its settings before it starts anything (the origin
+// setting, the secrets' strength), by the worker's own rules (scripts/settings-checks.mjs): a weak
+// secret is logged as a warning, an origin that cannot work refuses the start.
+// `originOverridden`: the demo origin's URL replaces the dev vars' ORIGIN_URL (--origin-port).
+export async function checkLocalSettings({ vars, devVarsPath, originOverridden, log }) {
+  try {
+    checkDevSettings({ vars, devVarsPath, originOverridden, warn: log });
+  } catch (error) {
+    throw new StartRefused(error.message);
+  }
+}
 
 /**
  * The demo tenant and its key, made once and reused: the key kept in the dev vars is reused while

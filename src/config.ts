@@ -2,6 +2,7 @@ import { ApiError } from "./http/errors";
 import { globToRegExp, type RouteRule, type RouteRules } from "./authority/routes";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
+import { readOriginUrl } from "./settings";
 
 export interface Config extends RouteRules {
   originUrl: URL | null;
@@ -52,8 +53,8 @@ function parseConfig(env: Env): Config {
   }
   const routeScopes = parseRouteScopes(env.ROUTE_SCOPES);
   return {
-    originUrl: optionalUrl("ORIGIN_URL", env.ORIGIN_URL),
-    originUrlTest: optionalUrl("ORIGIN_URL_TEST", env.ORIGIN_URL_TEST),
+    originUrl: originUrl("ORIGIN_URL", env.ORIGIN_URL),
+    originUrlTest: originUrl("ORIGIN_URL_TEST", env.ORIGIN_URL_TEST),
     originTimeoutMs: positiveInt("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30_000),
     originSigningSecret: env.ORIGIN_SIGNING_SECRET || null,
     keyPrefix,
@@ -117,15 +118,11 @@ function parseRouteScopes(raw: string | undefined): RouteRule[] {
   });
 }
 
-function optionalUrl(name: string, raw: string | undefined): URL | null {
-  if (!raw || !raw.trim()) return null;
-  try {
-    const url = new URL(raw.trim());
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
-    return url;
-  } catch {
-    throw misconfigured(name, "must be an http(s) URL");
-  }
+/** The same rule `npm run dev` and `npm run deploy` apply (src/settings.ts); empty is not set. */
+function originUrl(name: string, raw: string | undefined): URL | null {
+  const { url, problem } = readOriginUrl(raw);
+  if (problem) throw misconfigured(name, problem);
+  return url;
 }
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {

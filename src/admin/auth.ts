@@ -9,13 +9,11 @@ import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
 import type { Services } from "../services";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
+import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
 import { getSession } from "../store/session-repo";
 import type { AdminEnv, Principal } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { verifyToken, type TokenClaims } from "./tokens";
-
-/** A root credential must not be guessable: as long as a random 32-character token at the least. */
-export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 /**
  * Who is calling: the ADMIN_TOKEN (root), a signed-in admin's JWT, or a tenant's API key with the
@@ -64,14 +62,14 @@ function selfService(c: Parameters<MiddlewareHandler<AdminEnv>>[0], next: Next) 
 
 /** The ADMIN_TOKEN if it is long enough to be a credential; a short one is never compared. */
 function rootToken(config: Config): string | null {
-  return config.adminToken !== null && config.adminToken.length >= MIN_ADMIN_TOKEN_LENGTH ? config.adminToken : null;
+  return config.adminToken !== null && !tooShortSecret(config.adminToken) ? config.adminToken : null;
 }
 
 /** Says what is wrong, never what the token is (not even its length). */
 function adminTokenTooShort(): ApiError {
   return new ApiError(
     "configuration_error",
-    `keygate is misconfigured: ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters, so it is not accepted. Set a longer one (e.g. openssl rand -base64 32).`,
+    `keygate is misconfigured: ADMIN_TOKEN is shorter than ${MIN_SECRET_LENGTH} characters, so it is not accepted. Set a longer one (e.g. openssl rand -base64 32).`,
   );
 }
 

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
 import { isAdminRole, type AdminRole } from "../authority/roles";
+import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
 import { invalidToken } from "./credentials";
 
 /**
@@ -16,8 +17,6 @@ const ALGORITHM = "HS256";
 const ISSUER = "keygate";
 const AUDIENCE = "keygate-admin";
 const TYPE = "JWT";
-/** HS256 wants a key as long as its output (RFC 7518 §3.2). */
-const MIN_SECRET_LENGTH = 32;
 
 export interface TokenClaims {
   sub: string;
@@ -44,7 +43,7 @@ const encoder = new TextEncoder();
 
 function signingKey(config: Config): Uint8Array {
   const secret = config.jwtSecret;
-  if (!secret || secret.length < MIN_SECRET_LENGTH) {
+  if (!secret || tooShortSecret(secret)) {
     throw new ApiError("configuration_error", `keygate is misconfigured: JWT_SECRET must be set, at least ${MIN_SECRET_LENGTH} characters.`);
   }
   return encoder.encode(secret);

@@ -12,7 +12,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { verdictOf, type Refusal } from "../authority/verdicts";
 import { extractCredential } from "../credentials/extract";
 import { missingCredentials, refusalError } from "../gateway/refusals";
-import type { VerifyResult } from "../gateway/verify";
+import type { VerifyResult } from "../gateway/verify-result";
 import { ApiError, authUnavailable, errorResponse } from "../http/errors";
 import { rateLimitHeaders } from "../http/ratelimit-headers";
 import { prefixedId } from "../keys/random";

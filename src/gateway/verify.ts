@@ -1,13 +1,16 @@
 import { decide, invalidKeyDecision, type Decision } from "../authority/decision";
 import { policyOf, type KeyRecord } from "../authority/key";
 import { isTerminal } from "../authority/status";
-import { VERDICT_CODES, type VerdictCode } from "../authority/verdicts";
-import { rateLimitInfo, type RateLimitInfo } from "../http/ratelimit-headers";
+import { VERDICT_CODES } from "../authority/verdicts";
+import { rateLimitInfo } from "../http/ratelimit-headers";
 import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
 import { GuardUnavailable } from "../guards/errors";
 import type { RequestFacts, UseContext } from "../usage/context";
+import type { VerifyResult } from "./verify-result";
+
+export type { VerifyResult };
 
 /** One key's decision for one request, with the key it was about (null for unknown and malformed keys). */
 export interface Verification {
@@ -61,25 +64,6 @@ async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: 
     }
     throw new GuardUnavailable(error);
   }
-}
-
-/** What verify answers, over HTTP and RPC alike. */
-export interface VerifyResult {
-  valid: boolean;
-  /**
-   * `valid`, or the code the gateway would refuse the same request with; over RPC also
-   * `invalid_request` (with `message`) when the input itself is malformed.
-   */
-  code: VerdictCode | "invalid_request";
-  message?: string;
-  key_id: string | null;
-  tenant_id: string | null;
-  environment: "live" | "test" | null;
-  scopes: string[];
-  /** The scopes the request needed that the key lacks (for insufficient_permissions). */
-  missing_scopes: string[];
-  /** The key's window after this call; null when the key may not be used at all. */
-  ratelimit: RateLimitInfo | null;
 }
 
 /** The answer to a malformed RPC verification: nothing was looked up or counted. */

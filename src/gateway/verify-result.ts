@@ -1,0 +1,24 @@
+import type { VerdictCode } from "../authority/verdicts";
+import type { RateLimitInfo } from "../http/ratelimit-headers";
+
+// A file of its own that names nothing of the worker's runtime: the `keygate` package's
+// declarations (scripts/build-package.mjs) are built from it.
+
+/** What verify answers, over HTTP and RPC alike. */
+export interface VerifyResult {
+  valid: boolean;
+  /**
+   * `valid`, or the code the gateway would refuse the same request with; over RPC also
+   * `invalid_request` (with `message`) when the input itself is malformed.
+   */
+  code: VerdictCode | "invalid_request";
+  message?: string;
+  key_id: string | null;
+  tenant_id: string | null;
+  environment: "live" | "test" | null;
+  scopes: string[];
+  /** The scopes the request needed that the key lacks (for insufficient_permissions). */
+  missing_scopes: string[];
+  /** The key's window after this call; null when the key may not be used at all. */
+  ratelimit: RateLimitInfo | null;
+}
