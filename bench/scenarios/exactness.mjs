@@ -22,7 +22,7 @@ async function measureExactness({ urls }, tenantName, { keys: keyCount, limit, r
   const admittedAtOrigin = perKey.reduce((a, b) => a + b, 0);
   const expected = keyCount * limit;
   // What the windows hold once the objects have written what the burst left them to write.
-  await waitForFlush();
+  await waitForFlush(settings.flushWaitMs);
   const stats = await readStorageStats(urls, keys.map((k) => k.id));
   return {
     ...load,

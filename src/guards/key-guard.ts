@@ -82,8 +82,9 @@ export class KeyGuard extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** When this instance last forwarded (the first forward after a start need not wait). */
   private forwardedAt = Number.NEGATIVE_INFINITY;
-  /** SQLite rows this instance has written (Cloudflare bills them): see storageStats. */
+  /** SQLite rows this instance has written (Cloudflare bills them), and alarms it set: see storageStats. */
   private rowsWritten = 0;
+  private alarmsSet = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -191,9 +192,9 @@ export class KeyGuard extends DurableObject<Env> {
    * What this instance has written, and what its window holds: the benchmark reports rows written
    * per decision (Cloudflare bills each), and stored rows to show the ledger's bound.
    */
-  storageStats(): { rowsWritten: number; storedRows: number; windowEntries: number } {
+  storageStats(): { rowsWritten: number; alarmsSet: number; storedRows: number; windowEntries: number } {
     const storedRows = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM ledger").one().n;
-    return { rowsWritten: this.rowsWritten, storedRows, windowEntries: this.window.entryCount };
+    return { rowsWritten: this.rowsWritten, alarmsSet: this.alarmsSet, storedRows, windowEntries: this.window.entryCount };
   }
 
   /** The key's counts in the range, bucketed, as counted now. */
@@ -305,6 +306,7 @@ export class KeyGuard extends DurableObject<Env> {
   private wakeAt(at: number): void {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.alarmAt = at;
+    this.alarmsSet++;
     void this.ctx.storage.setAlarm(at);
   }
 
