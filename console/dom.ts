@@ -67,7 +67,7 @@ export function confirmDialog(title: string, message: string, action: string, ru
     h("p", {}, message),
     input && field(`Type "${typed}" to confirm`, input),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", value: "cancel", onclick: () => box.close() }, "Cancel"), button),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", value: "cancel", onclick: () => box.close() }, "Cancel"), button),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
