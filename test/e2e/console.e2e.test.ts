@@ -6,7 +6,7 @@ import { launchBrowser } from "./browser.mjs";
 import { accessibilityViolations, horizontalOverflow } from "./page-checks.mjs";
 import { queryLocalD1, startKeygate, type Keygate } from "./support.mjs";
 
-// Issue 12: the console in a real, headless Chromium (browser.mjs finds it; playwright-core drives it) against
+// The console in a real, headless Chromium (browser.mjs finds it; playwright-core drives it) against
 // keygate under `wrangler dev` on loopback, as an admin would use it. Nothing is mocked: every
 // click goes through the admin API, every key is tried on the gateway.
 
