@@ -108,13 +108,7 @@ export function when(iso: string | null | undefined): string {
  * described by the message; the rest goes in `summary`.
  */
 export function showError(form: HTMLFormElement | null, summary: Element, error: unknown): void {
-  for (const old of form?.querySelectorAll(".field-error") ?? []) old.remove();
-  for (const control of form?.querySelectorAll("[aria-invalid]") ?? []) {
-    control.removeAttribute("aria-invalid");
-    const rest = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
-    if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
-    else control.removeAttribute("aria-describedby");
-  }
+  for (const control of form?.querySelectorAll<HTMLElement>("[aria-invalid]") ?? []) clearFieldError(control);
   const fields = fieldsOf(error);
   const placed = fields.filter(({ field, message }) => {
     const control = form && controlFor(form, field);
@@ -123,10 +117,21 @@ export function showError(form: HTMLFormElement | null, summary: Element, error:
     control.setAttribute("aria-invalid", "true");
     control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
     control.insertAdjacentElement("afterend", h("small", { id, class: "error field-error" }, message));
+    // Once the admin edits the field, its old complaint no longer describes it.
+    control.addEventListener("input", () => clearFieldError(control), { once: true });
     return true;
   });
   const others = fields.filter((f) => !placed.includes(f));
   show(summary, (error instanceof Error ? error.message : String(error)) + fieldList(others));
+}
+
+/** Takes a field's error message away, and the marks that pointed to it. */
+function clearFieldError(control: HTMLElement): void {
+  document.getElementById(`${control.id}-error`)?.remove();
+  control.removeAttribute("aria-invalid");
+  const rest = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
+  if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+  else control.removeAttribute("aria-describedby");
 }
 
 function controlFor(form: HTMLFormElement, path: string): HTMLElement | null {
