@@ -121,7 +121,7 @@ function tenantStatusButton(tenant: Tenant, done: () => void): HTMLElement {
     { type: "button", class: suspend ? "danger" : "secondary", onclick: () => confirmDialog(suspend ? "Suspend tenant" : "Reactivate tenant", message, suspend ? "Suspend" : "Reactivate", async () => {
       await api("PATCH", `/tenants/${tenant.id}`, { status: suspend ? "suspended" : "active" });
       done();
-    }) },
+    }, undefined, suspend) },
     suspend ? "Suspend" : "Reactivate",
   );
 }
@@ -185,8 +185,6 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
   });
 }
 
-const keyLabel = keyName;
-
 /**
  * When the key stops working, as far as that is still to come: a revoked or deleted key shows no
  * expiry (it has ended already), a rotated key's expiry is the end of its grace.
@@ -205,7 +203,7 @@ function keyActions(key: Key, lastUsedAt: string | null, done: () => void): HTML
   if (live && !key.rotated_to) buttons.append(h("button", { type: "button", class: "secondary", onclick: () => rotateDialog(key, done) }, "Rotate"));
   if (key.status !== "revoked" && key.status !== "deleted")
     buttons.append(
-      h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Revoke key", `Revoke "${keyLabel(key)}" (${key.display})? The very next request with it is refused, everywhere. This cannot be undone.`, "Revoke", async () => {
+      h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Revoke key", `Revoke "${keyName(key)}" (${key.display})? The very next request with it is refused, everywhere. This cannot be undone.`, "Revoke", async () => {
         await api("POST", `/keys/${key.id}/revoke`);
         done();
       }) }, "Revoke"),
@@ -215,13 +213,13 @@ function keyActions(key: Key, lastUsedAt: string | null, done: () => void): HTML
     buttons.append(
       h("button", { type: "button", class: "danger", onclick: () => confirmDialog(
         "Delete key",
-        `Delete "${keyLabel(key)}" (${key.display})? It stops working at once and leaves the list.${recent ? " It was used in the last 7 days." : ""}`,
+        `Delete "${keyName(key)}" (${key.display})? It stops working at once and leaves the list.${recent ? " It was used in the last 7 days." : ""}`,
         "Delete",
         async () => {
           await api("DELETE", `/keys/${key.id}`);
           done();
         },
-        recent ? keyLabel(key) : undefined,
+        recent ? keyName(key) : undefined,
       ) }, "Delete"),
     );
   }
@@ -237,7 +235,7 @@ function revealKey(title: string, created: NewKey, extra?: string): void {
     title,
     h("p", { id: "reveal-warning", class: "warning" }, "Copy this key now. It is shown only once: keygate keeps only its hash and cannot show it again."),
     extra ? h("p", {}, extra) : null,
-    field(`API key "${keyLabel(created)}"`, value),
+    field(`API key "${keyName(created)}"`, value),
     h(
       "div",
       { class: "actions" },
@@ -323,7 +321,7 @@ function rotateDialog(key: Key, done: () => void): void {
   const form = h(
     "form",
     { "aria-label": "Rotate key" },
-    h("p", {}, `Rotate "${keyLabel(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
+    h("p", {}, `Rotate "${keyName(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
     field("Old key keeps working for", grace),
     error,
     h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Rotate")),
@@ -366,7 +364,7 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
       api<Tenant>("GET", `/tenants/${key.tenant_id}`).catch(() => null),
       namesFor([key.rotated_from, key.rotated_to].filter((v): v is string => v !== null)),
     ]);
-    document.title = `${keyLabel(key)} · keygate`;
+    document.title = `${keyName(key)} · keygate`;
     const linkTo = (other: string) => h("a", { href: `#/keys/${other}` }, names.get(other)?.display ?? other);
     const lastUsedAt = usage.last_used_at ?? key.last_used_at ?? null;
     const rows: [string, Node | string][] = [
@@ -389,8 +387,8 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
       h(
         "div",
         { class: "page-head" },
-        breadcrumbs(["Tenants", "#/tenants"], [tenant?.name ?? key.tenant_id, `#/tenants/${key.tenant_id}`], [keyLabel(key), null]),
-        h("h1", {}, keyLabel(key), " ", statusBadge(key.status)),
+        breadcrumbs(["Tenants", "#/tenants"], [tenant?.name ?? key.tenant_id, `#/tenants/${key.tenant_id}`], [keyName(key), null]),
+        h("h1", {}, keyName(key), " ", statusBadge(key.status)),
         h("p", { class: "muted" }, h("code", {}, key.display), " · ", h("code", {}, key.id)),
         canWrite() ? keyActions(key, lastUsedAt, reload) : null,
       ),

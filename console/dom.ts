@@ -56,11 +56,14 @@ export function dialog(title: string, ...body: Child[]): HTMLDialogElement {
   return el;
 }
 
-/** Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. */
-export function confirmDialog(title: string, message: string, action: string, run: () => Promise<void>, typed?: string): void {
+/**
+ * Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. `danger`
+ * draws the action in red: what takes something away, not what gives it back.
+ */
+export function confirmDialog(title: string, message: string, action: string, run: () => Promise<void>, typed?: string, danger = true): void {
   const error = h("p", { class: "error", role: "alert" });
   const input = typed ? h("input", { type: "text", autocomplete: "off", name: "confirm" }) : null;
-  const button = h("button", { type: "submit", class: "danger" }, action);
+  const button = h("button", { type: "submit", class: danger ? "danger" : null }, action);
   const form = h(
     "form",
     { method: "dialog" },

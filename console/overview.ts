@@ -1,7 +1,7 @@
 import { api, query } from "./api";
 import { field, h, show, showError } from "./dom";
 import { usageChart, type UsagePoint } from "./chart";
-import { count, outcome, time } from "./format";
+import { count, keyName, outcome, time } from "./format";
 import { empty, page, table } from "./layout";
 
 /**
@@ -23,7 +23,7 @@ function keyCell(key: NamedKey): HTMLElement {
   return h(
     "span",
     { class: "stack" },
-    h("a", { href: `#/keys/${key.key_id}` }, key.name ?? key.display),
+    h("a", { href: `#/keys/${key.key_id}` }, keyName(key)),
     h("span", { class: "muted" }, h("a", { href: `#/tenants/${key.tenant_id}`, class: "quiet" }, key.tenant_name), key.name ? " · " : null, key.name ? h("code", {}, key.display) : null),
   );
 }
