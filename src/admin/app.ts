@@ -10,6 +10,8 @@ import type { AdminEnv } from "./context";
 import { serveConsole } from "./console";
 import { serveDocs } from "./docs";
 import { keyRoutes } from "./keys";
+import { nameRoutes } from "./names";
+import { overviewRoutes } from "./overview";
 import { COOKIE_ROUTES, sessionRoutes } from "./sessions";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
@@ -52,6 +54,8 @@ adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, usageRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
+adminApp.route(API_PREFIX, overviewRoutes);
+adminApp.route(API_PREFIX, nameRoutes);
 serveDocs(adminApp);
 serveConsole(adminApp);
 
