@@ -73,7 +73,7 @@ describe("GET /overview", () => {
 
     // Most first; two with the same count come in key id order, which is random here: compared as a set.
     const refusals = view.refusals.filter((row) => [busy.id, gone.id, quiet.id].includes(row.key_id)).map(({ name, code, count }) => ({ name, code, count }));
-    expect(refusals.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+    expect(refusals.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""))).toEqual([
       { name: "busy", code: "rate_limit_exceeded", count: 2 },
       { name: "gone", code: "revoked_key", count: 2 },
     ]);

@@ -183,7 +183,7 @@ describe("npm run bench -- --quick", () => {
       expect(markdown).toContain(`| ${id} |`);
     }
     expect(markdown).toContain("| floor-hardened |");
-    expect(results.targets).toHaveLength(14);
+    expect(results.targets).toHaveLength(13);
     for (const target of results.targets) expect(typeof target.pass).toBe("boolean");
     expect(markdown).toContain(`${results.machine.cores} cores`);
   });
