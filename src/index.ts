@@ -2,6 +2,7 @@ import { gatewayApp } from "./gateway/app";
 
 export { AttemptGuard } from "./guards/attempt-guard";
 export { KeyGuard } from "./guards/key-guard";
+export { QuotaGuard } from "./guards/quota-guard";
 export { Keygate } from "./gateway/entrypoint";
 export { UsageForwarder } from "./usage/totals-forwarder";
 

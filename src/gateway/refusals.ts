@@ -8,6 +8,8 @@ const MESSAGES: Record<Refusal, string> = {
   expired: "The API key has expired.",
   tenant_inactive: "The tenant that owns this API key is suspended.",
   rate_limited: "Rate limit exceeded for this API key.",
+  usage_exceeded: "This API key has no credits left for this request.",
+  quota_exceeded: "The project's quota for this period is used up.",
   insufficient_scope: "This API key lacks a scope needed for this request.",
 };
 
@@ -25,7 +27,9 @@ export function refusalError(refusal: Refusal, missing: readonly string[], heade
   const code = VERDICT_CODES[refusal];
   switch (refusal) {
     case "rate_limited":
-      return new ApiError(code, MESSAGES.rate_limited, null, headers);
+    case "usage_exceeded":
+    case "quota_exceeded":
+      return new ApiError(code, MESSAGES[refusal], null, headers);
     case "insufficient_scope":
       return new ApiError(
         code,

@@ -75,8 +75,11 @@ describe("what verify answers", () => {
       scopes: ["read", "servers"],
       missing_scopes: [],
       ratelimit: { limit: 60, remaining: 59, window_seconds: 60 },
+      limits: [{ name: "default", limit: 60, remaining: 59, window_seconds: 60 }],
+      retry_after: null,
     });
     expect(valid.ratelimit!.reset).toBeGreaterThan(Date.now());
+    expect(valid.limits[0]!.reset).toBe(valid.ratelimit!.reset);
     expect(await keygateBinding.verify({ key: "kg_live_notakey" })).toEqual({
       valid: false,
       code: "invalid_key",
@@ -86,6 +89,8 @@ describe("what verify answers", () => {
       scopes: [],
       missing_scopes: [],
       ratelimit: null,
+      limits: [],
+      retry_after: null,
     });
   });
 
