@@ -14,9 +14,9 @@ import { type UsageRange, denseSeries, KEY_RETENTION_MS } from "../usage/buckets
 import type { UseContext } from "../usage/context";
 import { EMPTY_USAGE, KEY_EVENTS, KeyUsageLog, type KeyEvent, type KeyUsage } from "../usage/key-usage";
 import { forwarderName } from "../usage/totals-forwarder";
-import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
-import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { KeyLedger, type HeldLease, type LedgerHead } from "./key-ledger";
+import { KEY_GUARD_STORAGE } from "../object-storage/steps";
+import { upgradeObjectStorage } from "../object-storage/versions";
+import { KeyLedger, type HeldLease, type LedgerHead } from "../object-storage/key-ledger";
 import type { Closing, QuotaStanding } from "./quota-guard";
 import { countingWrites } from "./storage-stats";
 import { WriteBehind } from "./write-behind";
