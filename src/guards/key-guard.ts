@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { decide, ONE_REQUEST, policyRefusal, type Charge, type Decision, type Limits, type LimitState, type Shortfall } from "../authority/decision";
 import { normalizePolicy, type KeyPolicy } from "../authority/key";
-import { nextStatus } from "../authority/status";
+import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { bucketEnd, bucketWidthMs } from "../authority/window";
 import { systemClock, type Clock } from "../clock";
@@ -212,7 +212,7 @@ export class KeyGuard extends DurableObject<Env> {
    */
   claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy): boolean {
     const current: GuardState = this.state ?? normalizePolicy(snapshot);
-    if (current.rotatedTo || current.status !== "active") return false;
+    if (!mayRotate(current)) return false;
     this.save({ ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) });
     return true;
   }
