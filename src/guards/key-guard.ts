@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { decide, ONE_REQUEST, policyRefusal, type Charge, type Decision, type Limits, type LimitState, type Shortfall } from "../authority/decision";
 import { normalizePolicy, type KeyPolicy } from "../authority/key";
-import { nextStatus } from "../authority/status";
+import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { bucketEnd, bucketWidthMs } from "../authority/window";
 import { systemClock, type Clock } from "../clock";
@@ -14,9 +14,9 @@ import { type UsageRange, denseSeries, KEY_RETENTION_MS } from "../usage/buckets
 import type { UseContext } from "../usage/context";
 import { EMPTY_USAGE, KEY_EVENTS, KeyUsageLog, type KeyEvent, type KeyUsage } from "../usage/key-usage";
 import { forwarderName } from "../usage/totals-forwarder";
-import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
-import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { KeyLedger, type HeldLease, type LedgerHead } from "./key-ledger";
+import { KEY_GUARD_STORAGE } from "../object-storage/steps";
+import { upgradeObjectStorage } from "../object-storage/versions";
+import { KeyLedger, type HeldLease, type LedgerHead } from "../object-storage/key-ledger";
 import type { Closing, QuotaStanding } from "./quota-guard";
 import { countingWrites } from "./storage-stats";
 import { WriteBehind } from "./write-behind";
@@ -212,7 +212,7 @@ export class KeyGuard extends DurableObject<Env> {
    */
   claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy): boolean {
     const current: GuardState = this.state ?? normalizePolicy(snapshot);
-    if (current.rotatedTo || current.status !== "active") return false;
+    if (!mayRotate(current)) return false;
     this.save({ ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) });
     return true;
   }
