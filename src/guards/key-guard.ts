@@ -277,7 +277,7 @@ export class KeyGuard extends DurableObject<Env> {
   private decideNow(now: number, neededScopes: readonly string[], use: UseContext | undefined, charge: Charge): Decision {
     const decision = decide(this.state!, now, neededScopes, this.limits, charge);
     const admitted = decision.verdict === "valid" && charge.counted;
-    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0);
+    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0, charge.counted);
     if (admitted) {
       this.rate.note(now);
       this.unitsPerAdmission = 0.9 * this.unitsPerAdmission + 0.1 * charge.units;
