@@ -57,6 +57,12 @@ const FORWARD_RETRY_MS = 30_000;
 export const LEASE_COVER_MS = 5_000;
 /** A key quiet this long gives its lease back, so its units go to the tenant's other keys. */
 export const LEASE_IDLE_MS = 8_000;
+/**
+ * After the quota object had nothing to lease, the key refuses without asking again for this
+ * long: a flood on a spent quota costs the quota object one call a second per key, not one per
+ * request. Units other keys give back meanwhile wait at most this long for it.
+ */
+export const NO_LEASE_BACKOFF_MS = 1_000;
 
 /**
  * One object per key, addressed by key id: the single point of truth for the key's status, its
@@ -83,6 +89,8 @@ export class KeyGuard extends DurableObject<Env> {
   /** The tenant's quota as the last lease answer said (for the headers). */
   private quotaStanding: QuotaStanding | null = null;
   private renewal: Promise<void> | null = null;
+  /** Until when the quota object is not asked again, after it had nothing to lease (see NO_LEASE_BACKOFF_MS). */
+  private noLeaseUntil = Number.NEGATIVE_INFINITY;
   private readonly usage: KeyUsageLog;
   private readonly rate = new ArrivalRate();
   /** Cost units per admission, lately (sizes the units a reservation or a lease covers). */
@@ -192,6 +200,7 @@ export class KeyGuard extends DurableObject<Env> {
     const now = this.clock.now();
     const credits = next.credits ? (creditsRemaining !== undefined ? balanceSet(creditsRemaining, next.credits, now) : (this.credits ?? balanceSet(0, next.credits, now))) : null;
     const quotaChanged = "quota" in policyChange && (current.quota?.object !== next.quota?.object || current.quota?.version !== next.quota?.version);
+    if (quotaChanged) this.noLeaseUntil = Number.NEGATIVE_INFINITY;
     if (!quotaChanged || !this.lease) {
       this.save(next, credits);
       return;
@@ -277,7 +286,7 @@ export class KeyGuard extends DurableObject<Env> {
   private decideNow(now: number, neededScopes: readonly string[], use: UseContext | undefined, charge: Charge): Decision {
     const decision = decide(this.state!, now, neededScopes, this.limits, charge);
     const admitted = decision.verdict === "valid" && charge.counted;
-    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0);
+    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0, charge.counted);
     if (admitted) {
       this.rate.note(now);
       this.unitsPerAdmission = 0.9 * this.unitsPerAdmission + 0.1 * charge.units;
@@ -299,7 +308,7 @@ export class KeyGuard extends DurableObject<Env> {
   /** Whether this request must wait for a lease of the tenant's quota: it would pass every other check. */
   private mustLease(now: number, neededScopes: readonly string[], charge: Charge): boolean {
     const policy = this.state!;
-    if (!policy.quota || charge.units === 0 || this.leaseLeft(now) >= charge.units) return false;
+    if (!policy.quota || charge.units === 0 || this.leaseLeft(now) >= charge.units || now < this.noLeaseUntil) return false;
     return policyRefusal(policy, now, neededScopes) === null && this.shortfall(now, charge, false) === null;
   }
 
@@ -325,7 +334,9 @@ export class KeyGuard extends DurableObject<Env> {
     this.closing = null;
     this.quotaStanding = answer.standing;
     this.lease = answer.lease ? { ...answer.lease, spent: 0 } : null;
-    this.write(this.clock.now(), "renew");
+    const now = this.clock.now();
+    this.noLeaseUntil = this.lease ? Number.NEGATIVE_INFINITY : now + NO_LEASE_BACKOFF_MS;
+    this.write(now, "renew");
   }
 
   /** Marks the lease given back (to be written with the next write) and returns what is reported. */
