@@ -46,6 +46,11 @@ export function readOriginUrl(raw: string | undefined): { url: URL | null; probl
   return { url, problem: null };
 }
 
+/** This machine's names, where a browser treats plain http as secure enough (no `Secure` cookies needed). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
+}
+
 /**
  * Why a deployed keygate could never reach `url`, or null: Cloudflare's network cannot connect to
  * this machine or to a private network. The answer completes "ORIGIN_URL is <url>, …".
