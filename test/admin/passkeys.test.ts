@@ -111,7 +111,7 @@ describe("step-up and removal", () => {
     const { token, device, added } = await withPasskey();
     systemClock.advance(6 * MINUTE);
     const refused = await expectError(await call("DELETE", `/account/passkeys/${added.id}`, { token }), 401, "reauthentication_required");
-    expect(refused.error.details.methods).toEqual(["password", "passkey", "recovery_code"]);
+    expect(refused.error.details!.methods).toEqual(["password", "passkey", "recovery_code"]);
     const { options } = await body(await call("POST", "/account/reauthenticate/passkey-options", { token }), 200);
     expect(options.allowCredentials).toEqual([expect.objectContaining({ id: added.id })]);
     expect((await call("POST", "/account/reauthenticate", { token, body: { passkey: await device.get(options) } })).status).toBe(200);
