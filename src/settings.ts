@@ -10,6 +10,12 @@ export const SECRET_NAMES = ["ADMIN_TOKEN", "JWT_SECRET", "ORIGIN_SIGNING_SECRET
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /**
+ * Secrets of optional features: never in wrangler.toml or the deployment's vars, set with
+ * `wrangler secret put` when the feature is used (single sign-on's client secret).
+ */
+export const OPTIONAL_SECRET_NAMES = ["OIDC_CLIENT_SECRET"] as const;
+
+/**
  * A secret must not be guessable: as long as a random 32-character token at the least, which is
  * also what HS256 wants of its key (RFC 7518 §3.2). The deploy refuses every shorter secret.
  */
