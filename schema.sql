@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (key_hash);
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
+CREATE INDEX IF NOT EXISTS api_keys_expiring ON api_keys (expires_at) WHERE expires_at IS NOT NULL;  -- the overview's keys due soon
 
 -- A tenant status change still being written to its keys' Durable Objects (PATCH /tenants/:id
 -- writes at most a bounded number per call; a repeated PATCH continues after after_key_id).

@@ -13,6 +13,8 @@ import { serveDocs } from "./docs";
 import { enrolmentGate } from "./enrolment";
 import { factorRoutes } from "./factors";
 import { keyRoutes } from "./keys";
+import { nameRoutes } from "./names";
+import { overviewRoutes } from "./overview";
 import { COOKIE_ROUTES, sessionRoutes } from "./sessions";
 import { SIGNIN_METHODS_PATH, signinSettingsRoutes } from "./signin-settings";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
@@ -63,6 +65,8 @@ adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, usageRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
+adminApp.route(API_PREFIX, overviewRoutes);
+adminApp.route(API_PREFIX, nameRoutes);
 serveDocs(adminApp);
 serveConsole(adminApp);
 

@@ -72,6 +72,8 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/sso/start",
   "GET /_keygate/v1/sso/callback",
   "GET /_keygate/v1/scopes",
+  "GET /_keygate/v1/overview",
+  "GET /_keygate/v1/names",
 ].sort();
 
 const SIGNIN = "POST /_keygate/v1/signins";
