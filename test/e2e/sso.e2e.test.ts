@@ -1,6 +1,7 @@
 import { generateKeyPair } from "jose";
 import { TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./browser.mjs";
 import { providerAddress, startProvider } from "./oidc-provider.mjs";
 import { queryLocalD1, startKeygate, type Keygate } from "./support.mjs";
 
@@ -214,5 +215,28 @@ describe("single sign-on", () => {
     expect(trusted.session).toBeDefined();
     // Leave the owner without a factor for the browser journey.
     await fetch(`${kg.url}/_keygate/v1/account/totp`, { method: "DELETE", headers: auth });
+  });
+});
+describe("in the console", () => {
+  it("offers \"Sign in with Test IdP\", which comes back signed in", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${kg.url}/_keygate/`);
+      idp.signInAs({ email: OWNER.email });
+      await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+      await page.getByRole("heading", { name: "Overview", level: 1 }).waitFor();
+      expect(new URL(page.url()).pathname).toBe("/_keygate/console");
+      // A refused sign-in (another person, in another browser) comes back to the sign-in page, saying why.
+      const other = await browser.newPage();
+      await other.goto(`${kg.url}/_keygate/`);
+      idp.signInAs({ email: "stranger@elsewhere.example" });
+      await other.getByRole("link", { name: "Sign in with Test IdP" }).click();
+      await other.getByRole("heading", { name: "Sign in to keygate" }).waitFor();
+      await expect.poll(() => other.getByRole("status").innerText()).toContain("not an admin of this keygate");
+      expect(new URL(other.url()).hash).toBe("");
+    } finally {
+      await browser.close();
+    }
   });
 });
