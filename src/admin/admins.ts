@@ -151,3 +151,28 @@ adminRoutes.openapi(
     return c.body(null, 204);
   },
 );
+
+adminRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admins/{id}/second-factors",
+    summary: "Remove an admin's second factors",
+    description:
+      "For an admin who lost their authenticator app, passkeys and recovery codes: removes all of them and ends the admin's sessions, so they sign in with the password alone " +
+      "(and enrol again; at once when every admin must have a second factor). Owners only, and a step-up action.",
+    middleware: [permit("admins"), stepUp()],
+    request: { params: IdParam(AdminId) },
+    responses: { 204: { description: "Removed" }, ...guardedErrors(400, 404) },
+  }),
+  async (c) => {
+    const row = await loadAdmin(c.var.services, c.req.valid("param").id);
+    const { db } = c.var.services;
+    const now = c.var.services.clock.now();
+    await db.batch([
+      ...deleteFactorsOf(db, row.id),
+      revokeSessionsOf(db, row.id, now),
+      auditStatement(db, actorOf(c), "admin.second_factors_reset", adminResource(row), now, { email: row.email }),
+    ]);
+    return c.body(null, 204);
+  },
+);

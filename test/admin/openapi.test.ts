@@ -31,6 +31,7 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/admins/{id}",
   "PATCH /_keygate/v1/admins/{id}",
   "DELETE /_keygate/v1/admins/{id}",
+  "DELETE /_keygate/v1/admins/{id}/second-factors",
   "POST /_keygate/v1/tenants",
   "GET /_keygate/v1/tenants",
   "GET /_keygate/v1/tenants/{id}",

@@ -223,3 +223,19 @@ describe("removing the authenticator app", () => {
     expect((await call("POST", "/signins", { settings, body: { grant_type: "mfa", mfa_token, code: recoveryCodes[0] } })).status).toBe(200);
   });
 });
+
+describe("an owner resetting an admin's second factors", () => {
+  it("removes them all and ends the admin's sessions: the password alone signs in again", async () => {
+    const owner = await newAdmin();
+    const ownerToken = await signedIn(owner.email);
+    const lost = await newAdmin("admin");
+    const lostToken = await signedIn(lost.email);
+    await enrolTotp(lostToken);
+    await mfaRequired(await passwordSignin(lost.email));
+    expect((await call("DELETE", `/admins/${lost.id}/second-factors`, { token: ownerToken })).status).toBe(204);
+    await expectError(await call("GET", "/tenants", { token: lostToken }), 401, "invalid_token");
+    expect((await passwordSignin(lost.email)).status).toBe(200);
+    expect((await auditOf(lost.id, "admin.second_factors_reset"))[0]!.actor_id).toBe(owner.id);
+    await expectError(await call("DELETE", `/admins/${lost.id}/second-factors`, { token: lostToken }), 401, "invalid_token");
+  });
+});
