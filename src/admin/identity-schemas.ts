@@ -5,36 +5,37 @@ import { z } from "@hono/zod-openapi";
 /** A code from an authenticator app (six digits) or a recovery code (`abcde-fghij`). */
 export const Code = z.string().trim().min(6).max(32).openapi({ example: "123456" });
 
+/** What every WebAuthn answer carries besides its `response`. */
+const credentialFields = {
+  id: z.string().min(1).max(1024),
+  rawId: z.string().min(1).max(1024),
+  type: z.literal("public-key"),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+};
+
 /** What navigator.credentials.get() answers, as @simplewebauthn/browser encodes it (base64url). */
 export const PasskeyAssertion = z
   .object({
-    id: z.string().min(1).max(1024),
-    rawId: z.string().min(1).max(1024),
-    type: z.literal("public-key"),
+    ...credentialFields,
     response: z.object({
       clientDataJSON: z.string().min(1).max(8192),
       authenticatorData: z.string().min(1).max(8192),
       signature: z.string().min(1).max(2048),
       userHandle: z.string().max(1024).optional(),
     }),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-    authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
   })
   .openapi("PasskeyAssertion", { description: "The browser's answer to `passkey_options` (navigator.credentials.get), base64url-encoded." });
 
 /** What navigator.credentials.create() answers, as @simplewebauthn/browser encodes it. */
 export const PasskeyAttestation = z
   .object({
-    id: z.string().min(1).max(1024),
-    rawId: z.string().min(1).max(1024),
-    type: z.literal("public-key"),
+    ...credentialFields,
     response: z.object({
       clientDataJSON: z.string().min(1).max(8192),
       attestationObject: z.string().min(1).max(32768),
       transports: z.array(z.enum(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"])).max(8).optional(),
     }),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-    authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
   })
   .openapi("PasskeyAttestation", { description: "The browser's answer to the registration options (navigator.credentials.create), base64url-encoded." });
 
