@@ -3,6 +3,7 @@ import { ApiError } from "../http/errors";
 import { checkPassword, hasPassword } from "../identity/passwords";
 import { authenticationOptions, relyingParty } from "../identity/passkeys";
 import { lastUsedAt, STEP_UP_SECONDS } from "../identity/session-policy";
+import { signinSettings } from "../identity/signin-settings";
 import { endTokensOf, getAdmin, type AdminRow } from "../store/admin-repo";
 import { factorSummary, passkeysOf } from "../store/factor-repo";
 import { getSession, openSessionsOf, recordAuthentication, revokeSessionOf, revokeSessionsOf, type SessionRow } from "../store/session-repo";
@@ -17,7 +18,6 @@ import { accountOf, callerOf, signedInAdmin } from "./sessions";
 import { checkSecondFactor } from "./signin-flow";
 import { iso } from "./time";
 import { validationHook } from "./validation";
-import { signinSettings } from "../identity/signin-settings";
 
 /**
  * A signed-in admin's own account: who they are and how they sign in, their sessions (each

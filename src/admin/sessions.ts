@@ -44,7 +44,7 @@ export const COOKIE_ROUTES = [SESSIONS_PATH, `${SESSIONS_PATH}/refresh`, `${SESS
  * `Sec-Fetch-Site` may say the request came from another site. SameSite=Strict already keeps the
  * cookie off cross-site requests; this holds even where a browser ignores it.
  */
-export function assertSameSite(c: Context<AdminEnv>): void {
+function assertSameSite(c: Context<AdminEnv>): void {
   const origin = c.req.header("origin");
   const site = c.req.header("sec-fetch-site");
   const sameOrigin = origin === undefined || origin === new URL(c.req.url).origin;
@@ -159,7 +159,7 @@ sessionRoutes.openapi(
     assertSameSite(c);
     const { services } = c.var;
     const { session, admin } = await cookieSession(c);
-    return c.json(await tokenBody(services, tokenOf({ admin, session, secret: "" })), 200);
+    return c.json(await tokenBody(services, tokenOf({ admin, session })), 200);
   },
 );
 

@@ -56,7 +56,7 @@ export interface Grant {
   enrolmentOnly?: boolean;
 }
 
-export function tokenOf(signedIn: SignedIn): Grant {
+export function tokenOf(signedIn: Pick<SignedIn, "admin" | "session">): Grant {
   const { admin, session } = signedIn;
   return { admin, authTime: Math.floor(session.created_at / 1000), sessionId: session.id, enrolmentOnly: session.enrolment_only === 1 };
 }
