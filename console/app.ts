@@ -453,7 +453,7 @@ function adminsPage(cursors: (string | undefined)[] = [undefined]): Promise<void
         h("span", {}, role, error),
         time(admin.created_at),
         time(admin.last_signin_at),
-        h("div", { class: "row-actions" }, h("button", { type: "button", class: "secondary", "aria-label": `Reset the second factors of ${admin.email}`, onclick: () => confirmDialog("Reset second factors", `Remove every authenticator app, passkey and recovery code of ${admin.email}, and sign them out? Do this for someone who lost them: they sign in with their password and enrol again.`, "Reset", async () => {
+        h("div", { class: "row-actions" }, h("button", { type: "button", class: "secondary", "aria-label": `Reset second factors of ${admin.email}`, onclick: () => confirmDialog("Reset second factors", `Remove every authenticator app, passkey and recovery code of ${admin.email}, and sign them out? Do this for someone who lost them: they sign in with their password and enrol again.`, "Reset", async () => {
           await api("DELETE", `/admins/${admin.id}/second-factors`);
           reload();
         }) }, "Reset second factors"), h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Remove admin", `Remove ${admin.email}? They are signed out at once and cannot sign in again.`, "Remove", async () => {

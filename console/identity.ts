@@ -305,7 +305,7 @@ function sessionsSection(sessions: Session[], reload: () => void, signedOutEvery
     time(s.created_at),
     time(s.last_used_at),
     s.ip ?? "—",
-    h("div", { class: "row-actions" }, s.current ? null : h("button", { type: "button", class: "danger", "aria-label": `End the session on ${s.device}`, onclick: () => confirmDialog("End session", `End the session on ${s.device}? It is signed out, and its tokens stop working at once.`, "End session", async () => {
+    h("div", { class: "row-actions" }, s.current ? null : h("button", { type: "button", class: "danger", "aria-label": `End session on ${s.device}`, onclick: () => confirmDialog("End session", `End the session on ${s.device}? It is signed out, and its tokens stop working at once.`, "End session", async () => {
       await api("DELETE", `/account/sessions/${s.id}`);
       reload();
     }) }, "End session")),
