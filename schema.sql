@@ -113,7 +113,67 @@ CREATE TABLE IF NOT EXISTS admin_sessions (
   session_epoch INTEGER NOT NULL,                    -- the admin's at sign-in: a password change ends the session
   created_at    INTEGER NOT NULL,                    -- the password sign-in
   expires_at    INTEGER NOT NULL,                    -- created_at + 24 h: no refresh after it
-  revoked_at    INTEGER                              -- signed out
+  revoked_at    INTEGER,                             -- signed out
+  kind          TEXT NOT NULL DEFAULT 'console' CHECK (kind IN ('console', 'api')), -- api: POST /signins, no cookie
+  authenticated_at INTEGER,                          -- the last sign-in or step-up; null: created_at
+  last_used_at  INTEGER,                             -- recorded at most once a minute; null: created_at
+  user_agent    TEXT,
+  ip            TEXT,                                -- at the last recorded use; null with LOG_CLIENT_IPS=false
+  methods       TEXT NOT NULL DEFAULT '["pwd"]',     -- how the admin signed in (JSON list of amr values)
+  enrolment_only INTEGER NOT NULL DEFAULT 0          -- 1: may only enrol the second factor it must have
 );
 CREATE UNIQUE INDEX IF NOT EXISTS admin_sessions_secret ON admin_sessions (secret_hash);
 CREATE INDEX IF NOT EXISTS admin_sessions_admin ON admin_sessions (admin_id);
+CREATE INDEX IF NOT EXISTS admin_sessions_expiry ON admin_sessions (expires_at);
+
+-- A secret handed out once and taken back once: an mfa_token, a passkey challenge, a single
+-- sign-on state. Stored by the SHA-256 of the secret; used_at marks it spent.
+CREATE TABLE IF NOT EXISTS auth_challenges (
+  id         TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN ('mfa', 'passkey', 'sso')),
+  admin_id   TEXT,
+  data       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER
+);
+CREATE INDEX IF NOT EXISTS auth_challenges_expiry ON auth_challenges (expires_at);
+
+-- An admin's TOTP authenticator; its secret encrypted (AES-GCM, a key derived from JWT_SECRET).
+CREATE TABLE IF NOT EXISTS admin_totp (
+  admin_id     TEXT PRIMARY KEY,
+  secret       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  confirmed_at INTEGER,                   -- null until a code from it is given: not yet in force
+  last_step    INTEGER NOT NULL DEFAULT 0 -- the last 30-second step accepted; no code of it or before is taken again
+);
+
+-- Ten one-time recovery codes per admin with a second factor, each kept as its SHA-256.
+CREATE TABLE IF NOT EXISTS admin_recovery_codes (
+  admin_id   TEXT NOT NULL,
+  code_hash  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  PRIMARY KEY (admin_id, code_hash)
+);
+
+-- Passkeys (WebAuthn credentials) on keygate's own origin.
+CREATE TABLE IF NOT EXISTS admin_passkeys (
+  id           TEXT PRIMARY KEY,          -- the credential id, base64url
+  admin_id     TEXT NOT NULL,
+  public_key   TEXT NOT NULL,             -- COSE key, base64url
+  counter      INTEGER NOT NULL,          -- the authenticator's signature counter
+  transports   TEXT,                      -- JSON list
+  name         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS admin_passkeys_admin ON admin_passkeys (admin_id);
+
+-- Settings an owner changes through the API (audited): whether passwords may sign in, whether
+-- every admin needs a second factor. A name absent here has its default.
+CREATE TABLE IF NOT EXISTS settings (
+  name       TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);

@@ -65,7 +65,8 @@ export class AdminClient {
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) target.searchParams.set(name, String(value));
     }
-    const headers: Record<string, string> = { accept: "application/json" };
+    // keygate shows an admin's sessions by device: this one reads "keygate CLI".
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": `keygate-cli/${typeof KEYGATE_VERSION === "string" ? KEYGATE_VERSION : "dev"}` };
     if (this.token !== null) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
 
@@ -96,7 +97,7 @@ export class AdminClient {
         envelope.error.message,
         typeof envelope.requestId === "string" ? envelope.requestId : response.headers.get("x-request-id"),
         (envelope.error.details as Record<string, unknown> | null) ?? null,
-        code === "invalid_token" ? this.invalidTokenHint : undefined,
+        code === "invalid_token" ? this.invalidTokenHint : code === "reauthentication_required" ? REAUTHENTICATION_HINT : undefined,
       );
     }
     // Something answered, but not keygate's API: a wrong --url, a proxy's error page.
@@ -104,6 +105,11 @@ export class AdminClient {
     throw new UnreachableError(this.url, `it answered HTTP ${response.status} (${type}), not keygate's admin API; is --url right?`);
   }
 }
+
+declare const KEYGATE_VERSION: string;
+
+/** A sensitive action after the 5 minutes a sign-in counts for. */
+const REAUTHENTICATION_HINT = "A new sign-in counts as a confirmation: run `keygate login` again, then repeat this within 5 minutes.";
 
 function parseJson(text: string): unknown {
   try {

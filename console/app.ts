@@ -1,10 +1,11 @@
-import { api, currentAdmin, query, refresh, signIn, whenSignedOut } from "./api";
+import { api, ApiError, currentAdmin, mustEnrol, query, refresh, signIn, whenEnrolmentRequired, whenSignedOut, whenStepUpNeeded } from "./api";
 import { auditPage, namesFor } from "./audit";
 import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
 import { usageChart, type UsagePoint } from "./chart";
 import { eventsSection } from "./events";
 import { keyName, time } from "./format";
 import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, page, pager, signedOutHeader, statusBadge, table, type Page } from "./layout";
+import { accountSections, secondStepCard, signInAlternatives, ssoReturn, stepUpDialog, type PendingSignin } from "./identity";
 import { overviewPage } from "./overview";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { ADMIN_ROLES } from "../src/authority/roles";
@@ -44,32 +45,45 @@ const GRACE_PRESETS: [string, string][] = [["0", "Now"], ["60", "1 minute"], ["9
 function signInPage(message = ""): void {
   signedOutHeader();
   document.title = "Sign in · keygate";
-  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const email = h("input", { type: "email", name: "email", autocomplete: "username webauthn", required: true });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const error = h("p", { class: "error", role: "alert" });
-  const form = h(
-    "form",
-    { class: "card signin", "aria-labelledby": "signin-title" },
-    h("h1", { id: "signin-title" }, "Sign in to keygate"),
-    message ? h("p", { class: "notice", role: "status" }, message) : null,
-    field("Email", email),
-    field("Password", password),
-    error,
-    h("button", { type: "submit" }, "Sign in"),
-  );
+  const notice = h("p", { class: "notice", role: "status", hidden: !message }, message);
+  const passwordPart = h("div", {}, field("Email", email), field("Password", password), error, h("button", { type: "submit" }, "Sign in"));
+  const signedIn = () => {
+    password.value = "";
+    route();
+  };
+  const form = h("form", { class: "card signin", "aria-labelledby": "signin-title" }, h("h1", { id: "signin-title" }, "Sign in to keygate"), notice, passwordPart);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     show(error);
     try {
-      await signIn(email.value, password.value);
-      password.value = "";
-      route();
+      await signIn({ email: email.value, password: password.value });
+      signedIn();
     } catch (e) {
+      // An account with a second factor: the second step replaces the form.
+      if (e instanceof ApiError && e.code === "mfa_required") return secondStep(e.details as PendingSignin);
       showError(form, error, e);
     }
   });
   show(main, form);
+  void signInAlternatives((note) => {
+    passwordPart.remove();
+    show(notice, [message, note].filter(Boolean).join(" "));
+    notice.hidden = false;
+  }, signedIn).then((more) => more && form.append(more));
   email.focus();
+}
+
+/** The sign-in's second step (after a password, or single sign-on), then on to `returnTo`. */
+function secondStep(pending: PendingSignin, returnTo?: string): void {
+  signedOutHeader();
+  document.title = "Second step · keygate";
+  show(main, secondStepCard(pending, () => {
+    if (returnTo) location.hash = returnTo.slice(returnTo.indexOf("#"));
+    route();
+  }));
 }
 
 // ── Tenants ───────────────────────────────────────────────────────────────────────────────────
@@ -439,7 +453,10 @@ function adminsPage(cursors: (string | undefined)[] = [undefined]): Promise<void
         h("span", {}, role, error),
         time(admin.created_at),
         time(admin.last_signin_at),
-        h("div", { class: "row-actions" }, h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Remove admin", `Remove ${admin.email}? They are signed out at once and cannot sign in again.`, "Remove", async () => {
+        h("div", { class: "row-actions" }, h("button", { type: "button", class: "secondary", "aria-label": `Reset second factors of ${admin.email}`, onclick: () => confirmDialog("Reset second factors", `Remove every authenticator app, passkey and recovery code of ${admin.email}, and sign them out? Do this for someone who lost them: they sign in with their password and enrol again.`, "Reset", async () => {
+          await api("DELETE", `/admins/${admin.id}/second-factors`);
+          reload();
+        }) }, "Reset second factors"), h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Remove admin", `Remove ${admin.email}? They are signed out at once and cannot sign in again.`, "Remove", async () => {
           await api("DELETE", `/admins/${admin.id}`);
           reload();
         }) }, "Remove")),
@@ -508,7 +525,8 @@ function accountPage(): Promise<void> {
       h("div", {}, h("dt", {}, "Role"), h("dd", {}, me.role)),
       h("div", {}, h("dt", {}, "Admin id"), h("dd", {}, h("code", {}, me.id))),
     );
-    return [h("section", { "aria-label": "Signed in as" }, who), form];
+    const identity = await accountSections(accountPage, () => signInPage("You are signed out everywhere."));
+    return [h("section", { "aria-label": "Signed in as" }, who), ...identity, form];
   });
 }
 
@@ -517,6 +535,11 @@ function accountPage(): Promise<void> {
 function route(): void {
   if (!currentAdmin()) return signInPage();
   const [, section, id] = location.hash.split("/");
+  // A session that may only enrol a second factor (every admin must have one) starts there.
+  if (mustEnrol() && section !== "account") {
+    location.hash = "#/account";
+    return;
+  }
   if (!canRead() && section !== "account") {
     navigation();
     show(main, h("h1", {}, "Nothing to manage"), h("p", {}, `The role ${currentAdmin()!.role} may only verify keys; the console has nothing for it but your account.`));
@@ -533,7 +556,13 @@ function route(): void {
 }
 
 whenSignedOut((message) => signInPage(message));
+whenStepUpNeeded(stepUpDialog);
+whenEnrolmentRequired(() => (location.hash = "#/account"));
 window.addEventListener("hashchange", route);
 show(app, h("a", { href: "#main", class: "skip" }, "Skip to content"), h("header", {}, nav), main);
-// A page load keeps the session: the cookie gets a new token, or the page asks to sign in.
-void refresh().then(route, () => signInPage());
+// Back from single sign-on: why it failed, or its second step; otherwise a page load keeps the
+// session: the cookie gets a new token, or the page asks to sign in.
+const sso = ssoReturn();
+if (sso && "error" in sso) signInPage(sso.error);
+else if (sso) secondStep(sso.pending, sso.returnTo);
+else void refresh().then((live) => (live ? route() : signInPage()), () => signInPage());

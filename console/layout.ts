@@ -68,6 +68,8 @@ export async function page(title: string, build: () => Promise<(Node | null)[]>)
     const own = body[0] instanceof HTMLElement && (body[0].tagName === "H1" || body[0].classList.contains("page-head"));
     show(main, own ? null : h("h1", {}, title), ...body);
   } catch (e) {
+    // A session that ended while loading has already put the sign-in page (and why) in its place.
+    if (!currentAdmin()) return;
     show(main, h("h1", {}, title), h("p", { class: "error", role: "alert" }, errorText(e)));
   }
 }

@@ -2,7 +2,7 @@
 // plain sentence. The rules themselves are the worker's own (src/settings.ts, which Node runs with
 // its types stripped), so a setting the worker would refuse is refused here first.
 import { relative } from "node:path";
-import { LENGTH_CHECKED_SECRETS, readOriginUrl, SECRET_NAMES, tooShortSecret, unreachableFromCloudflare, weakSecret } from "../src/settings.ts";
+import { LENGTH_CHECKED_SECRETS, OPTIONAL_SECRET_NAMES, readOriginUrl, SECRET_NAMES, tooShortSecret, unreachableFromCloudflare, weakSecret } from "../src/settings.ts";
 
 export { SECRET_NAMES };
 
@@ -75,6 +75,8 @@ export function deployRefusals({ settings, vars, secrets, file }) {
     for (const [name, value] of Object.entries(fileVars)) {
       if (SECRET_NAMES.includes(name)) {
         refusals.push(`${name} is a secret and never goes in ${where}: set it in the environment, or let the deploy ask for it.`);
+      } else if (OPTIONAL_SECRET_NAMES.includes(name)) {
+        refusals.push(`${name} is a secret and never goes in ${where}: \`npx wrangler secret put ${name}\` sets it.`);
       } else if (typeof value !== "string") {
         refusals.push(`vars.${name} in ${where} must be text (wrangler.toml's vars are), not ${JSON.stringify(value)}.`);
       }

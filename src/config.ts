@@ -2,7 +2,8 @@ import { globToRegExp, publicPath, type CostRule, type PublicPath, type RouteRul
 import { MAX_COST } from "./authority/plan";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
-import { readOriginUrl } from "./settings";
+import { ADMIN_ROLES, isAdminRole, type AdminRole } from "./authority/roles";
+import { isLoopbackHost, readOriginUrl } from "./settings";
 
 export interface Config extends RouteRules {
   originUrl: URL | null;
@@ -20,6 +21,25 @@ export interface Config extends RouteRules {
   jwtSecret: string | null;
   /** Whether usage records keep client addresses (a key's events and last use, failures per IP). */
   logClientIps: boolean;
+  /** A console session unused this long ends (SESSION_IDLE_MINUTES). */
+  sessionIdleMinutes: number;
+  /** Single sign-on with an OpenID Connect provider; null when OIDC_ISSUER is not set. */
+  sso: SsoConfig | null;
+}
+
+export interface SsoConfig {
+  /** The provider's issuer exactly as its ID tokens name it (https, or http on loopback). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** What the console's button says: "Sign in with <providerName>". */
+  providerName: string;
+  /** Email domains whose unknown addresses become admins with defaultRole (lower-case). */
+  allowedDomains: string[];
+  /** The role of an admin made by a first single sign-on; null: unknown emails are refused. */
+  defaultRole: AdminRole | null;
+  /** Whether a provider's `amr` claim saying "mfa" stands in for keygate's second factor. */
+  trustProviderMfa: boolean;
 }
 
 export interface AttemptLimit {
@@ -76,6 +96,51 @@ function parseConfig(env: Env): Config {
     adminToken: env.ADMIN_TOKEN || null,
     jwtSecret: env.JWT_SECRET || null,
     logClientIps: bool("LOG_CLIENT_IPS", env.LOG_CLIENT_IPS, true),
+    sessionIdleMinutes: positiveInt("SESSION_IDLE_MINUTES", env.SESSION_IDLE_MINUTES, 30, 24 * 60),
+    sso: ssoConfig(env),
+  };
+}
+
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/**
+ * OIDC_ISSUER turns single sign-on on; it then needs the client's id and secret. The issuer is
+ * https (http only on this machine, for a provider under test): its discovery document and keys
+ * decide who may sign in. Owner is no default role: an unknown person must never become one by
+ * signing in.
+ */
+function ssoConfig(env: Env): SsoConfig | null {
+  const raw = (env.OIDC_ISSUER ?? "").trim();
+  if (raw === "") return null;
+  let issuer: URL;
+  try {
+    issuer = new URL(raw);
+  } catch {
+    throw misconfigured("OIDC_ISSUER", "must be the provider's https URL");
+  }
+  if (issuer.protocol !== "https:" && !(issuer.protocol === "http:" && isLoopbackHost(issuer.hostname))) {
+    throw misconfigured("OIDC_ISSUER", "must be the provider's https URL");
+  }
+  const clientId = (env.OIDC_CLIENT_ID ?? "").trim();
+  const clientSecret = env.OIDC_CLIENT_SECRET ?? "";
+  if (!clientId) throw misconfigured("OIDC_CLIENT_ID", "must be set when OIDC_ISSUER is (the client id the provider gave keygate)");
+  if (!clientSecret) throw misconfigured("OIDC_CLIENT_SECRET", "must be set when OIDC_ISSUER is (a secret: `wrangler secret put OIDC_CLIENT_SECRET`)");
+  const allowedDomains = (env.OIDC_ALLOWED_DOMAINS ?? "").split(",").map((d) => d.trim().toLowerCase()).filter(Boolean);
+  for (const domain of allowedDomains) {
+    if (!DOMAIN_PATTERN.test(domain)) throw misconfigured("OIDC_ALLOWED_DOMAINS", `entry "${domain}" is not a domain name like example.com`);
+  }
+  const role = (env.OIDC_DEFAULT_ROLE ?? "").trim();
+  if (role !== "" && (!isAdminRole(role) || role === "owner")) {
+    throw misconfigured("OIDC_DEFAULT_ROLE", `must be one of ${ADMIN_ROLES.filter((r) => r !== "owner").join(", ")}`);
+  }
+  return {
+    issuer: raw,
+    clientId,
+    clientSecret,
+    providerName: (env.OIDC_PROVIDER_NAME ?? "").trim() || issuer.hostname,
+    allowedDomains,
+    defaultRole: role === "" ? null : (role as AdminRole),
+    trustProviderMfa: bool("OIDC_TRUST_PROVIDER_MFA", env.OIDC_TRUST_PROVIDER_MFA, false),
   };
 }
 

@@ -14,6 +14,14 @@ interface KeygateOptionalBindings {
   DEFAULT_RATE_WINDOW_SECONDS?: string;
   LOG_CLIENT_IPS?: string;
   ROUTE_COSTS?: string;
+  SESSION_IDLE_MINUTES?: string;
+  OIDC_ISSUER?: string;
+  OIDC_CLIENT_ID?: string;
+  OIDC_CLIENT_SECRET?: string;
+  OIDC_PROVIDER_NAME?: string;
+  OIDC_ALLOWED_DOMAINS?: string;
+  OIDC_DEFAULT_ROLE?: string;
+  OIDC_TRUST_PROVIDER_MFA?: string;
 }
 interface Env extends KeygateOptionalBindings {}
 declare namespace Cloudflare {

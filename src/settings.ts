@@ -10,6 +10,12 @@ export const SECRET_NAMES = ["ADMIN_TOKEN", "JWT_SECRET", "ORIGIN_SIGNING_SECRET
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /**
+ * Secrets of optional features: never in wrangler.toml or the deployment's vars, set with
+ * `wrangler secret put` when the feature is used (single sign-on's client secret).
+ */
+export const OPTIONAL_SECRET_NAMES = ["OIDC_CLIENT_SECRET"] as const;
+
+/**
  * A secret must not be guessable: as long as a random 32-character token at the least, which is
  * also what HS256 wants of its key (RFC 7518 §3.2). The deploy refuses every shorter secret.
  */
@@ -44,6 +50,11 @@ export function readOriginUrl(raw: string | undefined): { url: URL | null; probl
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return { url: null, problem: "must be an http(s) URL" };
   return { url, problem: null };
+}
+
+/** This machine's names, where a browser treats plain http as secure enough (no `Secure` cookies needed). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { credentialsPath, forgetSession, saveSession, type StoredSession } from "../credentials";
-import { UsageError } from "../errors";
+import { ApiRefusal, UsageError } from "../errors";
 import { details, say, time, writeOut } from "../output";
 import { ask, interactive, readSecret } from "../prompt";
 import { claimsOf, expiryOf, Session } from "../session";
@@ -8,24 +8,38 @@ import { claimsOf, expiryOf, Session } from "../session";
 export function registerAuth(program: Command): void {
   program
     .command("login")
-    .description("Sign in as an admin with email and password; the token is kept for this --url and refreshed as you use it")
+    .description("Sign in as an admin with email and password (and a code, with a second factor); the token is kept for this --url and refreshed as you use it")
     .option("--email <email>", "the admin's email (env KEYGATE_EMAIL; asked for at a terminal)")
+    .option("--otp <code>", "a code from your authenticator app, or a recovery code, when your account has a second factor (asked for at a terminal)")
     .addHelpText(
       "after",
       `
 The password is asked for without echo at a terminal; otherwise it is read from the first line
-of standard input. The token is stored in ${"$XDG_CONFIG_HOME"}/keygate/credentials.json (mode 0600).
+of standard input. With a second factor (an authenticator app), keygate asks for a code: give it
+with --otp, type it at the terminal, or put it on the next line of standard input. Passkeys and
+single sign-on are for the browser console. The token is stored in
+${"$XDG_CONFIG_HOME"}/keygate/credentials.json (mode 0600).
 
 Examples:
   $ keygate login --url https://api.example.com
-  $ printf '%s\\n' "$PASSWORD" | keygate login --email ops@example.com`,
+  $ printf '%s\\n' "$PASSWORD" | keygate login --email ops@example.com --otp 123456`,
     )
-    .action(async (options: { email?: string }, command: Command) => {
+    .action(async (options: { email?: string; otp?: string }, command: Command) => {
       const session = new Session(command);
       const email = options.email ?? process.env.KEYGATE_EMAIL ?? (interactive() ? await ask("Email: ") : "");
       if (!email) throw new UsageError("--email is required when standard input is not a terminal.");
       const password = await readSecret("Password: ", "password");
-      const response = await session.anonymous().post("/signins", { grant_type: "password", email, password });
+      const client = session.anonymous();
+      let response;
+      try {
+        response = await client.post("/signins", { grant_type: "password", email, password });
+      } catch (error) {
+        if (!(error instanceof ApiRefusal && error.code === "mfa_required")) throw error;
+        // The second step: the mfa_token (single-use, 5 minutes) and a code.
+        const mfaToken = String(error.details?.mfa_token ?? "");
+        const code = options.otp ?? (await readSecret("Code from your authenticator app (or a recovery code): ", "code (--otp)"));
+        response = await client.post("/signins", { grant_type: "mfa", mfa_token: mfaToken, code: code.trim() });
+      }
       const claims = claimsOf(response.body.access_token);
       const stored: StoredSession = {
         access_token: response.body.access_token,

@@ -3,6 +3,8 @@ import { ApiError } from "../http/errors";
 import { hashPassword } from "../identity/passwords";
 import { prefixedId } from "../keys/random";
 import type { Services } from "../services";
+import { deleteFactorsOf } from "../store/factor-repo";
+import { revokeSessionsOf } from "../store/session-repo";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { actorOf, adminResource, auditStatement } from "./audit-trail";
 import type { AdminEnv } from "./context";
@@ -10,6 +12,7 @@ import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { Admin, AdminCreate, AdminId, AdminUpdate, IdParam } from "./schemas";
+import { stepUp } from "./step-up";
 import { validationHook } from "./validation";
 import { adminView } from "./views";
 
@@ -38,15 +41,17 @@ adminRoutes.openapi(
     method: "post",
     path: "/admins",
     summary: "Create an admin user",
-    description: "Owners only (or the ADMIN_TOKEN, which is how the first owner is created). The password is stored as a PBKDF2-SHA256 verifier.",
-    middleware: [permit("admins")],
+    description:
+      "Owners only (or the ADMIN_TOKEN, which is how the first owner is created). The password is stored as a PBKDF2-SHA256 verifier. " +
+      "A step-up action: an owner's sign-in or confirmation must be less than 5 minutes old (else 401 reauthentication_required).",
+    middleware: [permit("admins"), stepUp()],
     request: { body: jsonBody(AdminCreate) },
     responses: { 201: json(Admin, "The admin"), ...guardedErrors(400, 409) },
   }),
   async (c) => {
     const { email, password, role } = c.req.valid("json");
     if (await getAdminByEmail(c.var.services.db, email)) throw emailTaken();
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const row: AdminRow = {
       id: prefixedId("adm"),
       email,
@@ -98,8 +103,9 @@ adminRoutes.openapi(
     path: "/admins/{id}",
     summary: "Change an admin's role or password",
     description:
-      "A role change applies to the admin's current tokens at once (roles are read from D1 on every call). A password change ends every token the admin holds: they sign in again.",
-    middleware: [permit("admins")],
+      "A role change applies to the admin's current tokens at once (roles are read from D1 on every call). A password change ends every token the admin holds: they sign in again. " +
+      "A step-up action (401 reauthentication_required when the owner's authentication is more than 5 minutes old).",
+    middleware: [permit("admins"), stepUp()],
     request: { params: IdParam(AdminId), body: jsonBody(AdminUpdate) },
     responses: { 200: json(Admin, "The admin"), ...guardedErrors(400, 404, 409) },
   }),
@@ -107,7 +113,7 @@ adminRoutes.openapi(
     const change = c.req.valid("json");
     const current = await loadAdmin(c.var.services, c.req.valid("param").id);
     if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.var.services, current);
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const password = change.password !== undefined ? await hashPassword(change.password) : undefined;
     // The audit trail says that the password changed, never what to.
     const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(password ? { password_changed: true } : {}) };
@@ -126,18 +132,46 @@ adminRoutes.openapi(
     method: "delete",
     path: "/admins/{id}",
     summary: "Delete an admin user",
-    description: "Immediate: the admin's tokens stop working on their next call.",
-    middleware: [permit("admins")],
+    description: "Immediate: the admin's tokens stop working on their next call, and their second factors are removed. A step-up action.",
+    middleware: [permit("admins"), stepUp()],
     request: { params: IdParam(AdminId) },
     responses: { 204: { description: "Deleted" }, ...guardedErrors(400, 404, 409) },
   }),
   async (c) => {
     const row = await loadAdmin(c.var.services, c.req.valid("param").id);
     await assertNotLastOwner(c.var.services, row);
-    const now = Date.now();
-    await c.var.services.db.batch([
-      deleteAdmin(c.var.services.db, row.id),
-      auditStatement(c.var.services.db, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),
+    const now = c.var.services.clock.now();
+    const { db } = c.var.services;
+    await db.batch([
+      deleteAdmin(db, row.id),
+      auditStatement(db, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),
+      revokeSessionsOf(db, row.id, now),
+      ...deleteFactorsOf(db, row.id),
+    ]);
+    return c.body(null, 204);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admins/{id}/second-factors",
+    summary: "Remove an admin's second factors",
+    description:
+      "For an admin who lost their authenticator app, passkeys and recovery codes: removes all of them and ends the admin's sessions, so they sign in with the password alone " +
+      "(and enrol again; at once when every admin must have a second factor). Owners only, and a step-up action.",
+    middleware: [permit("admins"), stepUp()],
+    request: { params: IdParam(AdminId) },
+    responses: { 204: { description: "Removed" }, ...guardedErrors(400, 404) },
+  }),
+  async (c) => {
+    const row = await loadAdmin(c.var.services, c.req.valid("param").id);
+    const { db } = c.var.services;
+    const now = c.var.services.clock.now();
+    await db.batch([
+      ...deleteFactorsOf(db, row.id),
+      revokeSessionsOf(db, row.id, now),
+      auditStatement(db, actorOf(c), "admin.second_factors_reset", adminResource(row), now, { email: row.email }),
     ]);
     return c.body(null, 204);
   },

@@ -4,13 +4,14 @@ import type { Config } from "../config";
 import { keyAuth } from "../gateway/key-auth";
 import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
-import { sessionEnd } from "../identity/session-policy";
+import { authenticatedAt, sessionEnd, useWorthRecording } from "../identity/session-policy";
 import { isWellFormedKey } from "../keys/format";
 import { secretsEqual } from "../keys/hash";
 import type { Services } from "../services";
 import { getAdmin, type AdminRow } from "../store/admin-repo";
 import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
-import { getSession } from "../store/session-repo";
+import { getSession, recordSessionUse, type SessionRow } from "../store/session-repo";
+import { storedAddress } from "../usage/addresses";
 import type { AdminEnv, Principal } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { verifyToken, type TokenClaims } from "./tokens";
@@ -36,8 +37,16 @@ export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
     const root = rootToken(config);
     if (root !== null && (await secretsEqual(token, root))) return { kind: "root" };
     if (looksLikeJwt(token)) {
-      const { admin } = await verifyAdminToken(services, token);
-      return { kind: "admin", id: admin.id, email: admin.email, role: admin.role };
+      const { admin, claims, session } = await verifyAdminToken(services, token, c.req.raw.headers);
+      return {
+        kind: "admin",
+        id: admin.id,
+        email: admin.email,
+        role: admin.role,
+        session: session
+          ? { id: session.id, authenticatedAt: authenticatedAt(session), enrolmentOnly: session.enrolment_only === 1 }
+          : { id: null, authenticatedAt: claims.auth_time * 1000, enrolmentOnly: false },
+      };
     }
     if (isWellFormedKey(token, config.keyPrefix)) return "key";
     if (config.adminToken !== null && root === null) throw adminTokenTooShort();
@@ -76,16 +85,26 @@ function adminTokenTooShort(): ApiError {
 /**
  * An admin's token is checked against D1 on every call, so deleting an admin or changing their
  * role takes effect at once rather than when the token expires; a password change moves the
- * admin's session epoch on, which ends every token issued before it. A token of a console session
- * (`sid`) also needs that session to be live (session-policy.ts): signing out ends its tokens at once.
+ * admin's session epoch on, which ends every token issued before it. A token of a session (`sid`)
+ * also needs that session to be live (session-policy.ts): signing out ends its tokens at once, and
+ * a console session unused for SESSION_IDLE_MINUTES ends. A call with `headers` is a use of the
+ * session, written down at most once a minute (the idle limit's clock), never on every call.
  */
-export async function verifyAdminToken(services: Services, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
-  const claims = await verifyToken(services.config, token);
+export async function verifyAdminToken(
+  services: Services,
+  token: string,
+  headers?: Headers,
+): Promise<{ admin: AdminRow; claims: TokenClaims; session: SessionRow | null }> {
+  const claims = await verifyToken(services.config, token, services.clock.now());
   const admin = await getAdmin(services.db, claims.sub);
   if (!admin || admin.session_epoch !== claims.epoch) throw invalidToken();
-  if (claims.sid !== undefined) {
-    const end = sessionEnd(await getSession(services.db, claims.sid), admin, services.clock.now());
-    if (end !== null) throw sessionEnded(end);
+  if (claims.sid === undefined) return { admin, claims, session: null };
+  const session = await getSession(services.db, claims.sid);
+  const now = services.clock.now();
+  const end = sessionEnd(session, admin, now, services.config);
+  if (end !== null) throw sessionEnded(end, services.config);
+  if (headers && useWorthRecording(session!, now)) {
+    await recordSessionUse(services.db, session!.id, now, storedAddress(services.config, headers)).run();
   }
-  return { admin, claims };
+  return { admin, claims, session };
 }

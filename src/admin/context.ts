@@ -5,10 +5,20 @@ import type { AdminRole } from "../authority/roles";
 /** Who is calling the admin API. */
 export type Principal =
   | { kind: "root" } // the ADMIN_TOKEN secret
-  | { kind: "admin"; id: string; email: string; role: AdminRole } // a signed-in admin's JWT
+  | { kind: "admin"; id: string; email: string; role: AdminRole; session: SessionFacts } // a signed-in admin's JWT
   | { kind: "key"; keyId: string; tenantId: string; environment: Environment; scopes: string[] }; // tenant self-service
 
 export interface AdminEnv {
   Bindings: Env;
   Variables: KeyAuthVariables & { principal: Principal };
+}
+
+/** What a signed-in admin's call knows of the sign-in behind its token. */
+export interface SessionFacts {
+  /** The session (admin_sessions.id); null for a token issued without one. */
+  id: string | null;
+  /** When the admin last proved who they are (ms): the sign-in, or a later step-up. */
+  authenticatedAt: number;
+  /** A second factor is required and the admin has none yet: only enrolling one is allowed. */
+  enrolmentOnly: boolean;
 }

@@ -1,5 +1,5 @@
 import { ApiError, RejectedCredential } from "../http/errors";
-import { signInAgain, type SessionEnd } from "../identity/session-policy";
+import { signInAgain, type IdleLimit, type SessionEnd } from "../identity/session-policy";
 
 const CHALLENGE = 'Bearer realm="keygate-admin"';
 const INVALID_TOKEN = { "www-authenticate": `${CHALLENGE}, error="invalid_token"` };
@@ -19,9 +19,12 @@ export function invalidToken(message = "The admin token is not valid."): ApiErro
   return new RejectedCredential("invalid_token", message, null, INVALID_TOKEN);
 }
 
-/** A real sign-in that has ended (session-policy.ts): the admin signs in again; no guess, so not counted. */
-export function sessionEnded(end: SessionEnd): ApiError {
-  return new ApiError("invalid_token", signInAgain(end), null, INVALID_TOKEN);
+/**
+ * A real sign-in that has ended (session-policy.ts): the admin signs in again; no guess, so not
+ * counted. `details.reason` says why, so the console can tell the admin.
+ */
+export function sessionEnded(end: SessionEnd, idle?: IdleLimit): ApiError {
+  return new ApiError("invalid_token", signInAgain(end, idle), { reason: end }, INVALID_TOKEN);
 }
 
 /** Three base64url parts: a JWT (an unsigned one has an empty third part, and is refused later). */

@@ -3,6 +3,7 @@ import { DEFAULT_ENVIRONMENT } from "../authority/key";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
 import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
+import { oneProof, PasskeyAssertion, SecondFactor } from "./identity-schemas";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
@@ -90,18 +91,28 @@ export const AdminUpdate = z
   .refine((v) => v.role !== undefined || v.password !== undefined, "role or password is required")
   .openapi("AdminUpdate");
 
+const SigninEmail = z.string().trim().toLowerCase().min(1).max(254);
+const SigninPassword = z.string().min(1).max(256);
+
 export const Signin = z
   .discriminatedUnion("grant_type", [
-    z.strictObject({ grant_type: z.literal("password"), email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) }),
+    z.strictObject({ grant_type: z.literal("password"), email: SigninEmail, password: SigninPassword }),
+    z.strictObject({ grant_type: z.literal("mfa"), ...SecondFactor }).superRefine(oneProof),
     z.strictObject({ grant_type: z.literal("refresh") }),
   ])
   .openapi("Signin", {
-    description: 'Password sign-in, or `{"grant_type":"refresh"}` with `Authorization: Bearer <current token>`.',
+    description:
+      'Password sign-in; its second step `{"grant_type":"mfa","mfa_token","code"|"passkey"}` when it answered 401 mfa_required; or `{"grant_type":"refresh"}` with `Authorization: Bearer <current token>`.',
     example: { grant_type: "password", email: "ops@example.com", password: "correct horse battery staple" },
   });
 
+/** The console's sign-in: a password, the second step after 401 mfa_required, or a passkey alone. */
 export const SessionSignin = z
-  .strictObject({ email: z.string().trim().toLowerCase().min(1).max(254), password: z.string().min(1).max(256) })
+  .union([
+    z.strictObject({ email: SigninEmail, password: SigninPassword }),
+    z.strictObject(SecondFactor).superRefine(oneProof),
+    z.strictObject({ passkey: PasskeyAssertion }),
+  ])
   .openapi("SessionSignin", { example: { email: "ops@example.com", password: "correct horse battery staple" } });
 
 export const PasswordChange = z
@@ -173,6 +184,9 @@ export const AccessToken = z
     access_token: z.string(),
     token_type: z.literal("Bearer"),
     expires_in: z.number().openapi({ example: 3600 }),
+    enrolment_required: z.literal(true).optional().openapi({
+      description: "Every admin needs a second factor and you have none: until you enrol one (POST /account/totp or /account/passkeys), only /account routes answer.",
+    }),
   })
   .openapi("AccessToken");
 
@@ -186,7 +200,9 @@ export const AuditEvent = z
       id: z.string(),
     }),
     resource: z.object({
-      type: z.enum(["tenant", "api_key", "admin", "signin"]).openapi({ description: "`signin`: a sign-in attempt; the id is the email it was made for." }),
+      type: z
+        .enum(["tenant", "api_key", "admin", "signin", "settings"])
+        .openapi({ description: "`signin`: a sign-in attempt; the id is the email it was made for. `settings`: the sign-in settings (id `signin`)." }),
       id: z.string(),
     }),
     tenant_id: z.string().nullable(),

@@ -3,20 +3,23 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
+import { isLoopbackHost } from "../settings";
+import { authenticationOptions, relyingParty } from "../identity/passkeys";
 import { checkPassword, hashPassword } from "../identity/passwords";
-import { MAX_SESSION_SECONDS, sessionEnd, signInAgain, startSession } from "../identity/session-policy";
+import { MAX_SESSION_SECONDS, sessionEnd, signInAgain } from "../identity/session-policy";
 import { hashKey } from "../keys/hash";
-import { randomBase62 } from "../keys/random";
 import { getAdmin, updateAdmin, type AdminRow } from "../store/admin-repo";
-import { getSessionBySecretHash, insertSession, revokeSession, type SessionRow } from "../store/session-repo";
+import { getSessionBySecretHash, revokeSession, type SessionRow } from "../store/session-repo";
 import { actorOf, adminResource, auditStatement } from "./audit-trail";
 import type { MiddlewareHandler } from "hono";
 import type { AdminEnv, Principal } from "./context";
 import { invalidToken, sessionEnded } from "./credentials";
+import { PasskeyOptions } from "./identity-schemas";
 import { errors, guardedErrors, json, jsonBody } from "./responses";
 import { AccessToken, Admin, PasswordChange, SessionSignin } from "./schemas";
-import { passwordGrant } from "./signins";
-import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS } from "./tokens";
+import { MFA_TOKEN_TTL_SECONDS, pendingSigninAdmin, passkeyStep, passwordStep, secondFactorStep, type Caller } from "./signin-flow";
+import { tokenBody, tokenOf } from "./signins";
+import { assertTokensConfigured } from "./tokens";
 import { validationHook } from "./validation";
 import { adminView } from "./views";
 
@@ -34,9 +37,7 @@ const COOKIE_PATH = "/_keygate/v1/sessions";
 /** Sent by the console with every cookie-authenticated call: a cross-site page cannot set it without a CORS preflight, which keygate never grants. */
 export const CSRF_HEADER = "x-keygate-csrf";
 /** The routes a cookie (not a bearer token) authenticates: app.ts lets them through without one. */
-export const COOKIE_ROUTES = [SESSIONS_PATH, `${SESSIONS_PATH}/refresh`, `${SESSIONS_PATH}/current`];
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+export const COOKIE_ROUTES = [SESSIONS_PATH, `${SESSIONS_PATH}/refresh`, `${SESSIONS_PATH}/current`, `${SESSIONS_PATH}/passkey-options`];
 
 /**
  * CSRF defence for the cookie routes: the custom header must be there, and neither `Origin` nor
@@ -55,18 +56,15 @@ function assertSameSite(c: Context<AdminEnv>): void {
   }
 }
 
-function sessionCookie(c: Context<AdminEnv>, secret: string): void {
+/** The console session's cookie, set by a sign-in here or by the single sign-on callback. */
+export function sessionCookie(c: Context<AdminEnv>, secret: string): void {
   setCookie(c, COOKIE, secret, {
     path: COOKIE_PATH,
     httpOnly: true,
     sameSite: "Strict",
-    secure: !LOOPBACK.has(new URL(c.req.url).hostname),
+    secure: !isLoopbackHost(new URL(c.req.url).hostname),
     maxAge: MAX_SESSION_SECONDS,
   });
-}
-
-function tokenResponse(c: Context<AdminEnv>, token: string) {
-  return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
 }
 
 /**
@@ -82,8 +80,8 @@ function cookieSession(c: Context<AdminEnv>): Promise<{ session: SessionRow; adm
     const session = await getSessionBySecretHash(services.db, await hashKey(secret));
     if (!session) throw invalidToken(signInAgain("no_session"));
     const admin = await getAdmin(services.db, session.admin_id);
-    const end = sessionEnd(session, admin, services.clock.now());
-    if (end !== null) throw sessionEnded(end);
+    const end = sessionEnd(session, admin, services.clock.now(), services.config);
+    if (end !== null) throw sessionEnded(end, services.config);
     return { session, admin: admin! };
   });
 }
@@ -94,8 +92,10 @@ sessionRoutes.openapi(
     path: SESSIONS_PATH,
     summary: "Sign in to the console",
     description:
-      "The password grant of `POST /signins`, for the console: also starts a session, set as an httpOnly, SameSite=Strict cookie " +
-      `(\`Secure\` except on loopback) sent only to \`${COOKIE_PATH}\`. The session lasts ${MAX_SESSION_SECONDS / 3600} hours; its tokens carry its id. ` +
+      "The sign-in of `POST /signins`, for the console: `{email, password}`; when that answers 401 mfa_required, `{mfa_token, code}` or `{mfa_token, passkey}` " +
+      `(within ${MFA_TOKEN_TTL_SECONDS / 60} minutes); or \`{passkey}\` alone, answering \`POST ${SESSIONS_PATH}/passkey-options\`. ` +
+      "Also starts a session, set as an httpOnly, SameSite=Strict cookie " +
+      `(\`Secure\` except on loopback) sent only to \`${COOKIE_PATH}\`. The session lasts ${MAX_SESSION_SECONDS / 3600} hours, and ends sooner when unused for SESSION_IDLE_MINUTES; its tokens carry its id. ` +
       `Needs \`${CSRF_HEADER}: 1\` and refuses (403) a request whose \`Origin\` or \`Sec-Fetch-Site\` names another site.`,
     security: [],
     request: { body: jsonBody(SessionSignin) },
@@ -105,13 +105,44 @@ sessionRoutes.openapi(
     assertSameSite(c);
     const { services } = c.var;
     assertTokensConfigured(services.config);
-    const { email, password } = c.req.valid("json");
-    const { admin, authTime } = await passwordGrant(services, { headers: c.req.raw.headers, requestId: c.var.requestId }, email, password);
-    const secret = randomBase62(43);
-    const session = startSession(admin, await hashKey(secret), services.clock.now());
-    await insertSession(services.db, session).run();
-    sessionCookie(c, secret);
-    return tokenResponse(c, await issueToken(services.config, admin, authTime, session.id));
+    const body = c.req.valid("json");
+    const caller = callerOf(c);
+    const signedIn =
+      "password" in body
+        ? await passwordStep(services, caller, body.email, body.password, "console")
+        : "mfa_token" in body
+          ? await secondFactorStep(services, caller, body.mfa_token, body.code !== undefined ? { code: body.code } : { passkey: body.passkey! }, "console")
+          : await passkeyStep(services, caller, body.passkey, "console");
+    sessionCookie(c, signedIn.secret);
+    return c.json(await tokenBody(services, tokenOf(signedIn)), 200);
+  },
+);
+
+/** What a sign-in knows of its request. */
+export function callerOf(c: Context<AdminEnv>): Caller {
+  return { headers: c.req.raw.headers, requestId: c.var.requestId, url: c.req.url };
+}
+
+sessionRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: `${SESSIONS_PATH}/passkey-options`,
+    summary: "Start a passkey sign-in",
+    description:
+      "A single-use challenge (5 minutes) for navigator.credentials.get(), for any passkey registered on this keygate; answer it with `POST /sessions {passkey}`. " +
+      "With `{mfa_token}` (the second step of a sign-in), a challenge for that admin's passkeys; answer it with `POST /sessions {mfa_token, passkey}`. " +
+      `Needs \`${CSRF_HEADER}: 1\`, like every session route.`,
+    security: [],
+    request: { body: jsonBody(z.strictObject({ mfa_token: z.string().min(1).max(128) }), false) },
+    responses: { 200: json(PasskeyOptions, "Options for the browser"), ...errors(400, 401, 403) },
+  }),
+  async (c) => {
+    assertSameSite(c);
+    const { services } = c.var;
+    const mfaToken = c.req.header("content-type") ? c.req.valid("json").mfa_token : undefined;
+    const admin = mfaToken === undefined ? null : await pendingSigninAdmin(services, mfaToken);
+    const options = await authenticationOptions(services, admin, relyingParty(c.req.url), admin ? "mfa" : "signin");
+    return c.json({ object: "passkey_options" as const, options: options as unknown as Record<string, unknown> }, 200);
   },
 );
 
@@ -120,7 +151,7 @@ sessionRoutes.openapi(
     method: "post",
     path: `${SESSIONS_PATH}/refresh`,
     summary: "A new access token for the console's session",
-    description: `Authenticated by the session cookie alone, with \`${CSRF_HEADER}: 1\` and nothing naming another site. Refused (401) once the session is signed out, after a password change, and ${MAX_SESSION_SECONDS / 3600} hours after the sign-in.`,
+    description: `Authenticated by the session cookie alone, with \`${CSRF_HEADER}: 1\` and nothing naming another site. Refused (401, \`details.reason\`) once the session is signed out, after a password change, when it was unused for SESSION_IDLE_MINUTES (\`idle\`), and ${MAX_SESSION_SECONDS / 3600} hours after the sign-in (\`too_old\`). A refresh is not a use: a page left open still ends when idle.`,
     security: [],
     responses: { 200: json(AccessToken, "A bearer token of the same session"), ...errors(401, 403, 429) },
   }),
@@ -128,7 +159,7 @@ sessionRoutes.openapi(
     assertSameSite(c);
     const { services } = c.var;
     const { session, admin } = await cookieSession(c);
-    return tokenResponse(c, await issueToken(services.config, admin, Math.floor(session.created_at / 1000), session.id));
+    return c.json(await tokenBody(services, tokenOf({ admin, session })), 200);
   },
 );
 
@@ -147,16 +178,24 @@ sessionRoutes.openapi(
     const { services } = c.var;
     const session = secret ? await getSessionBySecretHash(services.db, await hashKey(secret)) : null;
     if (session) await revokeSession(services.db, session.id, services.clock.now()).run();
-    deleteCookie(c, COOKIE, { path: COOKIE_PATH, secure: !LOOPBACK.has(new URL(c.req.url).hostname), httpOnly: true, sameSite: "Strict" });
+    deleteCookie(c, COOKIE, { path: COOKIE_PATH, secure: !isLoopbackHost(new URL(c.req.url).hostname), httpOnly: true, sameSite: "Strict" });
     return c.body(null, 204);
   },
 );
 
-/** Before input validation, like permit(): the root token and API keys have no password here. */
-const signedInAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
-  if (c.var.principal.kind !== "admin") throw new ApiError("insufficient_permissions", "Only a signed-in admin has a password to change.");
+/**
+ * Before input validation, like permit(): the root token and API keys have no account (password,
+ * second factors, sessions) here.
+ */
+export const signedInAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  if (c.var.principal.kind !== "admin") throw new ApiError("insufficient_permissions", "Only a signed-in admin has an account: the root token and API keys have none.");
   await next();
 };
+
+/** The signed-in admin of a route behind signedInAdmin. */
+export function accountOf(c: Context<AdminEnv>): Extract<Principal, { kind: "admin" }> {
+  return c.var.principal as Extract<Principal, { kind: "admin" }>;
+}
 
 sessionRoutes.openapi(
   createRoute({
@@ -171,7 +210,7 @@ sessionRoutes.openapi(
     responses: { 200: json(Admin, "Your account"), ...guardedErrors(400) },
   }),
   async (c) => {
-    const principal = c.var.principal as Extract<Principal, { kind: "admin" }>;
+    const principal = accountOf(c);
     const { current_password, new_password } = c.req.valid("json");
     const { services } = c.var;
     const current = await getAdmin(services.db, principal.id);

@@ -22,6 +22,7 @@ import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam, Tenant, TenantCreate, TenantId, TenantUpdate, TenantUpdated } from "./schemas";
+import { assertRecentAuthentication } from "./step-up";
 import { validationHook } from "./validation";
 import { tenantView } from "./views";
 
@@ -100,7 +101,8 @@ tenantRoutes.openapi(
       "A status is written to the Durable Object of each of the tenant's live keys, in key id order, before this answers: the next request with such a key sees it. " +
       `One call writes at most ${FANOUT_BUDGET} keys' objects (Workers limits the subrequests of one request). ` +
       "A tenant with more keys gets 202 with `fanout.pending: true`, and the keys not yet reached keep the old status: repeat the same PATCH until it answers 200 " +
-      `(each repeat continues where the last stopped, ${FANOUT_BUDGET} keys at a time). Repeating a status the tenant already has changes nothing in D1 and writes every key's object again, which repairs a fan-out that failed part-way.`,
+      `(each repeat continues where the last stopped, ${FANOUT_BUDGET} keys at a time). Repeating a status the tenant already has changes nothing in D1 and writes every key's object again, which repairs a fan-out that failed part-way. ` +
+      "Suspending is a step-up action: a signed-in admin's authentication must be less than 5 minutes old (else 401 reauthentication_required).",
     middleware: [permit("write")],
     request: { params: IdParam(TenantId), body: jsonBody(TenantUpdate) },
     responses: {
@@ -113,8 +115,10 @@ tenantRoutes.openapi(
     const change = c.req.valid("json");
     const id = c.req.valid("param").id;
     const current = await loadTenant(c.var.services, id);
+    // Suspending refuses every key of the tenant at once: a step-up action.
+    if (change.status === "suspended" && current.status !== "suspended") await assertRecentAuthentication(c);
     const db = c.var.services.db;
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const action =
       change.status !== undefined && change.status !== current.status ? (change.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated";
     // The update changes no row when nothing differs (a repeat, or a concurrent call made the

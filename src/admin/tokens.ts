@@ -54,24 +54,32 @@ export function assertTokensConfigured(config: Config): void {
   signingKey(config);
 }
 
-/** `authTime`: when the password was given (now for a password grant, the old token's for a refresh). */
-export function issueToken(config: Config, admin: TokenSubject, authTime: number, sessionId?: string): Promise<string> {
+/**
+ * `authTime`: when the admin signed in (the session's start, or the old token's for a refresh);
+ * `now`: keygate's clock, which sets the token's iat and exp.
+ */
+export function issueToken(config: Config, admin: TokenSubject, authTime: number, now: number, sessionId?: string): Promise<string> {
+  const issuedAt = Math.floor(now / 1000);
   return new SignJWT({ role: admin.role, epoch: admin.session_epoch, auth_time: authTime, ...(sessionId ? { sid: sessionId } : {}) })
     .setProtectedHeader({ alg: ALGORITHM, typ: TYPE })
     .setSubject(admin.id)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setJti(prefixedId("jti"))
-    .setIssuedAt()
-    .setExpirationTime(`${TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + TOKEN_TTL_SECONDS)
     .sign(signingKey(config));
 }
 
-/** The claims of a valid token, or 401 invalid_token: the caller learns nothing more specific. */
-export async function verifyToken(config: Config, token: string): Promise<TokenClaims> {
+/**
+ * The claims of a valid token, or 401 invalid_token: the caller learns nothing more specific.
+ * Expiry is judged at `now` (keygate's clock), never at jose's own reading of the time.
+ */
+export async function verifyToken(config: Config, token: string, now: number): Promise<TokenClaims> {
   const key = signingKey(config);
   try {
     const { payload } = await jwtVerify(token, key, {
+      currentDate: new Date(now),
       algorithms: [ALGORITHM],
       issuer: ISSUER,
       audience: AUDIENCE,

@@ -1,9 +1,7 @@
-import { clientIp, TooManyAttempts } from "../guards/throttle";
 import { fromHex, toHex } from "../keys/hash";
 import type { Services } from "../services";
-import type { AdminRow, PasswordVerifier } from "../store/admin-repo";
-import { insertAuditEvent, type ActorType } from "../store/audit-repo";
-import { storedAddress } from "../usage/addresses";
+import type { PasswordVerifier } from "../store/admin-repo";
+import { guardedCheck, type Attempt } from "./attempts";
 
 /**
  * Admin passwords: PBKDF2-SHA256 through WebCrypto with a random per-user salt. 100,000
@@ -56,60 +54,19 @@ export async function verifyNothing(password: string): Promise<false> {
   return false;
 }
 
-/** Where a password is given: the email it is for, its admin if any, the request, and why. */
-export interface PasswordAttempt {
-  email: string;
-  /** The admin the email belongs to; null for an unknown email, which is checked all the same. */
-  admin: AdminRow | null;
-  client: { headers: Headers; requestId: string };
-  /** A sign-in (nobody is signed in yet), or a signed-in admin confirming it (a password change). */
-  check: "sign_in" | "password_change";
-}
-
-/**
- * The one check of an admin's password, wherever one is given: under the password throttle (every
- * attempt counted first, per email and per client address, guards/throttle.ts), and recorded in the
- * audit trail when it fails (`signin.failed`) and when a throttling block starts
- * (`signin.throttled`), so guessing shows up there. Known and unknown emails take the same path
- * (the counters, one PBKDF2, an audit write when it fails), so neither the answer nor its timing
- * tells which emails are admins. Whether the password is right; the caller says what that means.
- */
-export async function checkPassword(services: Services, attempt: PasswordAttempt, password: string): Promise<boolean> {
+/** The checks an admin's secret goes through: the same throttle and audit for each (identity/attempts.ts). */
+export async function checkPassword(services: Services, attempt: Attempt, password: string): Promise<boolean> {
   const { admin } = attempt;
-  let valid: boolean;
-  try {
-    valid = await services.throttle.guarded(
-      { kind: "password", ip: clientIp(attempt.client.headers), email: attempt.email, lastSigninAt: admin?.last_signin_at ?? null },
-      () => (admin ? verifyPassword(password, admin) : verifyNothing(password)),
-    );
-  } catch (error) {
-    if (error instanceof TooManyAttempts && error.firstRefusal) {
-      await recordFailure(services, attempt, "signin.throttled", { reason: "too_many_attempts", limits: error.limits, retry_after_seconds: error.retryAfterSeconds });
-    }
-    throw error;
-  }
-  if (!valid) await recordFailure(services, attempt, "signin.failed", { reason: "invalid_credentials" });
-  return valid;
+  return guardedCheck(services, attempt, "password", () => (admin && hasPassword(admin) ? verifyPassword(password, admin) : verifyNothing(password)));
 }
 
 /**
- * An audit event for a password that was not accepted, filed under the email it was given for.
- * The actor is the signed-in admin for a password change; for a sign-in, the client, by its
- * address when addresses may be kept (`unknown` otherwise).
+ * Whether the admin has a password at all: one made by single sign-on has none (an empty
+ * verifier, which no password matches; the check still does the same work).
  */
-async function recordFailure(services: Services, attempt: PasswordAttempt, action: string, details: Record<string, unknown>): Promise<void> {
-  const ip = storedAddress(services.config, attempt.client.headers);
-  const actor: { type: ActorType; id: string } =
-    attempt.check === "password_change" && attempt.admin ? { type: "admin", id: attempt.admin.id } : { type: "client", id: ip ?? "unknown" };
-  const event = {
-    actorType: actor.type,
-    actorId: actor.id,
-    action,
-    resourceType: "signin" as const,
-    resourceId: attempt.email,
-    tenantId: null,
-    requestId: attempt.client.requestId,
-    details: { email: attempt.email, ...(ip === null ? {} : { ip }), check: attempt.check, ...details },
-  };
-  await insertAuditEvent(services.db, event, services.clock.now()).run();
+export function hasPassword(admin: PasswordVerifier): boolean {
+  return admin.password_hash !== "";
 }
+
+/** The verifier of an admin without a password (see hasPassword). */
+export const NO_PASSWORD: PasswordVerifier = { password_hash: "", password_salt: "00".repeat(SALT_BYTES), password_iterations: PBKDF2_ITERATIONS };

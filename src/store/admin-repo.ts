@@ -74,6 +74,11 @@ export function updateAdmin(db: D1Database, id: string, change: { role?: AdminRo
     .bind(change.role ?? null, p?.password_hash ?? null, p?.password_salt ?? null, p?.password_iterations ?? null, p ? 1 : 0, now, id);
 }
 
+/** Moves the admin's session epoch on: every token issued before is refused. */
+export function endTokensOf(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare("UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = ?").bind(id);
+}
+
 export function markSignedIn(db: D1Database, id: string, now: number): D1PreparedStatement {
   return db.prepare("UPDATE admins SET last_signin_at = ? WHERE id = ?").bind(now, id);
 }

@@ -3,7 +3,7 @@ import { fetchPage, type Page, type PageRequest } from "./page";
 
 /** `client`: no one signed in, e.g. a failed sign-in; the actor id is the client's address. */
 export type ActorType = "root" | "admin" | "key" | "client";
-export type ResourceType = "tenant" | "api_key" | "admin" | "signin";
+export type ResourceType = "tenant" | "api_key" | "admin" | "signin" | "settings";
 
 export interface AuditEvent {
   actorType: ActorType;

@@ -35,6 +35,7 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/admins/{id}",
   "PATCH /_keygate/v1/admins/{id}",
   "DELETE /_keygate/v1/admins/{id}",
+  "DELETE /_keygate/v1/admins/{id}/second-factors",
   "POST /_keygate/v1/tenants",
   "GET /_keygate/v1/tenants",
   "GET /_keygate/v1/tenants/{id}",
@@ -55,7 +56,26 @@ const EXPECTED_ROUTES = [
   "POST /_keygate/v1/sessions",
   "POST /_keygate/v1/sessions/refresh",
   "DELETE /_keygate/v1/sessions/current",
+  "POST /_keygate/v1/sessions/passkey-options",
   "POST /_keygate/v1/account/password",
+  "GET /_keygate/v1/account",
+  "POST /_keygate/v1/account/reauthenticate",
+  "POST /_keygate/v1/account/reauthenticate/passkey-options",
+  "GET /_keygate/v1/account/sessions",
+  "DELETE /_keygate/v1/account/sessions",
+  "DELETE /_keygate/v1/account/sessions/{id}",
+  "POST /_keygate/v1/account/totp",
+  "POST /_keygate/v1/account/totp/confirm",
+  "DELETE /_keygate/v1/account/totp",
+  "POST /_keygate/v1/account/recovery-codes",
+  "POST /_keygate/v1/account/passkeys/options",
+  "POST /_keygate/v1/account/passkeys",
+  "DELETE /_keygate/v1/account/passkeys/{id}",
+  "GET /_keygate/v1/settings/signin",
+  "PATCH /_keygate/v1/settings/signin",
+  "GET /_keygate/v1/signin-methods",
+  "GET /_keygate/v1/sso/start",
+  "GET /_keygate/v1/sso/callback",
   "GET /_keygate/v1/scopes",
   "GET /_keygate/v1/overview",
   "GET /_keygate/v1/names",
@@ -63,17 +83,28 @@ const EXPECTED_ROUTES = [
 
 const SIGNIN = "POST /_keygate/v1/signins";
 /** The console's session routes: its cookie authenticates them, and a cross-site call gets 403. */
-const SESSION_COOKIE = new Set(["POST /_keygate/v1/sessions", "POST /_keygate/v1/sessions/refresh", "DELETE /_keygate/v1/sessions/current"]);
+const SESSION_COOKIE = new Set([
+  "POST /_keygate/v1/sessions",
+  "POST /_keygate/v1/sessions/refresh",
+  "DELETE /_keygate/v1/sessions/current",
+  "POST /_keygate/v1/sessions/passkey-options",
+]);
+/** Before anyone signs in: the ways to sign in, and single sign-on's start and callback (browser redirects). */
+const SIGNIN_PAGES = new Set(["GET /_keygate/v1/signin-methods", "GET /_keygate/v1/sso/start", "GET /_keygate/v1/sso/callback"]);
 /** Routes that take no bearer token. */
-const NO_BEARER = new Set([SIGNIN, ...SESSION_COOKIE]);
-/** Every signed-in admin, a viewer too, may change their own password. */
-const OWN_ACCOUNT = "POST /_keygate/v1/account/password";
+const NO_BEARER = new Set([SIGNIN, ...SESSION_COOKIE, ...SIGNIN_PAGES]);
+/** Every signed-in admin, a viewer too, manages their own account (password, factors, sessions). */
+const isOwnAccount = (route: string) => / \/_keygate\/v1\/account(\/|$)/.test(route);
 /** The error statuses each route without a bearer token documents (every other route: the guarded set). */
 const UNGUARDED_ERRORS: Record<string, number[]> = {
   [SIGNIN]: [400, 401, 413, 429, 500, 503],
   "POST /_keygate/v1/sessions": [400, 401, 403, 413, 429, 500, 503],
   "POST /_keygate/v1/sessions/refresh": [401, 403, 413, 429, 500, 503],
   "DELETE /_keygate/v1/sessions/current": [403, 413, 500, 503],
+  "POST /_keygate/v1/sessions/passkey-options": [400, 401, 403, 413, 500, 503],
+  "GET /_keygate/v1/signin-methods": [413, 500, 503],
+  "GET /_keygate/v1/sso/start": [400, 404, 413, 500, 503],
+  "GET /_keygate/v1/sso/callback": [413, 500, 503],
 };
 
 /** What a tenant's key may call (its own tenant's keys only). */
@@ -93,7 +124,15 @@ let operations: { route: string; method: string; path: string; op: Operation }[]
 
 /** A concrete path for a templated one: ids of the right shape that exist nowhere. */
 function concrete(path: string): string {
-  const id = path.includes("/admins/") ? "adm_00000000000000000000" : path.includes("/tenants/") ? "ten_00000000000000000000" : "key_00000000000000000000";
+  const id = path.includes("/admins/")
+    ? "adm_00000000000000000000"
+    : path.includes("/tenants/")
+      ? "ten_00000000000000000000"
+      : path.includes("/sessions/")
+        ? "ses_00000000000000000000"
+        : path.includes("/passkeys/")
+          ? "bm8tc3VjaC1wYXNza2V5"
+          : "key_00000000000000000000";
   return path.replace("/_keygate/v1", "").replace("{id}", id);
 }
 
@@ -138,8 +177,9 @@ describe("GET /_keygate/openapi.json", () => {
   it("documents a JSON success and the 400/401 error envelope for every operation", async () => {
     for (const { route, op } of operations) {
       const statuses = Object.keys(op.responses);
-      expect(statuses.some((s) => s.startsWith("2")), route).toBe(true);
-      if (SESSION_COOKIE.has(route)) continue; // their errors: UNGUARDED_ERRORS, checked below
+      // Single sign-on's routes answer a browser with redirects.
+      expect(statuses.some((s) => s.startsWith("2") || (SIGNIN_PAGES.has(route) && s === "302")), route).toBe(true);
+      if (SESSION_COOKIE.has(route) || SIGNIN_PAGES.has(route)) continue; // their errors: UNGUARDED_ERRORS, checked below
       expect(statuses, route).toContain("400");
       expect(statuses, route).toContain("401");
       expect(JSON.stringify(op.responses["400"]), route).toContain("#/components/schemas/Error");
@@ -168,7 +208,7 @@ describe("every documented route is guarded", () => {
 
   it("refuses a viewer every change (403)", async () => {
     for (const { route, method, path } of operations) {
-      if (method === "GET" || NO_BEARER.has(route) || route === OWN_ACCOUNT) continue;
+      if (method === "GET" || NO_BEARER.has(route) || isOwnAccount(route)) continue;
       const res = await rawAdmin(method, concrete(path), {
         headers: { authorization: `Bearer ${viewer.token}`, "content-type": "application/json" },
         body: method === "DELETE" ? undefined : "{}",

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeygate, type Keygate } from "./support.mjs";
 
@@ -536,5 +537,34 @@ describe("output for scripts and people", () => {
     } finally {
       await rm(cache, { recursive: true, force: true });
     }
+  });
+});
+
+describe("keygate login with a second factor", () => {
+  it("asks for the code (--otp, or the next line of standard input), refuses a wrong one, and shows as the CLI in the sessions", async () => {
+    const email = "second-factor@example.com";
+    await kg.admin.createAdmin({ email, password: PASSWORD, role: "admin" });
+    const signin = await fetch(`${kg.url}/_keygate/v1/signins`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grant_type: "password", email, password: PASSWORD }) });
+    const auth = { authorization: `Bearer ${((await signin.json()) as { access_token: string }).access_token}`, "content-type": "application/json" };
+    const { secret } = (await (await fetch(`${kg.url}/_keygate/v1/account/totp`, { method: "POST", headers: auth })).json()) as { secret: string };
+    const totp = new TOTP({ secret });
+    const confirm = await fetch(`${kg.url}/_keygate/v1/account/totp/confirm`, { method: "POST", headers: auth, body: JSON.stringify({ code: totp.generate() }) });
+    const { recovery_codes } = (await confirm.json()) as { recovery_codes: string[] };
+
+    const wrong = await keygate(["login", "--email", email, "--otp", "000000"], { input: `${PASSWORD}\n` });
+    expect(wrong.code).toBe(1);
+    expect(oneLine(wrong)).toMatch(/The code or passkey is not correct\. \(invalid_credentials, req_\w+\)/);
+    const none = await keygate(["login", "--email", email], { input: `${PASSWORD}\n` });
+    expect(none.code).toBe(2);
+    expect(oneLine(none)).toMatch(/no code \(--otp\) given on standard input/);
+
+    // A recovery code on the next line of standard input.
+    const piped = await keygate(["login", "--email", email], { input: `${PASSWORD}\n${recovery_codes[0]}\n` });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toContain(`Signed in to ${kg.url} as ${email} (admin)`);
+
+    // The sessions list names the CLI.
+    const sessions = (await (await fetch(`${kg.url}/_keygate/v1/account/sessions`, { headers: auth })).json()) as { data: { device: string }[] };
+    expect(sessions.data.map((s) => s.device)).toContain("keygate CLI");
   });
 });
