@@ -1,4 +1,5 @@
 import { ApiError } from "./http/errors";
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
 import { globToRegExp, type RouteRule, type RouteRules } from "./authority/routes";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
@@ -20,6 +21,17 @@ export interface Config extends RouteRules {
   jwtSecret: string | null;
   /** Whether usage records keep client addresses (a key's events and last use, failures per IP). */
   logClientIps: boolean;
+  oauth: OAuthSettings;
+}
+
+/** keygate as an OAuth 2.1 authorization server for the API it fronts (see docs/oauth.md). */
+export interface OAuthSettings {
+  /** The operator's sign-in and consent page; without it no user can authorize an app. */
+  consentUrl: URL | null;
+  /** RFC 7591: apps may register themselves (off unless OAUTH_DYNAMIC_REGISTRATION=true). */
+  dynamicRegistration: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
 }
 
 export interface AttemptLimit {
@@ -75,7 +87,27 @@ function parseConfig(env: Env): Config {
     adminToken: env.ADMIN_TOKEN || null,
     jwtSecret: env.JWT_SECRET || null,
     logClientIps: bool("LOG_CLIENT_IPS", env.LOG_CLIENT_IPS, true),
+    oauth: {
+      consentUrl: consentUrl(env.OAUTH_CONSENT_URL),
+      dynamicRegistration: bool("OAUTH_DYNAMIC_REGISTRATION", env.OAUTH_DYNAMIC_REGISTRATION, false),
+      accessTokenTtlSeconds: positiveInt("OAUTH_ACCESS_TOKEN_TTL_SECONDS", env.OAUTH_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 86_400),
+      refreshTokenTtlSeconds: positiveInt("OAUTH_REFRESH_TOKEN_TTL_SECONDS", env.OAUTH_REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS, 365 * 86_400),
+    },
   };
+}
+
+/** Where a user approves an app: an http(s) URL to which keygate adds `?request=…`. */
+function consentUrl(raw: string | undefined): URL | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw misconfigured("OAUTH_CONSENT_URL", "is not an absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw misconfigured("OAUTH_CONSENT_URL", "must be an http(s) URL");
+  if (url.hash) throw misconfigured("OAUTH_CONSENT_URL", "must not have a fragment");
+  return url;
 }
 
 /**

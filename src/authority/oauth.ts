@@ -1,4 +1,4 @@
-import type { Environment } from "./key";
+import type { Environment, KeyPolicy, KeyRecord } from "./key";
 import { SELF_SERVICE_SCOPE } from "./scopes";
 
 /**
@@ -25,6 +25,62 @@ export type GrantEndReason = (typeof GRANT_END_REASONS)[number];
 
 /** Grants reach the origin for live keys (ORIGIN_URL): an app acts on the real API. */
 export const GRANT_ENVIRONMENT: Environment = "live";
+
+/** A third-party app (camelCase here; snake_case only in SQL and on the wire, as for keys). */
+export interface OAuthClient {
+  id: string;
+  /** The tenant that registered the app; null for an app that registered itself (RFC 7591). */
+  tenantId: string | null;
+  name: string;
+  type: ClientType;
+  redirectUris: string[];
+  /** What the app may be granted. */
+  scopes: string[];
+  /** Each of its grants' rate limit. */
+  limit: number;
+  windowSeconds: number;
+  secretHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+}
+
+/**
+ * What one user of one tenant let one app do (`subject`), or what a confidential app may do for
+ * its own tenant (no subject: client_credentials). Counted and revoked like a key: its own
+ * Durable Object, addressed by the grant's id, holds its policy.
+ */
+export interface Grant {
+  id: string;
+  tenantId: string;
+  clientId: string;
+  subject: string | null;
+  scopes: string[];
+  limit: number;
+  windowSeconds: number;
+  createdAt: number;
+  updatedAt: number;
+  revokedAt: number | null;
+  revokedReason: GrantEndReason | null;
+  tenantActive: boolean;
+  /** The version of the tenant's status (tenants.updated_at), as for keys. */
+  tenantVersion: number;
+}
+
+/** The grant's policy, as its object holds it: a grant never expires (its tokens do). */
+export function grantPolicy(grant: Grant): KeyPolicy {
+  const { scopes, limit, windowSeconds, tenantActive } = grant;
+  return { status: grant.revokedAt === null ? "active" : "revoked", tenantActive, expiresAt: null, scopes, limit, windowSeconds };
+}
+
+/** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */
+export function grantRecord(grant: Grant): KeyRecord {
+  return { id: grant.id, tenantId: grant.tenantId, environment: GRANT_ENVIRONMENT, ...grantPolicy(grant) };
+}
+
+export function grantState(grant: Pick<Grant, "revokedAt">): GrantState {
+  return grant.revokedAt === null ? "active" : "revoked";
+}
 
 /**
  * Scopes an app is never allowed: `*` (an app is given what it names, nothing open-ended) and the

@@ -8,7 +8,7 @@ import type { Identity } from "../proxy/forward";
 import type { Services } from "../services";
 import { requestFacts } from "../usage/context";
 import { missingCredentials, refusalError } from "./refusals";
-import { verifyKey } from "./verify";
+import { isWellFormedCredential, verifyCredential } from "./verify-credential";
 
 export interface KeyAuthVariables extends RequestVariables {
   /** Who is calling: set by keyAuth once the key's object admitted the request. */
@@ -20,12 +20,15 @@ export interface KeyAuthVariables extends RequestVariables {
 export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
   /** The scopes this request needs (all of them). */
   scopes: (c: Context<E>) => readonly string[];
+  /** Whether an OAuth access token may stand in for a key (default true; the admin API's self-service takes keys only). */
+  acceptTokens?: boolean;
 }
 
 /**
- * Authenticates a request by its API key, as keygate's proxy and its self-service admin routes
- * do: the key from x-api-key, Bearer or Basic; its format (no I/O); then, under the per-client
- * failed-attempt throttle, the key's record and its Durable Object, which decides and counts the
+ * Authenticates a request by its API key (or an OAuth access token, which stands wherever a key
+ * does), as keygate's proxy and its self-service admin routes do: the credential from x-api-key,
+ * Bearer or Basic; its format (no I/O); then, under the per-client failed-attempt throttle, the
+ * record and the Durable Object of its key (or the token's grant), which decides and counts the
  * request (a refusal that counts as a failed attempt is counted by the throttle). An
  * admitted caller's identity is on `c.var.keygate`; every response to a valid key, refusals and
  * origin errors included, carries the key's rate-limit headers. A refusal throws the one error
@@ -35,23 +38,24 @@ export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }
   return async (c, next) => {
     // c.get, not c.var: Hono builds a fresh object of every variable on each c.var read.
     const services: Services = c.get("services");
-    const credential = extractCredential(c.req.raw.headers, (candidate) => isWellFormedKey(candidate, services.config.keyPrefix));
+    const wellFormed = options.acceptTokens === false ? isWellFormedKey : isWellFormedCredential;
+    const credential = extractCredential(c.req.raw.headers, (candidate) => wellFormed(candidate, services.config.keyPrefix));
     if (!credential) throw missingCredentials();
     // A malformed key costs no I/O and is not counted: refusing it is free, counting it would not be.
-    if (!isWellFormedKey(credential.key, services.config.keyPrefix)) throw refusalError("invalid", [], {});
+    if (!wellFormed(credential.key, services.config.keyPrefix)) throw refusalError("invalid", [], {});
 
     const { keyPrefix, logClientIps } = services.config;
     const facts = requestFacts(c.req.raw, { keyPrefix, logClientIps, requestId: c.get("requestId"), carrier: credential.style });
     const detail = () => ({ path: facts.path, display: displayForm(credential.key, keyPrefix) });
     const attempt = { kind: "credential" as const, ip: clientIp(c.req.raw.headers), detail };
-    const { key, headers, scopes } = await services.throttle.guarded(attempt, async () => {
-      const { key, decision } = await verifyKey(services, credential.key, options.scopes(c), facts);
+    const { key, headers, scopes, delegation } = await services.throttle.guarded(attempt, async () => {
+      const { key, decision, kind, delegation } = await verifyCredential(services, credential.key, options.scopes(c), facts);
       const window = decision.window;
       const headers: Record<string, string> = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
-      if (decision.verdict !== "valid") throw refusalError(decision.verdict, decision.missingScopes, headers);
-      return { key: key!, headers, scopes: decision.scopes };
+      if (decision.verdict !== "valid") throw refusalError(decision.verdict, decision.missingScopes, headers, kind);
+      return { key: key!, headers, scopes: decision.scopes, delegation };
     });
-    c.set("keygate", { keyId: key.id, tenantId: key.tenantId, environment: key.environment, scopes });
+    c.set("keygate", { keyId: key.id, tenantId: key.tenantId, environment: key.environment, scopes, ...(delegation ? delegation : {}) });
     c.set("keyCarriers", credential.carriers);
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

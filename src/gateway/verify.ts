@@ -29,6 +29,14 @@ export async function verifyKey(services: Services, key: string, neededScopes: r
   if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
   const record = await services.keys.findByHash(await hashKey(key));
   if (!record) return { key: null, decision: invalidKeyDecision() };
+  return verifyRecord(services, record, neededScopes, facts);
+}
+
+/**
+ * The decision about a record found by its credential: a key's, or an OAuth grant's (an access
+ * token's grant is decided by its own object exactly as a key is; see verify-credential.ts).
+ */
+export async function verifyRecord(services: Services, record: KeyRecord, neededScopes: readonly string[], facts: RequestFacts): Promise<Verification> {
   const use: UseContext = { ...facts, keyId: record.id, tenantId: record.tenantId };
   // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object;
   // a revoked key's use is still recorded there, after the answer (a deleted key is no key).
@@ -68,7 +76,8 @@ async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: 
 
 /** The answer to a malformed RPC verification: nothing was looked up or counted. */
 export function invalidVerifyRequest(message: string): VerifyResult {
-  return { valid: false, code: "invalid_request", message, key_id: null, tenant_id: null, environment: null, scopes: [], missing_scopes: [], ratelimit: null };
+  const nobody = { key_id: null, tenant_id: null, environment: null, scopes: [], client_id: null, subject: null };
+  return { valid: false, code: "invalid_request", message, ...nobody, missing_scopes: [], ratelimit: null };
 }
 
 export function verifyResult({ key, decision }: Verification): VerifyResult {
@@ -80,6 +89,8 @@ export function verifyResult({ key, decision }: Verification): VerifyResult {
     tenant_id: known ? key.tenantId : null,
     environment: known ? key.environment : null,
     scopes: known ? decision.scopes : [],
+    client_id: null,
+    subject: null,
     missing_scopes: decision.missingScopes,
     ratelimit: decision.window ? rateLimitInfo(decision.window, decision.windowSeconds) : null,
   };

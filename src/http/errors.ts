@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   revoked_key: 401,
   tenant_inactive: 401,
   invalid_token: 401,
+  expired_token: 401,
+  revoked_token: 401,
   invalid_credentials: 401,
   insufficient_permissions: 403,
   ambiguous_credentials: 400,

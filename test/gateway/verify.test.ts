@@ -73,6 +73,8 @@ describe("what verify answers", () => {
       tenant_id: key.tenant_id,
       environment: "live",
       scopes: ["read", "servers"],
+      client_id: null,
+      subject: null,
       missing_scopes: [],
       ratelimit: { limit: 60, remaining: 59, window_seconds: 60 },
     });
@@ -84,6 +86,8 @@ describe("what verify answers", () => {
       tenant_id: null,
       environment: null,
       scopes: [],
+      client_id: null,
+      subject: null,
       missing_scopes: [],
       ratelimit: null,
     });
