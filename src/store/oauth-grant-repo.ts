@@ -1,4 +1,4 @@
-import type { Grant, GrantEndReason, GrantState } from "../authority/oauth";
+import type { Grant, GrantEndReason, GrantState, OAuthClient } from "../authority/oauth";
 import type { TenantStatus } from "../authority/tenant";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
@@ -90,15 +90,20 @@ export async function liveGrantsOfTenant(db: D1Database, tenantId: string, after
   return results.map(grantFromRow);
 }
 
-/** Up to `limit` live grants of a client holding a scope outside `allowed`. */
-export async function grantsBeyond(db: D1Database, clientId: string, allowed: readonly string[], limit: number): Promise<Grant[]> {
+/**
+ * Up to `limit` live grants of a client that differ from its settings: a scope it may no longer be
+ * granted, another rate limit, or (its own client_credentials grant) other scopes than its own.
+ */
+export async function grantsOutOfStep(db: D1Database, client: Pick<OAuthClient, "id" | "scopes" | "limit" | "windowSeconds">, limit: number): Promise<Grant[]> {
+  const scopes = JSON.stringify(client.scopes);
   const { results } = await db
     .prepare(
-      `${SELECT_GRANT} WHERE g.client_id = ? AND g.revoked_at IS NULL
-         AND EXISTS (SELECT 1 FROM json_each(g.scopes) s WHERE s.value NOT IN (SELECT value FROM json_each(?)))
-       ORDER BY g.id LIMIT ?`,
+      `${SELECT_GRANT} WHERE g.client_id = ?1 AND g.revoked_at IS NULL
+         AND (g.rate_limit <> ?2 OR g.rate_window_seconds <> ?3 OR (g.subject IS NULL AND g.scopes <> ?4)
+           OR EXISTS (SELECT 1 FROM json_each(g.scopes) s WHERE s.value NOT IN (SELECT value FROM json_each(?4))))
+       ORDER BY g.id LIMIT ?5`,
     )
-    .bind(clientId, JSON.stringify(allowed), limit)
+    .bind(client.id, client.limit, client.windowSeconds, scopes, limit)
     .all<GrantRow>();
   return results.map(grantFromRow);
 }
@@ -127,6 +132,8 @@ export function markGrantRevoked(db: D1Database, id: string, reason: GrantEndRea
     .bind(now, reason, now, id);
 }
 
-export function updateGrantScopes(db: D1Database, id: string, scopes: readonly string[], now: number): D1PreparedStatement {
-  return db.prepare("UPDATE oauth_grants SET scopes = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL").bind(JSON.stringify(scopes), now, id);
+export function updateGrantPolicy(db: D1Database, id: string, policy: Pick<Grant, "scopes" | "limit" | "windowSeconds">, now: number): D1PreparedStatement {
+  return db
+    .prepare("UPDATE oauth_grants SET scopes = ?, rate_limit = ?, rate_window_seconds = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL")
+    .bind(JSON.stringify(policy.scopes), policy.limit, policy.windowSeconds, now, id);
 }
