@@ -70,8 +70,10 @@ export function serveDocs(app: OpenAPIHono<AdminEnv>): void {
       title: "keygate admin API",
       version: "1",
       description:
-        "Manage tenants, API keys, admin users and the audit trail. Errors share one envelope: " +
-        '`{"success": false, "error": {"code", "message", "details"}, "requestId"}`.',
+        "Manage tenants, API keys, OAuth clients and grants, admin users and the audit trail. Errors share one envelope: " +
+        '`{"success": false, "error": {"code", "message", "details"}, "requestId"}`. ' +
+        "keygate's OAuth endpoints (under /_keygate/oauth/ and the two /.well-known/ documents) are here too; their errors follow RFC 6749: " +
+        '`{"error", "error_description"}`.',
     },
     security: [{ bearer: [] }, { apiKey: [] }],
   });

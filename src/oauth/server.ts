@@ -31,6 +31,7 @@ import { createClient } from "./clients";
 import { endGrant } from "./grants";
 import { formParams, required, singleParams } from "./params";
 import { signRequest } from "./requests";
+import { describeOAuthServer } from "./server-docs";
 import { AUTHORIZATION_SERVER_METADATA, PROTECTED_RESOURCE_METADATA } from "./well-known";
 import { clientCredentials, exchangeCode, refreshTokens, type TokenRequest } from "./token-grants";
 import type { TokenResponse } from "./tokens";
@@ -53,6 +54,14 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_STATE_LENGTH = 1024;
 
 export const oauthServer = new OpenAPIHono<OAuthEnv>();
+describeOAuthServer(oauthServer, {
+  authorize: AUTHORIZE,
+  token: TOKEN,
+  revoke: REVOKE,
+  register: REGISTER,
+  serverMetadata: AUTHORIZATION_SERVER_METADATA,
+  resourceMetadata: PROTECTED_RESOURCE_METADATA,
+});
 
 oauthServer.use(
   `${OAUTH_PREFIX}/*`,
