@@ -29,8 +29,8 @@ export const ROLE_GRANTS: Readonly<Record<AdminRole, readonly Access[]>> = {
 /** Each role in a few words, for help texts, menus and the API document. */
 export const ROLE_SUMMARIES: Readonly<Record<AdminRole, string>> = {
   owner: "everything, including managing admins",
-  admin: "manages tenants and keys, and verifies keys",
-  viewer: "reads tenants, keys, usage and the audit trail",
+  admin: "manages tenants, keys and OAuth clients, verifies keys and completes OAuth authorizations",
+  viewer: "reads tenants, keys, OAuth clients and grants, usage and the audit trail",
   verifier: "verifies keys (POST /keys/verify) and nothing else",
   authorizer: "completes OAuth authorizations for the consent page (POST /oauth-authorizations) and nothing else",
 };

@@ -1,4 +1,4 @@
-import type { ClientType, OAuthClient } from "../authority/oauth";
+import type { OAuthClient } from "../authority/oauth";
 import { ApiError } from "../http/errors";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
@@ -14,15 +14,7 @@ import { conformGrants, endGrants, type FanoutResult } from "./grants";
  * (RFC 7591, when the operator allows it). A confidential client's secret is shown once and stored
  * only as its SHA-256; it is keygate-formatted (`kg_cs_…`), so a secret scanner recognises it.
  */
-export interface ClientSettings {
-  tenantId: string | null;
-  name: string;
-  type: ClientType;
-  redirectUris: string[];
-  scopes: string[];
-  limit: number;
-  windowSeconds: number;
-}
+export type ClientSettings = Pick<OAuthClient, "tenantId" | "name" | "type" | "redirectUris" | "scopes" | "limit" | "windowSeconds">;
 
 /** A client that is not deleted; a deleted one reads as none. */
 export async function loadClient(services: Services, id: string): Promise<OAuthClient> {
