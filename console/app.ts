@@ -1,6 +1,7 @@
 import { api, ApiError, currentAdmin, query, refresh, signIn, signOut, whenSignedOut } from "./api";
 import { confirmDialog, dialog, errorText, field, h, select, show, showError, when } from "./dom";
 import { usageChart } from "./chart";
+import { oauthClientPage, oauthClientsPage, type Layout } from "./oauth-clients";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { ADMIN_ROLES, roleGrants, type Access } from "../src/authority/roles";
 import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../src/authority/scopes";
@@ -84,6 +85,7 @@ function navigation(): void {
     nav,
     h("span", { class: "brand" }, "keygate"),
     canRead() && link("#/tenants", "Tenants"),
+    canRead() && link("#/oauth-clients", "OAuth clients"),
     canRead() && link("#/audit", "Audit trail"),
     isOwner() && link("#/admins", "Admins"),
     link("#/account", "Account"),
@@ -582,6 +584,9 @@ function accountPage(): Promise<void> {
 
 // ── Routing ───────────────────────────────────────────────────────────────────────────────────
 
+/** What pages kept in files of their own (oauth-clients.ts) draw with. */
+const layout: Layout = { page, table, pager, statusBadge, canWrite };
+
 function route(): void {
   if (!currentAdmin()) return signInPage();
   const [, section, id] = location.hash.split("/");
@@ -592,6 +597,7 @@ function route(): void {
   }
   if (section === "tenants" && id) void keysPage(id);
   else if (section === "keys" && id) void keyPage(id);
+  else if (section === "oauth-clients") void (id ? oauthClientPage(layout, id) : oauthClientsPage(layout));
   else if (section === "audit") void auditPage();
   else if (section === "admins" && isOwner()) void adminsPage();
   else if (section === "account") void accountPage();
