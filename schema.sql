@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS tenants (
   name        TEXT NOT NULL,
   status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
   created_at  INTEGER NOT NULL,
-  updated_at  INTEGER NOT NULL
+  updated_at  INTEGER NOT NULL,
+  quotas      TEXT                                   -- JSON {live?, test?: {limit, period, anchorDay?}}; NULL: no quota
 );
 CREATE INDEX IF NOT EXISTS tenants_created ON tenants (created_at, id);
 
@@ -31,11 +32,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
   revoked_at          INTEGER,
   deleted_at          INTEGER,
   rotated_from        TEXT,                          -- the key this one replaced
-  rotated_to          TEXT                           -- the key that replaced this one
+  rotated_to          TEXT,                          -- the key that replaced this one
+  rate_limits         TEXT,                          -- JSON [{name, limit, windowSeconds}]; NULL: the one window above
+  credits             TEXT                           -- JSON {remaining, refill}: the plan, and credits as an admin last set them; NULL: none
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys (key_hash);
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS api_keys_created ON api_keys (created_at, id);
+CREATE INDEX IF NOT EXISTS api_keys_expiring ON api_keys (expires_at) WHERE expires_at IS NOT NULL;  -- the overview's keys due soon
 
 -- A tenant status change still being written to its keys' Durable Objects (PATCH /tenants/:id
 -- writes at most a bounded number per call; a repeated PATCH continues after after_key_id).
@@ -89,7 +93,8 @@ CREATE TABLE IF NOT EXISTS tenant_usage_hourly (
   key_id       TEXT NOT NULL,
   admitted     INTEGER NOT NULL DEFAULT 0,
   rate_limited INTEGER NOT NULL DEFAULT 0,
-  refused      TEXT NOT NULL DEFAULT '{}',           -- JSON {code: n}: revoked_key, expired_key, tenant_inactive, insufficient_permissions, invalid_key
+  refused      TEXT NOT NULL DEFAULT '{}',           -- JSON {code: n}: revoked_key, expired_key, tenant_inactive, insufficient_permissions, invalid_key, usage_exceeded, quota_exceeded
+  units        INTEGER NOT NULL DEFAULT 0,           -- cost units the admissions spent
   PRIMARY KEY (tenant_id, hour, key_id)              -- kept 30 days
 );
 

@@ -14,6 +14,7 @@ import { spawnOrigin } from "./lib/origin-process.mjs";
 import { againstFloors, buildRows, evaluateTargets, markdown, terminalTable } from "./lib/report.mjs";
 import { RAISED_FAILED_AUTH_LIMIT, startRuntime } from "./lib/runtime.mjs";
 import { exactnessScenario, largeLimitScenario } from "./scenarios/exactness.mjs";
+import { coldStartScenario, quietKeysScenario } from "./scenarios/durability.mjs";
 import { hotKeyScenario } from "./scenarios/hot-key.mjs";
 import { revocationScenario } from "./scenarios/revocation.mjs";
 import { scaleScenario } from "./scenarios/scale.mjs";
@@ -40,6 +41,9 @@ const FULL = {
   largeLimit: { limit: 20_000, requests: 20_500, connections: 10 },
   revocation: { trials: 10, lanes: 8, beforeMs: 1_000, afterMs: 1_000 },
   scale: { small: 1_000, big: 1_000_000, lookups: 1_000, warmLookups: 50 },
+  quiet: { keys: 50, seconds: 20 },
+  cold: { keys: 200, idleMs: 15_000 },
+  flushWaitMs: 9_500,
 };
 // Every scenario still runs, on smaller numbers: a smoke check of about a minute and a half.
 const QUICK = {
@@ -54,6 +58,9 @@ const QUICK = {
   largeLimit: { limit: 5_000, requests: 5_200, connections: 10 },
   revocation: { trials: 2, lanes: 4, beforeMs: 300, afterMs: 300 },
   scale: { small: 1_000, big: 10_000, lookups: 100, warmLookups: 10 },
+  quiet: { keys: 10, seconds: 3 },
+  cold: { keys: 20, idleMs: 12_000 },
+  flushWaitMs: 1_500,
 };
 
 const settings = { quick: args.quick, ...(args.quick ? QUICK : FULL) };
@@ -113,6 +120,8 @@ try {
 
   const throughput = await throughputScenarios(context);
   const hotKey = await hotKeyScenario(context);
+  const quietKeys = await quietKeysScenario(context);
+  const coldStart = await coldStartScenario(context);
   const exactness = await exactnessScenario(context);
   const largeLimit = await largeLimitScenario(context);
   const revocation = await revocationScenario(context);
@@ -129,6 +138,8 @@ try {
     throughput: throughput.results,
     keyCreation: throughput.keyCreation,
     hotKey,
+    quietKeys,
+    coldStart,
     exactness,
     largeLimit,
     revocation,

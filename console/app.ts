@@ -1,9 +1,14 @@
-import { api, ApiError, currentAdmin, query, refresh, signIn, signOut, whenSignedOut } from "./api";
-import { confirmDialog, dialog, errorText, field, h, select, show, showError, when } from "./dom";
-import { usageChart } from "./chart";
-import { oauthClientPage, oauthClientsPage, type Layout } from "./oauth-clients";
+import { api, currentAdmin, query, refresh, signIn, whenSignedOut } from "./api";
+import { auditPage, namesFor } from "./audit";
+import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
+import { usageChart, type UsagePoint } from "./chart";
+import { eventsSection } from "./events";
+import { keyName, time } from "./format";
+import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, page, pager, signedOutHeader, statusBadge, table, type Page } from "./layout";
+import { oauthClientPage, oauthClientsPage } from "./oauth-clients";
+import { overviewPage } from "./overview";
 import { ENVIRONMENTS } from "../src/authority/key";
-import { ADMIN_ROLES, roleGrants, type Access } from "../src/authority/roles";
+import { ADMIN_ROLES } from "../src/authority/roles";
 import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../src/authority/scopes";
 import { KEY_STATES } from "../src/authority/status";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
@@ -20,34 +25,26 @@ interface Key {
   created_at: string; revoked_at: string | null; rotated_from: string | null; rotated_to: string | null; last_used_at?: string | null;
 }
 interface NewKey extends Key { key: string }
-interface Page<T> { data: T[]; has_more: boolean; next_cursor: string | null }
-interface Usage { requests: number; rate_limited: number; last_used_at: string | null }
+interface Usage { requests: number; rate_limited: number; last_used_at: string | null; series: UsagePoint[] }
 
 const app = document.getElementById("app")!;
-const main = h("main", { id: "main", tabindex: "-1" });
-const nav = h("nav", { "aria-label": "Console" });
 
-/** What the signed-in admin's role grants (authority/roles.ts), so the console offers only that. */
-const may = (access: Access) => {
-  const role = currentAdmin()?.role;
-  return role !== undefined && roleGrants(role, access);
-};
-const canRead = () => may("read");
-const canWrite = () => may("write");
-const isOwner = () => may("admins");
 /** A vocabulary word as a menu shows it: "expired" → "Expired". */
 const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 const DAY_MS = 86_400_000;
 /** Scopes offered as checkboxes when keygate cannot list its own; any other scope is typed in. */
 const FALLBACK_SCOPES = { object: "scopes", configured: [], defaults: [...DEFAULT_SCOPES], self_service: SELF_SERVICE_SCOPE };
+/** What a new key starts with in the form: least privilege; more is one click away. */
+const STARTING_SCOPES = ["read"];
 interface ScopeCatalog { configured: string[]; defaults: string[]; self_service: string }
 const GRACE_PRESETS: [string, string][] = [["0", "Now"], ["60", "1 minute"], ["900", "15 minutes"], ["3600", "1 hour"], ["86400", "24 hours"]];
 
 // ── Sign-in ───────────────────────────────────────────────────────────────────────────────────
 
 function signInPage(message = ""): void {
-  show(nav);
+  signedOutHeader();
+  document.title = "Sign in · keygate";
   const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const error = h("p", { class: "error", role: "alert" });
@@ -76,65 +73,6 @@ function signInPage(message = ""): void {
   email.focus();
 }
 
-// ── Layout ────────────────────────────────────────────────────────────────────────────────────
-
-function navigation(): void {
-  const link = (href: string, label: string) => h("a", { href, "aria-current": location.hash.startsWith(href) ? "page" : null }, label);
-  const me = currentAdmin()!;
-  show(
-    nav,
-    h("span", { class: "brand" }, "keygate"),
-    canRead() && link("#/tenants", "Tenants"),
-    canRead() && link("#/oauth-clients", "OAuth clients"),
-    canRead() && link("#/audit", "Audit trail"),
-    isOwner() && link("#/admins", "Admins"),
-    link("#/account", "Account"),
-    h("a", { href: "/_keygate/docs", target: "_blank", rel: "noopener" }, "API docs"),
-    h("span", { class: "role" }, `Role: ${me.role}`),
-    h("button", { type: "button", onclick: () => void signOut() }, "Sign out"),
-  );
-}
-
-/** A page's heading and body; errors loading it are shown in its place. */
-async function page(title: string, build: () => Promise<Node[]>): Promise<void> {
-  navigation();
-  document.title = `${title} · keygate`;
-  show(main, h("h1", {}, title), h("p", { role: "status" }, "Loading…"));
-  try {
-    show(main, h("h1", {}, title), ...(await build()));
-  } catch (e) {
-    show(main, h("h1", {}, title), h("p", { class: "error", role: "alert" }, errorText(e)));
-  }
-}
-
-/** Previous/next buttons over cursors; `load` renders the page for a cursor. */
-function pager(result: Page<unknown>, cursors: (string | undefined)[], load: (cursors: (string | undefined)[]) => void): HTMLElement {
-  return h(
-    "div",
-    { class: "pager" },
-    h("button", { type: "button", disabled: cursors.length <= 1, onclick: () => load(cursors.slice(0, -1)) }, "Previous page"),
-    h("button", { type: "button", disabled: !result.next_cursor, onclick: () => load([...cursors, result.next_cursor!]) }, "Next page"),
-  );
-}
-
-function statusBadge(status: string): HTMLElement {
-  return h("span", { class: `badge ${status}` }, status);
-}
-
-function table(headers: string[], rows: (Node | string)[][], caption: string): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      {},
-      h("caption", { class: "sr-only" }, caption),
-      h("thead", {}, h("tr", {}, ...headers.map((name) => h("th", { scope: "col" }, name)))),
-      h("tbody", {}, ...rows.map((cells) => h("tr", {}, ...cells.map((cell, i) => h("td", { "data-label": headers[i] }, cell))))),
-    ),
-  );
-}
-
 // ── Tenants ───────────────────────────────────────────────────────────────────────────────────
 
 /** How many keys (not deleted) a tenant has: counted from the key list, up to one page of 100. */
@@ -151,12 +89,15 @@ function tenantsPage(cursors: (string | undefined)[] = [undefined]): Promise<voi
       h("a", { href: `#/tenants/${tenant.id}` }, tenant.name),
       statusBadge(tenant.status),
       counts[i]!,
-      when(tenant.created_at),
-      canWrite() ? tenantStatusButton(tenant, () => tenantsPage(cursors)) : "",
+      time(tenant.created_at),
+      ...(canWrite() ? [h("div", { class: "row-actions" }, tenantStatusButton(tenant, () => tenantsPage(cursors)))] : []),
     ]);
+    const headers = ["Name", "Status", "Keys", "Created", ...(canWrite() ? ["Actions"] : [])];
     return [
-      canWrite() ? createTenantForm() : h("span"),
-      result.data.length ? table(["Name", "Status", "Keys", "Created", "Actions"], rows, "Tenants") : h("p", {}, "No tenants yet."),
+      canWrite() ? createTenantForm() : null,
+      result.data.length
+        ? table(headers, rows, "Tenants")
+        : empty("No tenants yet.", canWrite() ? "A tenant is a customer of your API: create one above, then give it keys." : "An admin creates tenants; they will be listed here."),
       pager(result, cursors, tenantsPage),
     ];
   });
@@ -185,10 +126,10 @@ function tenantStatusButton(tenant: Tenant, done: () => void): HTMLElement {
     : `Reactivate "${tenant.name}"? Its keys that are not revoked or expired work again from their next request.`;
   return h(
     "button",
-    { type: "button", class: suspend ? "danger" : "", onclick: () => confirmDialog(suspend ? "Suspend tenant" : "Reactivate tenant", message, suspend ? "Suspend" : "Reactivate", async () => {
+    { type: "button", class: suspend ? "danger" : "secondary", onclick: () => confirmDialog(suspend ? "Suspend tenant" : "Reactivate tenant", message, suspend ? "Suspend" : "Reactivate", async () => {
       await api("PATCH", `/tenants/${tenant.id}`, { status: suspend ? "suspended" : "active" });
       done();
-    }) },
+    }, undefined, suspend) },
     suspend ? "Suspend" : "Reactivate",
   );
 }
@@ -224,40 +165,53 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
       void keysPage(tenantId, { status: status.value, environment: environment.value });
     });
     const rows = result.data.map((key, i) => [
-      h("a", { href: `#/keys/${key.id}` }, key.name ?? "(no name)"),
-      h("code", {}, key.display),
+      h("span", { class: "stack" }, h("a", { href: `#/keys/${key.id}` }, key.name ?? "(no name)"), h("code", { class: "muted" }, key.display)),
       key.environment,
-      key.scopes.join(", "),
+      key.scopes.join(", ") || "none",
       statusBadge(key.status),
-      when(key.expires_at),
+      expiry(key),
       `${key.rate_limit.limit} / ${key.rate_limit.window_seconds} s`,
-      when(key.created_at),
-      when(used[i]),
-      keyActions(key, used[i] ?? null, reload),
+      time(used[i]),
+      ...(canWrite() ? [keyActions(key, used[i] ?? null, reload)] : []),
     ]);
+    const filtered = Boolean(filters.status || filters.environment);
     return [
-      h("p", {}, "Tenant ", h("strong", {}, tenant.name), " ", statusBadge(tenant.status), " ", h("code", {}, tenant.id)),
+      h(
+        "div",
+        { class: "page-head" },
+        breadcrumbs(["Tenants", "#/tenants"], [tenant.name, null]),
+        h("h1", {}, tenant.name, " ", statusBadge(tenant.status)),
+        h("p", { class: "muted" }, "Tenant ", h("code", {}, tenant.id), ` · created `, time(tenant.created_at)),
+      ),
+      h("h2", {}, "Keys"),
       h("div", { class: "toolbar" }, canWrite() ? h("button", { type: "button", onclick: () => void createKeyDialog(tenantId, reload) }, "Create key") : null, filterForm),
       result.data.length
-        ? table(["Name", "Key", "Environment", "Scopes", "Status", "Expires", "Rate limit", "Created", "Last used", "Actions"], rows, `Keys of ${tenant.name}`)
-        : h("p", {}, "No keys match."),
+        ? table(["Key", "Environment", "Scopes", "Status", "Expires", "Rate limit", "Last used", ...(canWrite() ? ["Actions"] : [])], rows, `Keys of ${tenant.name}`, "keys")
+        : empty(filtered ? "No keys match these filters." : "This tenant has no keys yet.", filtered ? undefined : canWrite() ? "Create one: it is shown once, then only its display form." : undefined),
       pager(result, cursors, (next) => keysPage(tenantId, filters, next)),
     ];
   });
 }
 
-function keyLabel(key: Key): string {
-  return key.name ?? key.display;
+/**
+ * When the key stops working, as far as that is still to come: a revoked or deleted key shows no
+ * expiry (it has ended already), a rotated key's expiry is the end of its grace.
+ */
+function expiry(key: Key): HTMLElement | string {
+  if (key.status === "revoked" || key.status === "deleted") return "—";
+  if (!key.expires_at) return "Never";
+  if (key.rotated_to && key.status === "active") return h("span", { class: "stack" }, time(key.expires_at), h("span", { class: "muted" }, "end of rotation grace"));
+  return time(key.expires_at);
 }
 
 function keyActions(key: Key, lastUsedAt: string | null, done: () => void): HTMLElement {
   const live = key.status === "active";
   const buttons = h("div", { class: "row-actions" });
   if (!canWrite()) return buttons;
-  if (live && !key.rotated_to) buttons.append(h("button", { type: "button", onclick: () => rotateDialog(key, done) }, "Rotate"));
+  if (live && !key.rotated_to) buttons.append(h("button", { type: "button", class: "secondary", onclick: () => rotateDialog(key, done) }, "Rotate"));
   if (key.status !== "revoked" && key.status !== "deleted")
     buttons.append(
-      h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Revoke key", `Revoke "${keyLabel(key)}" (${key.display})? The very next request with it is refused, everywhere. This cannot be undone.`, "Revoke", async () => {
+      h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Revoke key", `Revoke "${keyName(key)}" (${key.display})? The very next request with it is refused, everywhere. This cannot be undone.`, "Revoke", async () => {
         await api("POST", `/keys/${key.id}/revoke`);
         done();
       }) }, "Revoke"),
@@ -267,13 +221,13 @@ function keyActions(key: Key, lastUsedAt: string | null, done: () => void): HTML
     buttons.append(
       h("button", { type: "button", class: "danger", onclick: () => confirmDialog(
         "Delete key",
-        `Delete "${keyLabel(key)}" (${key.display})? It stops working at once and leaves the list.${recent ? " It was used in the last 7 days." : ""}`,
+        `Delete "${keyName(key)}" (${key.display})? It stops working at once and leaves the list.${recent ? " It was used in the last 7 days." : ""}`,
         "Delete",
         async () => {
           await api("DELETE", `/keys/${key.id}`);
           done();
         },
-        recent ? keyLabel(key) : undefined,
+        recent ? keyName(key) : undefined,
       ) }, "Delete"),
     );
   }
@@ -289,7 +243,7 @@ function revealKey(title: string, created: NewKey, extra?: string): void {
     title,
     h("p", { id: "reveal-warning", class: "warning" }, "Copy this key now. It is shown only once: keygate keeps only its hash and cannot show it again."),
     extra ? h("p", {}, extra) : null,
-    field(`API key "${keyLabel(created)}"`, value),
+    field(`API key "${keyName(created)}"`, value),
     h(
       "div",
       { class: "actions" },
@@ -302,14 +256,18 @@ function revealKey(title: string, created: NewKey, extra?: string): void {
           show(copied, "Copy it from the field above (selected).");
         }
       } }, "Copy"),
-      h("button", { type: "button", onclick: () => box.close() }, "Done, I have copied it"),
+      h("button", { type: "button", class: "secondary", onclick: () => forget() }, "Done, I have copied it"),
     ),
     copied,
   );
-  box.addEventListener("close", () => {
+  // Gone from the page the moment the admin is done: the dialog's close event comes a task later.
+  const forget = () => {
     value.value = "";
     plaintext = null;
-  });
+    box.close();
+    box.remove();
+  };
+  box.addEventListener("close", forget);
   value.select();
 }
 
@@ -320,7 +278,7 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
   const name = h("input", { type: "text", name: "name", maxlength: 200, required: true });
   const description = h("textarea", { name: "description", maxlength: 1000, rows: 2 });
   const environment = select("environment", ENVIRONMENTS.map((env) => [env, env]));
-  const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: catalog.defaults.includes(scope) }));
+  const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: STARTING_SCOPES.includes(scope) }));
   const otherScopes = h("input", { type: "text", name: "scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
   const limit = h("input", { type: "number", name: "rate_limit.limit", min: 1, max: MAX_LIMIT, inputmode: "numeric" });
@@ -336,13 +294,14 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
       "fieldset",
       {},
       h("legend", {}, "Scopes"),
+      h("p", { class: "hint" }, "Give a key only what it needs. Without a route rule, GET, HEAD and OPTIONS need read; other methods need write."),
       ...checks.map((box) => h("label", { class: "check" }, box, ` ${box.value}`)),
       field("Other scopes (comma-separated)", otherScopes),
     ),
     field("Expires (optional, your local time)", expires),
-    h("fieldset", {}, h("legend", {}, "Rate limit (optional: keygate's default)"), field("Requests", limit), field("per seconds", windowSeconds)),
+    h("fieldset", { class: "inline" }, h("legend", {}, "Rate limit (optional: keygate's default)"), field("Requests", limit), field("per seconds", windowSeconds)),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Create key")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Create key")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -370,10 +329,10 @@ function rotateDialog(key: Key, done: () => void): void {
   const form = h(
     "form",
     { "aria-label": "Rotate key" },
-    h("p", {}, `Rotate "${keyLabel(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
+    h("p", {}, `Rotate "${keyName(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
     field("Old key keeps working for", grace),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Rotate")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Rotate")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -393,100 +352,62 @@ function rotateDialog(key: Key, done: () => void): void {
 
 // ── Key detail ────────────────────────────────────────────────────────────────────────────────
 
+/** The settings' row about the key's end: what has happened, or what is still to come. */
+function endRow(key: Key): [string, Node | string] {
+  if (key.status === "revoked") return ["Revoked", time(key.revoked_at)];
+  if (key.status === "expired") return ["Expired", time(key.expires_at)];
+  return ["Expires", expiry(key)];
+}
+
 function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void> {
   const reload = () => keyPage(id, granularity);
   return page("Key", async () => {
-    const key = await api<Key>("GET", `/keys/${id}`);
-    document.title = `${keyLabel(key)} · keygate`;
-    const usage = await api<Usage>("GET", `/keys/${id}/usage`);
-    const settings = h(
-      "dl",
-      { class: "settings" },
-      ...([
-        ["Name", key.name ?? "(no name)"],
-        ["Key", h("code", {}, key.display)],
-        ["Id", h("code", {}, key.id)],
-        ["Tenant", h("a", { href: `#/tenants/${key.tenant_id}` }, key.tenant_id)],
-        ["Description", key.description ?? "—"],
-        ["Environment", key.environment],
-        ["Scopes", key.scopes.join(", ")],
-        ["Status", statusBadge(key.status)],
-        ["Expires", when(key.expires_at)],
-        ["Rate limit", `${key.rate_limit.limit} requests per ${key.rate_limit.window_seconds} s`],
-        ["Created", when(key.created_at)],
-        ["Last used", when(usage.last_used_at ?? key.last_used_at)],
-        ["Replaced", key.rotated_from ? h("a", { href: `#/keys/${key.rotated_from}` }, key.rotated_from) : "—"],
-        ["Replaced by", key.rotated_to ? h("a", { href: `#/keys/${key.rotated_to}` }, key.rotated_to) : "—"],
-      ] as [string, Node | string][]).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
-    );
+    const span = granularity === "hour" ? 48 * 3600_000 : 30 * DAY_MS;
+    const to = Date.now();
+    const [key, usage] = await Promise.all([
+      api<Key>("GET", `/keys/${id}`),
+      api<Usage>("GET", `/keys/${id}/usage${query({ from: new Date(to - span).toISOString(), to: new Date(to).toISOString(), granularity })}`),
+    ]);
+    const [tenant, names] = await Promise.all([
+      api<Tenant>("GET", `/tenants/${key.tenant_id}`).catch(() => null),
+      namesFor([key.rotated_from, key.rotated_to].filter((v): v is string => v !== null)),
+    ]);
+    document.title = `${keyName(key)} · keygate`;
+    const linkTo = (other: string) => h("a", { href: `#/keys/${other}` }, names.get(other)?.display ?? other);
+    const lastUsedAt = usage.last_used_at ?? key.last_used_at ?? null;
+    const rows: [string, Node | string][] = [
+      ["Tenant", h("a", { href: `#/tenants/${key.tenant_id}` }, tenant?.name ?? key.tenant_id)],
+      ["Environment", key.environment],
+      ["Scopes", key.scopes.join(", ") || "none"],
+      ["Rate limit", `${key.rate_limit.limit} requests per ${key.rate_limit.window_seconds} s`],
+      ["Created", time(key.created_at)],
+      ["Last used", time(lastUsedAt)],
+      endRow(key),
+      ["Description", key.description ?? "—"],
+      ...(key.rotated_from ? [["Replaced", linkTo(key.rotated_from)] as [string, Node]] : []),
+      ...(key.rotated_to ? [["Replaced by", linkTo(key.rotated_to)] as [string, Node]] : []),
+    ];
+    const settings = h("dl", { class: "settings" }, ...rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
     const granularityPicker = select("granularity", [["hour", "Hours (last 48)"], ["day", "Days (last 30)"]], granularity);
     granularityPicker.addEventListener("change", () => void keyPage(id, granularityPicker.value as "hour" | "day"));
+    const title = granularity === "hour" ? "Requests, last 48 hours" : "Requests, last 30 days";
     return [
+      h(
+        "div",
+        { class: "page-head" },
+        breadcrumbs(["Tenants", "#/tenants"], [tenant?.name ?? key.tenant_id, `#/tenants/${key.tenant_id}`], [keyName(key), null]),
+        h("h1", {}, keyName(key), " ", statusBadge(key.status)),
+        h("p", { class: "muted" }, h("code", {}, key.display), " · ", h("code", {}, key.id)),
+        canWrite() ? keyActions(key, lastUsedAt, reload) : null,
+      ),
       settings,
-      keyActions(key, usage.last_used_at ?? key.last_used_at ?? null, reload),
-      h("section", { "aria-labelledby": "usage-title" }, h("h2", { id: "usage-title" }, "Usage"), field("Show", granularityPicker), await usageSection(id, granularity, usage)),
+      h(
+        "section",
+        { "aria-labelledby": "usage-title", class: "panel" },
+        h("div", { class: "section-head" }, h("h2", { id: "usage-title" }, "Usage"), field("Show", granularityPicker)),
+        usageChart(usage.series, granularity, title),
+      ),
       h("section", { "aria-labelledby": "events-title" }, h("h2", { id: "events-title" }, "Recent verifications"), await eventsSection(id)),
-    ];
-  });
-}
-
-/** The usage issue's series when this keygate has it; the totals otherwise. */
-async function usageSection(id: string, granularity: "hour" | "day", totals: Usage): Promise<Node> {
-  const span = granularity === "hour" ? 48 * 3600_000 : 30 * DAY_MS;
-  const to = new Date();
-  const from = new Date(to.getTime() - span);
-  try {
-    const series = await api<Record<string, unknown>>("GET", `/keys/${id}/usage${query({ from: from.toISOString(), to: to.toISOString(), granularity })}`);
-    const points = (Array.isArray(series.series) ? series.series : Object.values(series).find(Array.isArray)) as Record<string, unknown>[] | undefined;
-    if (points) return usageChart(points, granularity);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 400) throw e;
-  }
-  return usageChart([{ label: "Admitted", requests: totals.requests }, { label: "Refused (429)", requests: totals.rate_limited }], "totals");
-}
-
-async function eventsSection(id: string): Promise<Node> {
-  try {
-    const events = await api<Page<Record<string, unknown>>>("GET", `/keys/${id}/events${query({ limit: 20 })}`);
-    if (!events.data.length) return h("p", {}, "No verifications recorded yet.");
-    const text = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
-    const columns = [...new Set(events.data.flatMap((event) => Object.keys(event)))].filter((k) => k !== "object" && k !== "key_id");
-    return table(columns, events.data.map((event) => columns.map((c) => document.createTextNode(/_at$/.test(c) ? when(String(event[c])) : text(event[c])))), "Recent verifications");
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && e.message === "No such admin route.") {
-      return h("p", {}, "This keygate does not record verification events yet; the totals above count every request.");
-    }
-    throw e;
-  }
-}
-
-// ── Audit trail ───────────────────────────────────────────────────────────────────────────────
-
-interface AuditFilters { actor_id: string; action: string; resource_id: string }
-
-function auditPage(filters: AuditFilters = { actor_id: "", action: "", resource_id: "" }, cursors: (string | undefined)[] = [undefined]): Promise<void> {
-  return page("Audit trail", async () => {
-    const result = await api<Page<Record<string, any>>>("GET", `/audit-events${query({ ...filters, cursor: cursors.at(-1), limit: 20 })}`);
-    const actor = h("input", { type: "text", name: "actor_id", value: filters.actor_id, placeholder: "adm_…, root, key_… or an address" });
-    const action = h("input", { type: "text", name: "action", value: filters.action, placeholder: "key.revoked" });
-    const resource = h("input", { type: "text", name: "resource_id", value: filters.resource_id, placeholder: "key_…, ten_…, adm_…" });
-    const form = h("form", { class: "filters", "aria-label": "Filter the audit trail" }, field("Actor", actor), field("Action", action), field("Resource", resource), h("button", { type: "submit" }, "Filter"));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void auditPage({ actor_id: actor.value.trim(), action: action.value.trim(), resource_id: resource.value.trim() });
-    });
-    const rows = result.data.map((event) => [
-      when(event.created_at),
-      h("code", {}, event.action),
-      `${event.actor.type} ${event.actor.id}`,
-      `${event.resource.type} ${event.resource.id}`,
-      event.details ? JSON.stringify(event.details) : "—",
-      h("code", {}, event.request_id),
-    ]);
-    return [
-      form,
-      result.data.length ? table(["When", "Action", "Actor", "Resource", "Details", "Request"], rows, "Audit events, newest first") : h("p", {}, "No events match."),
-      pager(result, cursors, (next) => auditPage(filters, next)),
     ];
   });
 }
@@ -517,12 +438,12 @@ function adminsPage(cursors: (string | undefined)[] = [undefined]): Promise<void
       return [
         admin.email,
         h("span", {}, role, error),
-        when(admin.created_at),
-        when(admin.last_signin_at),
-        h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Remove admin", `Remove ${admin.email}? They are signed out at once and cannot sign in again.`, "Remove", async () => {
+        time(admin.created_at),
+        time(admin.last_signin_at),
+        h("div", { class: "row-actions" }, h("button", { type: "button", class: "danger", onclick: () => confirmDialog("Remove admin", `Remove ${admin.email}? They are signed out at once and cannot sign in again.`, "Remove", async () => {
           await api("DELETE", `/admins/${admin.id}`);
           reload();
-        }) }, "Remove"),
+        }) }, "Remove")),
       ];
     });
     return [inviteForm(reload), table(["Email", "Role", "Created", "Last sign-in", "Actions"], rows, "Admins"), pager(result, cursors, adminsPage)];
@@ -578,14 +499,21 @@ function accountPage(): Promise<void> {
         showError(form, error, e);
       }
     });
-    return [h("p", {}, `Signed in as ${currentAdmin()!.id}, role ${currentAdmin()!.role}.`), form];
+    const me = currentAdmin()!;
+    // The verifier role may not read names; its id and role are all the page can say then.
+    const email = (await namesFor([me.id])).get(me.id)?.name;
+    const who = h(
+      "dl",
+      { class: "settings card" },
+      email ? h("div", {}, h("dt", {}, "Email"), h("dd", {}, email)) : null,
+      h("div", {}, h("dt", {}, "Role"), h("dd", {}, me.role)),
+      h("div", {}, h("dt", {}, "Admin id"), h("dd", {}, h("code", {}, me.id))),
+    );
+    return [h("section", { "aria-label": "Signed in as" }, who), form];
   });
 }
 
 // ── Routing ───────────────────────────────────────────────────────────────────────────────────
-
-/** What pages kept in files of their own (oauth-clients.ts) draw with. */
-const layout: Layout = { page, table, pager, statusBadge, canWrite };
 
 function route(): void {
   if (!currentAdmin()) return signInPage();
@@ -596,13 +524,14 @@ function route(): void {
     return;
   }
   if (section === "tenants" && id) void keysPage(id);
+  else if (section === "tenants") void tenantsPage();
   else if (section === "keys" && id) void keyPage(id);
-  else if (section === "oauth-clients") void (id ? oauthClientPage(layout, id) : oauthClientsPage(layout));
+  else if (section === "oauth-clients") void (id ? oauthClientPage(id) : oauthClientsPage());
   else if (section === "audit") void auditPage();
   else if (section === "admins" && isOwner()) void adminsPage();
   else if (section === "account") void accountPage();
-  else if (location.hash !== "#/tenants") location.hash = "#/tenants";
-  else void tenantsPage();
+  else if (location.hash !== "#/overview") location.hash = "#/overview";
+  else void overviewPage();
 }
 
 whenSignedOut((message) => signInPage(message));

@@ -56,18 +56,21 @@ export function dialog(title: string, ...body: Child[]): HTMLDialogElement {
   return el;
 }
 
-/** Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. */
-export function confirmDialog(title: string, message: string, action: string, run: () => Promise<void>, typed?: string): void {
+/**
+ * Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. `danger`
+ * draws the action in red: what takes something away, not what gives it back.
+ */
+export function confirmDialog(title: string, message: string, action: string, run: () => Promise<void>, typed?: string, danger = true): void {
   const error = h("p", { class: "error", role: "alert" });
   const input = typed ? h("input", { type: "text", autocomplete: "off", name: "confirm" }) : null;
-  const button = h("button", { type: "submit", class: "danger" }, action);
+  const button = h("button", { type: "submit", class: danger ? "danger" : null }, action);
   const form = h(
     "form",
     { method: "dialog" },
     h("p", {}, message),
     input && field(`Type "${typed}" to confirm`, input),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", value: "cancel", onclick: () => box.close() }, "Cancel"), button),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", value: "cancel", onclick: () => box.close() }, "Cancel"), button),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -108,13 +111,7 @@ export function when(iso: string | null | undefined): string {
  * described by the message; the rest goes in `summary`.
  */
 export function showError(form: HTMLFormElement | null, summary: Element, error: unknown): void {
-  for (const old of form?.querySelectorAll(".field-error") ?? []) old.remove();
-  for (const control of form?.querySelectorAll("[aria-invalid]") ?? []) {
-    control.removeAttribute("aria-invalid");
-    const rest = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
-    if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
-    else control.removeAttribute("aria-describedby");
-  }
+  for (const control of form?.querySelectorAll<HTMLElement>("[aria-invalid]") ?? []) clearFieldError(control);
   const fields = fieldsOf(error);
   const placed = fields.filter(({ field, message }) => {
     const control = form && controlFor(form, field);
@@ -123,10 +120,21 @@ export function showError(form: HTMLFormElement | null, summary: Element, error:
     control.setAttribute("aria-invalid", "true");
     control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
     control.insertAdjacentElement("afterend", h("small", { id, class: "error field-error" }, message));
+    // Once the admin edits the field, its old complaint no longer describes it.
+    control.addEventListener("input", () => clearFieldError(control), { once: true });
     return true;
   });
   const others = fields.filter((f) => !placed.includes(f));
   show(summary, (error instanceof Error ? error.message : String(error)) + fieldList(others));
+}
+
+/** Takes a field's error message away, and the marks that pointed to it. */
+function clearFieldError(control: HTMLElement): void {
+  document.getElementById(`${control.id}-error`)?.remove();
+  control.removeAttribute("aria-invalid");
+  const rest = (control.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
+  if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+  else control.removeAttribute("aria-describedby");
 }
 
 function controlFor(form: HTMLFormElement, path: string): HTMLElement | null {

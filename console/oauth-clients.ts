@@ -1,11 +1,12 @@
 import { api, query } from "./api";
-import { confirmDialog, dialog, field, h, select, showError, when } from "./dom";
+import { confirmDialog, dialog, field, h, select, showError } from "./dom";
+import { time } from "./format";
+import { breadcrumbs, canWrite, empty, page, pager, statusBadge, table, type Page } from "./layout";
 import { CLIENT_TYPES } from "../src/authority/oauth";
 
 /**
  * The console's OAuth pages: the apps tenants registered (#/oauth-clients) and one app with its
- * grants (#/oauth-clients/cli_…). The layout (page frame, tables, pager) is the console's own,
- * handed in by app.ts, so these pages look like every other one.
+ * grants (#/oauth-clients/cli_…), drawn with the console's own layout.
  */
 interface Client {
   id: string; client_id: string; tenant_id: string | null; name: string; type: "public" | "confidential";
@@ -16,19 +17,8 @@ interface Grant {
   id: string; tenant_id: string; client_id: string; subject: string | null; scopes: string[]; status: "active" | "revoked";
   revoked_reason: string | null; created_at: string; revoked_at: string | null; last_used_at: string | null;
 }
-interface Page<T> { data: T[]; has_more: boolean; next_cursor: string | null }
-
-/** What app.ts lends these pages. */
-export interface Layout {
-  page(title: string, build: () => Promise<Node[]>): Promise<void>;
-  table(headers: string[], rows: (Node | string)[][], caption: string): HTMLElement;
-  pager(result: Page<unknown>, cursors: (string | undefined)[], load: (cursors: (string | undefined)[]) => void): HTMLElement;
-  statusBadge(status: string): HTMLElement;
-  canWrite(): boolean;
-}
-
-export function oauthClientsPage(layout: Layout, cursors: (string | undefined)[] = [undefined]): Promise<void> {
-  return layout.page("OAuth clients", async () => {
+export function oauthClientsPage(cursors: (string | undefined)[] = [undefined]): Promise<void> {
+  return page("OAuth clients", async () => {
     const result = await api<Page<Client>>("GET", `/oauth-clients${query({ cursor: cursors.at(-1), limit: 20 })}`);
     const rows = result.data.map((client) => [
       h("a", { href: `#/oauth-clients/${client.id}` }, client.name),
@@ -36,15 +26,15 @@ export function oauthClientsPage(layout: Layout, cursors: (string | undefined)[]
       client.type,
       client.tenant_id ?? "— (registered itself)",
       client.scopes.join(", "),
-      when(client.created_at),
+      time(client.created_at),
     ]);
     return [
-      h("p", { class: "hint" }, "Third-party apps that act for your tenants' users (OAuth 2.1): users approve them on your consent page; each grant is counted and revoked like a key."),
-      layout.canWrite() ? h("button", { type: "button", onclick: () => registerDialog(() => oauthClientsPage(layout, cursors)) }, "Register a client") : h("span"),
+      h("p", { class: "muted" }, "Third-party apps that act for your tenants' users (OAuth 2.1): users approve them on your consent page; each grant is counted and revoked like a key."),
+      canWrite() ? h("div", { class: "actions" }, h("button", { type: "button", onclick: () => registerDialog(() => oauthClientsPage(cursors)) }, "Register a client")) : null,
       result.data.length
-        ? layout.table(["Name", "Client id", "Type", "Tenant", "Scopes", "Registered"], rows, "OAuth clients")
-        : h("p", {}, "No OAuth clients yet."),
-      layout.pager(result, cursors, (next) => oauthClientsPage(layout, next)),
+        ? table(["Name", "Client id", "Type", "Tenant", "Scopes", "Registered"], rows, "OAuth clients")
+        : empty("No OAuth clients yet.", "Register one for an app that will act for your users."),
+      pager(result, cursors, (next) => oauthClientsPage(next)),
     ];
   });
 }
@@ -100,37 +90,41 @@ function revealSecret(client: NewClient): void {
   value.select();
 }
 
-export function oauthClientPage(layout: Layout, id: string, cursors: (string | undefined)[] = [undefined]): Promise<void> {
-  return layout.page("OAuth client", async () => {
+export function oauthClientPage(id: string, cursors: (string | undefined)[] = [undefined]): Promise<void> {
+  return page("OAuth client", async () => {
     const client = await api<Client>("GET", `/oauth-clients/${id}`);
     const grants = await api<Page<Grant>>("GET", `/oauth-grants${query({ client_id: id, cursor: cursors.at(-1), limit: 20 })}`);
-    const reload = () => oauthClientPage(layout, id, cursors);
-    const rows = grants.data.map((grant) => [
+    const reload = () => oauthClientPage(id, cursors);
+    const grantRows = grants.data.map((grant) => [
       grant.subject ?? "— (client_credentials)",
       grant.tenant_id,
       grant.scopes.join(", "),
-      layout.statusBadge(grant.status),
-      when(grant.created_at),
-      grant.status === "active" && layout.canWrite() ? revokeButton(grant, reload) : (grant.revoked_reason ?? ""),
+      statusBadge(grant.status),
+      time(grant.created_at),
+      grant.status === "active" && canWrite() ? revokeButton(grant, reload) : (grant.revoked_reason ?? ""),
     ]);
+    document.title = `${client.name} · keygate`;
+    const rows: [string, Node | string][] = [
+      ["Client id", h("code", {}, client.id)],
+      ["Type", client.type],
+      ["Tenant", client.tenant_id ? h("a", { href: `#/tenants/${client.tenant_id}` }, client.tenant_id) : "— (registered itself)"],
+      ["Redirect URIs", client.redirect_uris.join(" ")],
+      ["Scopes", client.scopes.join(", ")],
+      ["Rate limit per grant", `${client.rate_limit.limit} requests per ${client.rate_limit.window_seconds} s`],
+      ["Registered", time(client.created_at)],
+    ];
     return [
       h(
-        "dl",
-        { class: "settings" },
-        ...[
-          ["Name", client.name],
-          ["Client id", client.id],
-          ["Type", client.type],
-          ["Tenant", client.tenant_id ?? "— (registered itself)"],
-          ["Redirect URIs", client.redirect_uris.join(" ")],
-          ["Scopes", client.scopes.join(", ")],
-          ["Registered", when(client.created_at)],
-        ].flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+        "div",
+        { class: "page-head" },
+        breadcrumbs(["OAuth clients", "#/oauth-clients"], [client.name, null]),
+        h("h1", {}, client.name),
+        canWrite() ? clientActions(client) : null,
       ),
-      layout.canWrite() ? clientActions(client) : h("span"),
-      h("h2", {}, "Grants"),
-      grants.data.length ? layout.table(["User", "Tenant", "Scopes", "Status", "Granted", "Actions"], rows, "Grants") : h("p", {}, "No user has authorized this app yet."),
-      layout.pager(grants, cursors, (next) => oauthClientPage(layout, id, next)),
+      h("dl", { class: "settings" }, ...rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value)))),
+      h("section", { "aria-labelledby": "grants-title" }, h("h2", { id: "grants-title" }, "Grants")),
+      grants.data.length ? table(["User", "Tenant", "Scopes", "Status", "Granted", "Actions"], grantRows, "Grants") : empty("No user has authorized this app yet."),
+      pager(grants, cursors, (next) => oauthClientPage(id, next)),
     ];
   });
 }

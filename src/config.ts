@@ -1,6 +1,7 @@
 import { ApiError } from "./http/errors";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
-import { globToRegExp, type RouteRule, type RouteRules } from "./authority/routes";
+import { globToRegExp, type CostRule, type RouteRule, type RouteRules } from "./authority/routes";
+import { MAX_COST } from "./authority/plan";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
 import { readOriginUrl } from "./settings";
@@ -71,6 +72,7 @@ function parseConfig(env: Env): Config {
     originSigningSecret: env.ORIGIN_SIGNING_SECRET || null,
     keyPrefix,
     routeScopes,
+    routeCosts: parseRouteCosts(env.ROUTE_COSTS),
     everyMethod: [...new Set([...STANDARD_METHODS, ...routeScopes.map((rule) => rule.method).filter((m) => m !== "*"), ANY_OTHER_METHOD])],
     publicPaths: parsePublicPaths(env.PUBLIC_PATHS),
     rateLimitFailOpen: (env.RATE_LIMIT_FAIL_OPEN || "false").trim().toLowerCase() === "true",
@@ -147,6 +149,25 @@ function parseRouteScopes(raw: string | undefined): RouteRule[] {
     }
     const exact = globToRegExp(path);
     return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), scope };
+  });
+}
+
+function parseRouteCosts(raw: string | undefined): CostRule[] {
+  if (!raw || !raw.trim()) return [];
+  let rules: unknown;
+  try {
+    rules = JSON.parse(raw);
+  } catch {
+    throw misconfigured("ROUTE_COSTS", "is not valid JSON");
+  }
+  if (!Array.isArray(rules)) throw misconfigured("ROUTE_COSTS", "must be a JSON list");
+  return rules.map((rule, i) => {
+    const { method = "*", path, cost } = (rule ?? {}) as Record<string, unknown>;
+    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || !Number.isInteger(cost) || (cost as number) < 0 || (cost as number) > MAX_COST) {
+      throw misconfigured("ROUTE_COSTS", `entry ${i} needs {method, path: "/…", cost} with a whole cost from 0 to ${MAX_COST}`);
+    }
+    const exact = globToRegExp(path);
+    return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), cost: cost as number };
   });
 }
 

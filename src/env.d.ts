@@ -13,6 +13,7 @@ interface KeygateOptionalBindings {
   DEFAULT_RATE_LIMIT?: string;
   DEFAULT_RATE_WINDOW_SECONDS?: string;
   LOG_CLIENT_IPS?: string;
+  ROUTE_COSTS?: string;
   OAUTH_CONSENT_URL?: string;
   OAUTH_DYNAMIC_REGISTRATION?: string;
   OAUTH_ACCESS_TOKEN_TTL_SECONDS?: string;

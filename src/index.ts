@@ -3,6 +3,7 @@ import { isOAuthMetadataPath } from "./oauth/well-known";
 
 export { AttemptGuard } from "./guards/attempt-guard";
 export { KeyGuard } from "./guards/key-guard";
+export { QuotaGuard } from "./guards/quota-guard";
 export { Keygate } from "./gateway/entrypoint";
 export { UsageForwarder } from "./usage/totals-forwarder";
 

@@ -5,16 +5,17 @@
 // 1,000 keys took 10-20 s; the worker answers a batch in one round trip.)
 //
 // rowsWritten counts from the object's start, so a figure for a pass is the difference between a
-// reading before and one after. The object persists its window and usage records after replying,
-// batched (at most once a second per key), so a reading waits FLUSH_WAIT_MS after the last request.
+// reading before and one after. The object writes what it decided after replying (at most once a
+// second per key) and releases an unused reservation when it ends (at most 8 s later), so a reading
+// waits FLUSH_WAIT_MS after the last request: every row the pass caused is counted.
 
-/** Longer than the object's batching interval (1 s), so every write of the pass has been made. */
-export const FLUSH_WAIT_MS = 1_500;
+/** Longer than the object's batching interval and a reservation's longest life (MAX_HORIZON_MS). */
+export const FLUSH_WAIT_MS = 9_500;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits for the keys' objects to flush what the last requests left them to write. */
-export const waitForFlush = () => sleep(FLUSH_WAIT_MS);
+/** Waits for the keys' objects to flush what the last requests left them to write (quick mode waits less: a smoke check). */
+export const waitForFlush = (ms = FLUSH_WAIT_MS) => sleep(ms);
 
 /** Ids per request to the guard-stats worker, whose calls to the objects run in parallel. */
 const BATCH = 200;
@@ -39,41 +40,45 @@ export async function readStorageStats(urls, keyIds) {
 }
 
 /**
- * Rows the keys' objects wrote between two readings. An object that restarted in between (its
- * count went down) counts from its restart only, so the figure is then a lower bound: `restarted`
- * says how many did.
+ * Rows the keys' objects wrote between two readings, and alarms they set (counted apart: whether
+ * Cloudflare bills setting an alarm as a row written is not documented). An object that restarted
+ * in between (its count went down) counts from its restart only, so the figure is then a lower
+ * bound: `restarted` says how many did.
  */
 function rowsWrittenBetween(before, after) {
   if (!before || !after) return null;
   let rows = 0;
+  let alarms = 0;
   let restarted = 0;
-  for (const [id, { rowsWritten }] of after) {
-    const was = before.get(id)?.rowsWritten ?? 0;
-    if (rowsWritten < was) {
+  for (const [id, { rowsWritten, alarmsSet = 0 }] of after) {
+    const was = before.get(id) ?? { rowsWritten: 0, alarmsSet: 0 };
+    if (rowsWritten < was.rowsWritten) {
       restarted++;
       rows += rowsWritten;
+      alarms += alarmsSet;
     } else {
-      rows += rowsWritten - was;
+      rows += rowsWritten - was.rowsWritten;
+      alarms += alarmsSet - (was.alarmsSet ?? 0);
     }
   }
-  return { rows, restarted };
+  return { rows, alarms, restarted };
 }
 
 /**
  * Rows the keys' objects wrote during `pass()`: a reading before it and one after, each once the
  * objects have flushed what earlier requests left them to write.
  */
-export async function rowsWrittenDuring(urls, keyIds, pass) {
-  await waitForFlush();
+export async function rowsWrittenDuring(urls, keyIds, pass, flushWaitMs = FLUSH_WAIT_MS) {
+  await waitForFlush(flushWaitMs);
   const before = await readStorageStats(urls, keyIds);
   await pass();
-  await waitForFlush();
+  await waitForFlush(flushWaitMs);
   const after = await readStorageStats(urls, keyIds);
   return rowsWrittenBetween(before, after);
 }
 
 /** Rows written per request, with nulls where the objects cannot say (no storageStats). */
 export function rowsPerRequest(written, requests) {
-  if (!written) return { rows: null, requests, perRequest: null, restartedObjects: null };
-  return { rows: written.rows, requests, perRequest: requests ? written.rows / requests : null, restartedObjects: written.restarted };
+  if (!written) return { rows: null, alarms: null, requests, perRequest: null, restartedObjects: null };
+  return { rows: written.rows, alarms: written.alarms, requests, perRequest: requests ? written.rows / requests : null, restartedObjects: written.restarted };
 }

@@ -10,6 +10,9 @@ export function watchCpuOf(pid) {
   workerdPid = pid;
 }
 
+/** The watched workerd's CPU seconds so far, or null. */
+export const workerdCpuSeconds = () => cpuSeconds(workerdPid);
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

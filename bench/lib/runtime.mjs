@@ -64,6 +64,70 @@ const FLOOR_ROW = floorScript(`  constructor(ctx, env) {
   }`);
 
 /**
+ * floor-hardened: what keygate does around its one call, written plainly, with no framework: the
+ * key's SHA-256 names its object; the object trims its window, appends one row carrying the
+ * request's usage event and answers the window's count; the worker strips every header a client
+ * could forge, signs the caller's identity for the origin (HMAC-SHA256), bounds the origin's wait
+ * (AbortSignal.timeout) and adds the rate-limit headers. The bar keygate's features are held to.
+ */
+const FLOOR_HARDENED = `import { DurableObject } from "cloudflare:workers";
+const LIMIT = ${UNREACHABLE.limit};
+const WINDOW_MS = ${UNREACHABLE.windowSeconds * 1_000};
+export class Floor extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS log (ts INTEGER NOT NULL, event TEXT NOT NULL)");
+  }
+  admit(event) {
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM log WHERE ts <= ?", now - WINDOW_MS);
+    const used = sql.exec("SELECT count(*) AS n, min(ts) AS oldest FROM log").one();
+    if (used.n >= LIMIT) return { admitted: false, remaining: 0, reset: used.oldest + WINDOW_MS };
+    sql.exec("INSERT INTO log (ts, event) VALUES (?, ?)", now, JSON.stringify(event));
+    return { admitted: true, remaining: LIMIT - used.n - 1, reset: (used.oldest ?? now) + WINDOW_MS };
+  }
+}
+const encoder = new TextEncoder();
+const hex = (bytes) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const FORGEABLE = ["forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "x-original-url", "x-rewrite-url", "x-http-method-override"];
+let signingKey;
+export default {
+  async fetch(request, env) {
+    const key = request.headers.get("x-api-key") ?? "";
+    const keyId = hex(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+    const url = new URL(request.url);
+    const requestId = crypto.randomUUID();
+    const verdict = await env.FLOOR.getByName(keyId).admit({
+      at: Date.now(), method: request.method, path: url.pathname, ip: request.headers.get("cf-connecting-ip"),
+      userAgent: request.headers.get("user-agent"), requestId,
+    });
+    const limits = {
+      "x-ratelimit-limit": String(LIMIT), "x-ratelimit-remaining": String(verdict.remaining), "x-ratelimit-reset": String(Math.ceil(verdict.reset / 1000)),
+      "ratelimit-policy": '"default";q=' + LIMIT + ";w=" + WINDOW_MS / 1000, ratelimit: '"default";r=' + verdict.remaining + ";t=" + Math.ceil((verdict.reset - Date.now()) / 1000),
+    };
+    if (!verdict.admitted) return new Response("rate limited", { status: 429, headers: limits });
+    const headers = new Headers();
+    for (const [name, value] of request.headers) {
+      if (name === "x-api-key" || name.startsWith("x-keygate-") || name.startsWith("x-forwarded-") || FORGEABLE.includes(name)) continue;
+      headers.set(name, value);
+    }
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    headers.set("x-keygate-key-id", keyId);
+    headers.set("x-keygate-timestamp", timestamp);
+    headers.set("x-request-id", requestId);
+    headers.set("x-forwarded-for", request.headers.get("cf-connecting-ip") ?? "127.0.0.1");
+    signingKey ??= crypto.subtle.importKey("raw", encoder.encode(env.SIGNING_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const signed = ["v1", timestamp, request.method, url.pathname + url.search, keyId, requestId].join("\\n");
+    headers.set("x-keygate-signature", "v1=" + hex(await crypto.subtle.sign("HMAC", await signingKey, encoder.encode(signed))));
+    const origin = await fetch(env.ORIGIN_URL + url.pathname + url.search, { method: request.method, headers, body: request.body, signal: AbortSignal.timeout(30_000) });
+    const response = new Response(origin.body, origin);
+    for (const [name, value] of Object.entries(limits)) response.headers.set(name, value);
+    return response;
+  },
+};`;
+
+/**
  * Answers `KeyGuard.storageStats()` for a batch of key ids (a JSON array) in one request, calling
  * the same objects keygate calls, through keygate's own namespace and by key id. One round trip
  * per batch: from Node, Miniflare's proxy takes about 10 ms per call (see bench/lib/guard-stats.mjs).
@@ -73,8 +137,8 @@ const GUARD_STATS = `export default {
     try {
       const ids = await request.json();
       const stats = await Promise.all(ids.map(async (id) => {
-        const { rowsWritten, storedRows } = await env.KEY_GUARD.getByName(id).storageStats();
-        return { rowsWritten, storedRows };
+        const { rowsWritten, storedRows, alarmsSet } = await env.KEY_GUARD.getByName(id).storageStats();
+        return { rowsWritten, storedRows, alarmsSet };
       }));
       return Response.json(stats);
     } catch (error) {
@@ -146,6 +210,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
  *  - pass:           the pass-through forwarder
  *  - floor-rpc:      the pass-through plus one RPC to a per-key object (no storage)
  *  - floor-row:      the same, the RPC writing one row and trimming the window ("the floor")
+ *  - floor-hardened: floor-row plus keygate's features written plainly (see FLOOR_HARDENED)
  *  - guard-stats:    reads keygate's key objects' storageStats() for the bench (never measured)
  */
 export async function startRuntime({ root, script, originUrl, stateDir, onLog, inspect = false }) {
@@ -165,6 +230,7 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
       plainWorker("pass", PASS_THROUGH, settings, originUrl),
       plainWorker("floor-rpc", FLOOR_RPC, settings, originUrl, floorObject),
       plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+      plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } }),
       plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
         durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true } },
       }),
@@ -173,7 +239,7 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
   const mf = new Miniflare(options);
   await mf.ready;
   const urls = {};
-  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row", "guard-stats"]) {
+  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row", "floor-hardened", "guard-stats"]) {
     urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
   }
   for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);
@@ -197,13 +263,14 @@ export async function startComparison({ root, builds, originUrl, stateDir }) {
       workers: [
         plainWorker("pass", PASS_THROUGH, settings, originUrl),
         plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+        plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } }),
         ...builds.map((build) => keygateWorker(build.name, build.script, settings, originUrl, raised)),
       ],
     }),
   );
   await mf.ready;
   const urls = {};
-  for (const name of ["pass", "floor-row", ...builds.map((b) => b.name)]) urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
+  for (const name of ["pass", "floor-row", "floor-hardened", ...builds.map((b) => b.name)]) urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
   for (const build of builds) await applyMigrations(await mf.getD1Database("DB", build.name), build.root);
   return { mf, urls };
 }

@@ -9,7 +9,7 @@ import { originCounts } from "../lib/origin-process.mjs";
 const WINDOW_SECONDS = 3_600;
 
 /** `requests` spread round-robin over `keys` keys of limit `limit`, on `connections` connections. */
-async function measureExactness({ urls }, tenantName, { keys: keyCount, limit, requests, connections }) {
+async function measureExactness({ urls, settings }, tenantName, { keys: keyCount, limit, requests, connections }) {
   const tenant = await createTenant(urls.keygate, tenantName);
   const keys = await createKeys(urls.keygate, tenant.id, keyCount, limit, WINDOW_SECONDS);
 
@@ -22,7 +22,7 @@ async function measureExactness({ urls }, tenantName, { keys: keyCount, limit, r
   const admittedAtOrigin = perKey.reduce((a, b) => a + b, 0);
   const expected = keyCount * limit;
   // What the windows hold once the objects have written what the burst left them to write.
-  await waitForFlush();
+  await waitForFlush(settings.flushWaitMs);
   const stats = await readStorageStats(urls, keys.map((k) => k.id));
   return {
     ...load,

@@ -14,9 +14,14 @@ export async function hotKeyScenario({ urls, settings, log }) {
   const key = await createKey(urls.keygate, tenant.id, HOT_KEY_LIMIT.limit, HOT_KEY_LIMIT.windowSeconds);
   log(`10. hot key: one key, ${connections} connections, ${duration} s`);
   let load;
-  const written = await rowsWrittenDuring(urls, [key.id], async () => {
-    load = await measureLoad({ url: `${urls.keygate}/__origin/static`, connections, headers: { "x-api-key": key.key } }, { duration, warmup });
-  });
+  const written = await rowsWrittenDuring(
+    urls,
+    [key.id],
+    async () => {
+      load = await measureLoad({ url: `${urls.keygate}/__origin/static`, connections, headers: { "x-api-key": key.key } }, { duration, warmup });
+    },
+    settings.flushWaitMs,
+  );
   // Warm-up included on both sides: the rows span it, and so does the origin's count.
   const admitted = (await originCounts(urls.origin))[key.id] ?? 0;
   return {

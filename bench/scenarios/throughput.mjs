@@ -40,12 +40,17 @@ export async function throughputScenarios({ urls, settings, log }) {
     { url: `${urls.pass}${PATH}`, connections: c },
     { url: `${urls["floor-rpc"]}${PATH}`, connections: c, ...validKeyRequests() },
     { url: `${urls["floor-row"]}${PATH}`, connections: c, ...validKeyRequests() },
+    { url: `${urls["floor-hardened"]}${PATH}`, connections: c, ...validKeyRequests() },
     { url: `${gate}${PATH}`, connections: c, ...validKeyRequests() },
   ];
-  log("2+3. pass-through, floor-rpc, floor-row and keygate (valid keys), taking turns");
-  [out.passThrough, out.floorRpc, out.floorRow, out.valid] = (await interleave(turns(connections), { duration, warmup, rounds })).map((r) => expect(r, 200));
+  log("2+3. pass-through, floor-rpc, floor-row, floor-hardened and keygate (valid keys), taking turns");
+  [out.passThrough, out.floorRpc, out.floorRow, out.floorHardened, out.valid] = (await interleave(turns(connections), { duration, warmup, rounds })).map((r) =>
+    expect(r, 200),
+  );
   log("2+3 at one connection");
-  [out.passThrough1, out.floorRpc1, out.floorRow1, out.valid1] = (await interleave(turns(1), { duration, warmup, rounds })).map((r) => expect(r, 200));
+  [out.passThrough1, out.floorRpc1, out.floorRow1, out.floorHardened1, out.valid1] = (await interleave(turns(1), { duration, warmup, rounds })).map((r) =>
+    expect(r, 200),
+  );
 
   // Rows written per admitted request: one more pass of keygate alone on the same keys, right after
   // its last turn, between two readings. Not across the turns: workerd evicts an object idle for
@@ -60,9 +65,9 @@ export async function throughputScenarios({ urls, settings, log }) {
   const rowsPass = new Load({ url: `${gate}${PATH}`, connections, ...validKeyRequests() });
   // The previous pass's last requests, still in flight when its load stopped, reach the origin
   // after it returned: wait for them, or the origin counts them in this pass.
-  await waitForFlush();
+  await waitForFlush(settings.flushWaitMs);
   const admittedBefore = await admittedSoFar();
-  const validRows = await rowsWrittenDuring(urls, keyIds, () => rowsPass.measure({ duration: duration / rounds }));
+  const validRows = await rowsWrittenDuring(urls, keyIds, () => rowsPass.measure({ duration: duration / rounds }), settings.flushWaitMs);
   out.validRowsWritten = { ...rowsPerRequest(validRows, (await admittedSoFar()) - admittedBefore), pass: expect(rowsPass.summary(), 200) };
 
   // Each rejection path takes turns with the pass-through, and its ratio is against that pairing's
@@ -78,7 +83,7 @@ export async function throughputScenarios({ urls, settings, log }) {
   const atLimit = { url: `${gate}${PATH}`, connections, headers: { "x-api-key": limited.key } };
   const rowsAtLimit = new Load(atLimit);
   await rowsAtLimit.warm(warmup);
-  const refusalRows = await rowsWrittenDuring(urls, [limited.id], () => rowsAtLimit.measure({ duration: duration / rounds }));
+  const refusalRows = await rowsWrittenDuring(urls, [limited.id], () => rowsAtLimit.measure({ duration: duration / rounds }), settings.flushWaitMs);
   out.rateLimitedRowsWritten = { ...rowsPerRequest(refusalRows, rowsAtLimit.summary().responses), pass: expect(rowsAtLimit.summary(), 429) };
   out.rateLimited = await withPassThrough(atLimit, 429);
 

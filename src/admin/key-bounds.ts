@@ -1,5 +1,6 @@
 import { strengthExcess, type KeyStrength } from "../authority/strength";
 import { DEFAULT_ENVIRONMENT, type Environment } from "../authority/key";
+import { DEFAULT_WINDOW_NAME } from "../authority/plan";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { getKey } from "../store/key-repo";
@@ -35,12 +36,13 @@ export async function callerBounds(services: Services, principal: Principal): Pr
   const own = await getKey(services.db, principal.keyId);
   // Revoked or deleted between its admission and now: it may hand out nothing.
   if (!own || own.status !== "active") throw refuse("This API key can no longer issue keys.", null);
-  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, limit: own.limit, windowSeconds: own.windowSeconds };
+  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, windows: own.windows };
 }
 
 /** Fills in the omitted fields for this caller, then holds the result to the caller's bounds. */
 export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | null, services: Services): KeySettings {
-  const fallback = bounds ?? services.config.defaultRateLimit;
+  const { limit, windowSeconds } = services.config.defaultRateLimit;
+  const fallback = bounds?.windows ?? [{ name: DEFAULT_WINDOW_NAME, limit, windowSeconds }];
   const settings: KeySettings = {
     tenantId: input.tenant_id,
     name: input.name ?? null,
@@ -48,8 +50,7 @@ export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | nul
     scopes: input.scopes,
     environment: input.environment ?? bounds?.environment ?? DEFAULT_ENVIRONMENT,
     expiresAt: input.expires_at !== undefined ? input.expires_at : (bounds?.expiresAt ?? null),
-    limit: input.rate_limit?.limit ?? fallback.limit,
-    windowSeconds: input.rate_limit?.window_seconds ?? fallback.windowSeconds,
+    windows: input.rate_limit ? [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }] : fallback,
   };
   if (bounds) assertWithin(bounds, settings);
   return settings;
@@ -67,10 +68,10 @@ export function assertWithin(bounds: KeyStrength, key: KeyStrength): void {
       throw refuse("An API key may only issue keys with scopes it holds itself.", { missing_scopes: excess.missing });
     case "expires_at":
       throw refuse("An API key that expires may only issue keys that expire no later than itself.", { field: "expires_at", latest: iso(bounds.expiresAt) });
-    case "rate_limit":
-      throw refuse("An API key may only issue keys whose rate limit is no higher than its own.", {
-        field: "rate_limit",
-        highest: { limit: bounds.limit, window_seconds: bounds.windowSeconds },
+    case "rate_limits":
+      throw refuse("An API key may only issue keys whose rate limits are no higher than its own.", {
+        field: "rate_limits",
+        highest: { name: excess.window.name, limit: excess.window.limit, window_seconds: excess.window.windowSeconds },
       });
   }
 }

@@ -1,4 +1,5 @@
 import { policyOf, recordOf, type Key, type KeyPolicy } from "../authority/key";
+import { DEFAULT_WINDOW_NAME, type RateWindow } from "../authority/plan";
 import { changeRefusal, isExpired } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
@@ -52,13 +53,14 @@ async function issue(services: Services, id: string, tenant: TenantStatus, setti
     description: settings.description,
     environment: settings.environment,
     scopes: settings.scopes,
-    limit: settings.limit,
-    windowSeconds: settings.windowSeconds,
+    windows: settings.windows,
+    credits: null,
+    creditsSet: null,
     expiresAt: settings.expiresAt,
     createdAt: now,
     rotatedFrom,
   };
-  const policy: KeyPolicy = { status: "active", tenantActive: tenant.active, expiresAt: key.expiresAt, scopes: key.scopes, limit: key.limit, windowSeconds: key.windowSeconds };
+  const policy: KeyPolicy = { status: "active", tenantActive: tenant.active, expiresAt: key.expiresAt, scopes: key.scopes, windows: key.windows, credits: null, quota: null };
   await services.guards.writePolicy(key.id, policy, policy, tenant.version);
   return { key, plaintext };
 }
@@ -97,10 +99,13 @@ export async function createKey(services: Services, actor: Actor, settings: KeyS
  */
 export async function updateKey(services: Services, actor: Actor, key: Key, input: KeyUpdateInput): Promise<Key> {
   assertChangeable(key);
+  const windows: RateWindow[] | undefined = input.rate_limit
+    ? [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }]
+    : undefined;
   const policy: Partial<KeyPolicy> = {
     ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
     ...(input.expires_at !== undefined ? { expiresAt: input.expires_at } : {}),
-    ...(input.rate_limit !== undefined ? { limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds } : {}),
+    ...(windows !== undefined ? { windows } : {}),
   };
   const changesPolicy = Object.keys(policy).length > 0;
   if (changesPolicy) await services.guards.writePolicy(key.id, policy, policyOf(key));
@@ -109,8 +114,7 @@ export async function updateKey(services: Services, actor: Actor, key: Key, inpu
     description: input.description,
     scopes: input.scopes,
     expiresAt: input.expires_at,
-    limit: input.rate_limit?.limit,
-    windowSeconds: input.rate_limit?.window_seconds,
+    windows,
   };
   const now = services.clock.now();
   const details = { changes: { ...input, ...(input.expires_at !== undefined ? { expires_at: iso(input.expires_at) } : {}) } };
@@ -144,8 +148,8 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   if (!(await services.guards.key(key.id).claimRotation(successorId, oldExpiresAt, policyOf(key)))) {
     throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
   }
-  const { tenantId, name, description, environment, scopes, expiresAt, limit, windowSeconds } = key;
-  const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, limit, windowSeconds };
+  const { tenantId, name, description, environment, scopes, expiresAt, windows } = key;
+  const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, windows };
   const tenant: TenantStatus = { active: key.tenantActive, version: key.tenantVersion };
   const { key: next, plaintext } = await issue(services, successorId, tenant, settings, key.id, now);
   const { db } = services;

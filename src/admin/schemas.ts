@@ -202,7 +202,7 @@ export const AuditEvent = z
 
 const CodeCounts = z.record(z.string(), z.number()).openapi({ example: { revoked_key: 2, insufficient_permissions: 1 } });
 
-const UsagePoint = z.object({
+export const UsagePoint = z.object({
   admitted: z.number().openapi({ description: "Requests admitted (verifications that answered valid included)." }),
   rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit (429 rate_limit_exceeded)." }),
   refused: CodeCounts.openapi({
@@ -210,7 +210,7 @@ const UsagePoint = z.object({
   }),
 });
 
-const UsageSeries = {
+export const UsageSeries = {
   granularity: z.enum(["hour", "day"]),
   from: z.string().openapi({ description: "Start of the first bucket (UTC)." }),
   to: z.string().openapi({ description: "End of the last bucket (exclusive)." }),

@@ -4,7 +4,7 @@ import { ApiError } from "../http/errors";
 import { attemptBucket } from "../guards/throttle";
 import { tenantUsage } from "../store/usage-repo";
 import { getTenant } from "../store/tenant-repo";
-import { bucketStart, DAY_MS, denseSeries, HOUR_MS, usagePoint, type Granularity, type UsageRange } from "../usage/buckets";
+import { bucketStart, DAY_MS, denseSeries, HOUR_MS, usagePoint, type CodeCounts, type Granularity, type UsageRange } from "../usage/buckets";
 import type { AdminEnv } from "./context";
 import { SELF_SERVICE_NOTE, visibleKey } from "./keys";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
@@ -121,10 +121,18 @@ usageRoutes.openapi(
     const range = usageRange(c.req.valid("query"), services.clock.now());
     const own = ownTenant(principal);
     if ((own !== null && own !== id) || !(await getTenant(services.db, id))) throw new ApiError("not_found", "No such tenant.");
-    const rows = await tenantUsage(services.db, id, range, ownEnvironment(principal));
-    const { series, totals } = denseSeries(range, rows.buckets);
+    const rows = await tenantUsage(services.db, id, {
+      from: range.from,
+      to: range.to,
+      bucketMs: range.granularity === "hour" ? HOUR_MS : DAY_MS,
+      environment: ownEnvironment(principal),
+    });
+    const { series, totals } = denseSeries(range, rows.buckets as Map<number, CodeCounts>);
     const keys = [...rows.keys]
-      .map(([keyId, counts]) => ({ key_id: keyId, ...usagePoint(counts), total: Object.values(counts).reduce((a, b) => a + b, 0) }))
+      .map(([keyId, counts]) => {
+        const point = usagePoint(counts);
+        return { key_id: String(keyId), ...point, total: point.admitted + point.rate_limited + Object.values(point.refused).reduce((a, b) => a + b, 0) };
+      })
       .sort((a, b) => b.total - a.total || a.key_id.localeCompare(b.key_id))
       .slice(0, TENANT_TOP_KEYS)
       .map(({ total: _, ...key }) => key);

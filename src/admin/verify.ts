@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { rolesGranted } from "../authority/roles";
 import { ALL_VERDICT_CODES } from "../authority/verdicts";
 import { Environment } from "../authority/wire";
-import { VerifyRequest, verificationScopes } from "../gateway/verify-request";
+import { VerifyRequest, verificationCharge, verificationScopes } from "../gateway/verify-request";
 import { credentialResult, verifyCredential } from "../gateway/verify-credential";
 import { verificationFacts } from "../usage/context";
 import type { AdminEnv } from "./context";
@@ -33,7 +33,19 @@ const VerifyResponse = z
         window_seconds: z.number(),
       })
       .nullable()
-      .openapi({ description: "The key's window after this call; null when the key may not be used at all." }),
+      .openapi({ description: "The key's tightest window after this call; null when the key may not be used at all." }),
+    limits: z
+      .array(
+        z.object({
+          name: z.string().openapi({ description: "A window's name, `credits` (the key's), or `project` (its tenant's quota)." }),
+          limit: z.number(),
+          remaining: z.number(),
+          reset: z.number().nullable().openapi({ description: "Unix ms when `remaining` next grows; null: not by waiting." }),
+          window_seconds: z.number().nullable(),
+        }),
+      )
+      .openapi({ description: "Every limit of the key after this call, as the RateLimit headers list them; empty when the key may not be used at all." }),
+    retry_after: z.number().nullable().openapi({ description: "For a refusal by a limit: seconds until asking again can help; null otherwise, or when waiting does not help." }),
   })
   .openapi("Verification");
 
@@ -57,6 +69,7 @@ verifyRoutes.openapi(
     const input = c.req.valid("json");
     const { services, requestId } = c.var;
     const facts = verificationFacts(input, { ...services.config, request: c.req.raw, requestId });
-    return c.json(credentialResult(await verifyCredential(services, input.key, verificationScopes(services.config, input), facts)), 200);
+    const verification = await verifyCredential(services, input.key, verificationScopes(services.config, input), facts, verificationCharge(services.config, input));
+    return c.json(credentialResult(verification), 200);
   },
 );

@@ -1,4 +1,5 @@
 import type { Environment, KeyPolicy, KeyRecord } from "./key";
+import { DEFAULT_WINDOW_NAME, type RateWindow } from "./plan";
 import { SELF_SERVICE_SCOPE } from "./scopes";
 
 /**
@@ -67,10 +68,19 @@ export interface Grant {
   tenantVersion: number;
 }
 
-/** The grant's policy, as its object holds it: a grant never expires (its tokens do). */
+/** A grant's one rate window: its client's rate limit. */
+export function grantWindows(limit: number, windowSeconds: number): RateWindow[] {
+  return [{ name: DEFAULT_WINDOW_NAME, limit, windowSeconds }];
+}
+
+/**
+ * The grant's policy, as its object holds it: a grant never expires (its tokens do), counts in
+ * one window (its client's rate limit), and spends no credits or quota.
+ */
 export function grantPolicy(grant: Grant): KeyPolicy {
   const { scopes, limit, windowSeconds, tenantActive } = grant;
-  return { status: grant.revokedAt === null ? "active" : "revoked", tenantActive, expiresAt: null, scopes, limit, windowSeconds };
+  const status = grant.revokedAt === null ? "active" : "revoked";
+  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota: null };
 }
 
 /** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */

@@ -10,8 +10,17 @@ export interface RouteRule {
   scope: string;
 }
 
+/** What a route costs (ROUTE_COSTS), in the same grammar as a scope rule. */
+export interface CostRule {
+  method: string;
+  path: RegExp;
+  pathFolded: RegExp;
+  cost: number;
+}
+
 export interface RouteRules {
   routeScopes: readonly RouteRule[];
+  routeCosts: readonly CostRule[];
   /** Every method a request could be overridden to, as far as the route rules can tell them apart. */
   everyMethod: readonly string[];
   publicPaths: readonly RegExp[];
@@ -58,6 +67,26 @@ export function requiredScopes(rules: RouteRules, methods: readonly string[], pa
  */
 export function requestPath(target: string): string {
   return new URL(`http://keygate.invalid${target}`).pathname;
+}
+
+/**
+ * What a request costs in credits and quota units: the first ROUTE_COSTS rule that matches, 1
+ * without one; read like the scopes, under every method it could be executed as and every reading
+ * of its path, and the highest of them counts, so no spelling of a path makes a request cheaper.
+ */
+export function requestCost(rules: RouteRules, methods: readonly string[], path: string): number {
+  if (rules.routeCosts.length === 0) return 1;
+  let highest = 0;
+  for (const rawMethod of methods) {
+    const method = rawMethod.toUpperCase();
+    for (const reading of pathReadings(path)) {
+      for (const folded of [false, true]) {
+        const rule = rules.routeCosts.find((r) => (r.method === "*" || r.method === method) && (folded ? r.pathFolded : r.path).test(reading));
+        highest = Math.max(highest, rule ? rule.cost : 1);
+      }
+    }
+  }
+  return highest;
 }
 
 /** Anything in a path that some origin reads differently from its literal spelling. */

@@ -3,7 +3,21 @@
  * that does not exist, is malformed or was deleted: the three read the same to a caller, on
  * purpose, so nobody learns which ids were ever real.
  */
-export type Verdict = "valid" | "rate_limited" | "insufficient_scope" | "revoked" | "expired" | "tenant_inactive" | "invalid";
+export type Verdict =
+  | "valid"
+  | "rate_limited"
+  | "usage_exceeded"
+  | "quota_exceeded"
+  | "insufficient_scope"
+  | "revoked"
+  | "expired"
+  | "tenant_inactive"
+  | "invalid";
+
+/** Refusals by a limit the key reached: one of its windows, its credits, its tenant's quota. */
+export type LimitVerdict = "rate_limited" | "usage_exceeded" | "quota_exceeded";
+/** Refusals that say the key may make no request at all right now. */
+export type UnusableVerdict = "revoked" | "expired" | "tenant_inactive" | "invalid";
 
 export type Refusal = Exclude<Verdict, "valid">;
 
@@ -11,6 +25,8 @@ export type Refusal = Exclude<Verdict, "valid">;
 export const VERDICT_CODES = {
   valid: "valid",
   rate_limited: "rate_limit_exceeded",
+  usage_exceeded: "usage_exceeded",
+  quota_exceeded: "quota_exceeded",
   insufficient_scope: "insufficient_permissions",
   revoked: "revoked_key",
   expired: "expired_key",
@@ -63,6 +79,11 @@ export function countsAsFailedAttempt(verdict: Verdict): boolean {
  * Verdicts that mean the key may make no request at all right now, so its window means nothing to
  * the caller and no rate-limit headers are shown.
  */
-export function isUnusable(verdict: Verdict): boolean {
+export function isUnusable(verdict: Verdict): verdict is UnusableVerdict {
   return verdict === "invalid" || verdict === "revoked" || verdict === "expired" || verdict === "tenant_inactive";
+}
+
+/** Whether a verdict is a limit's refusal (429). */
+export function isLimitVerdict(verdict: Verdict): verdict is LimitVerdict {
+  return verdict === "rate_limited" || verdict === "usage_exceeded" || verdict === "quota_exceeded";
 }

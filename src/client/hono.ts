@@ -81,8 +81,7 @@ export function keygate<E extends { Variables: KeygateVariables }>(options: Keyg
       console.error("keygate: verification failed", error);
       return errorResponse(authUnavailable(), requestId);
     }
-    const limited = result.code === "rate_limit_exceeded";
-    const headers = result.ratelimit ? rateLimitHeaders(result.ratelimit, Date.now(), limited) : {};
+    const headers = rateLimitHeaders(result.limits ?? [], result.ratelimit, Date.now(), result.retry_after === null || result.retry_after === undefined ? null : result.retry_after * 1000);
     if (result.code === "invalid_request") {
       // Only a key keygate's format cannot hold gets here (over 256 characters, say): it is not a valid key.
       return errorResponse(refusalError("invalid", [], {}), requestId);

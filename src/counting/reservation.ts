@@ -15,10 +15,12 @@
  */
 export interface Reservation {
   admissions: number;
+  /** Cost units the admissions may spend together (credits, a quota's lease); null: none of those limits applies. */
+  units: number | null;
   until: number;
 }
 
-export const NO_RESERVATION: Reservation = { admissions: 0, until: 0 };
+export const NO_RESERVATION: Reservation = { admissions: 0, units: 0, until: 0 };
 
 /**
  * The most of any window's limit a reservation may hold: a restart can cost at most this share of
@@ -56,7 +58,7 @@ export interface WindowRoom {
  * that rate, between MIN_HORIZON_MS and MAX_HORIZON_MS and no longer than the shortest window, so
  * unmade admissions counted at `until` weigh on at most one window more.
  */
-export function nextReservation(now: number, perSecond: number, windows: readonly WindowRoom[]): Reservation {
+export function nextReservation(now: number, perSecond: number, windows: readonly WindowRoom[], units: UnitRoom): Reservation {
   if (windows.length === 0 || perSecond <= 0) return NO_RESERVATION;
   const withinHorizon = (perSecond * MAX_HORIZON_MS) / 1000;
   if (withinHorizon < 1) return NO_RESERVATION;
@@ -71,10 +73,26 @@ export function nextReservation(now: number, perSecond: number, windows: readonl
   const admissions = Math.min(cap, Math.max(likely, Math.min(QUIET_ADMISSIONS, Math.floor(withinHorizon))));
   const lastsMs = (admissions / perSecond) * 1000;
   const horizonMs = Math.min(Math.max(lastsMs, MIN_HORIZON_MS), MAX_HORIZON_MS, Math.max(MIN_HORIZON_MS, shortestMs));
-  return { admissions, until: now + Math.round(horizonMs) };
+  const until = Math.min(now + Math.round(horizonMs), units.notAfter - 1);
+  if (until < now) return NO_RESERVATION;
+  if (units.available === null) return { admissions, units: null, until };
+  return { admissions, units: Math.min(units.available, Math.ceil(admissions * units.perAdmission)), until };
 }
 
-/** Whether the reservation still covers one more admission at `now`, `used` of it being spent. */
-export function covers(reservation: Reservation, used: number, now: number): boolean {
-  return used < reservation.admissions && now <= reservation.until;
+/**
+ * The cost units a reservation may cover: what the key's credits and its lease of the tenant's
+ * quota leave (null when neither applies), about `perAdmission` per admission, and never past
+ * `notAfter` (a refill or the quota's new period: units reserved in one period never reach into
+ * the next).
+ */
+export interface UnitRoom {
+  available: number | null;
+  perAdmission: number;
+  notAfter: number;
+}
+
+/** Whether the reservation still covers one more admission of `units` at `now`, `used` of it being spent. */
+export function covers(reservation: Reservation, used: { admissions: number; units: number }, now: number, units: number): boolean {
+  if (now > reservation.until || used.admissions >= reservation.admissions) return false;
+  return reservation.units === null || used.units + units <= reservation.units;
 }

@@ -1,5 +1,5 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { isPublicPath, requiredScopes, spelledPath, type RouteRules } from "../authority/routes";
+import { isPublicPath, requestCost, requiredScopes, spelledPath, type RouteRules } from "../authority/routes";
 import { keyCarriers } from "../credentials/extract";
 import { onError } from "../http/on-error";
 import { requestContext } from "../http/request-context";
@@ -13,6 +13,8 @@ interface GatewayVariables extends KeyAuthVariables {
   url: URL;
   /** The scopes of every method and path reading the request could be executed as. */
   neededScopes: string[];
+  /** What it costs in credits and quota units (ROUTE_COSTS), the highest of those ways. */
+  cost: number;
   /** The body to forward: the request's own stream, or the bytes read of it for `_method`. */
   body: BodyInit | null;
 }
@@ -27,7 +29,7 @@ export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };
 export const gatewayApp = new Hono<GatewayEnv>();
 
 gatewayApp.use(requestContext());
-gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.get("neededScopes") }), async (c) => {
+gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.get("neededScopes"), charge: (c) => ({ units: c.get("cost"), counted: true }) }), async (c) => {
   // c.get, not c.var, on this path: each c.var read copies every variable into a new object.
   const identity = c.get("keygate");
   return forwardToOrigin(c.req.raw, c.get("url"), c.get("services").config, { identity, carriers: c.get("keyCarriers"), body: c.get("body") }, c.get("requestId"));
@@ -57,28 +59,32 @@ function routeAccess(): MiddlewareHandler<GatewayEnv> {
       const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
       return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.get("requestId"));
     }
-    const { scopes, body } = await scopesOf(config, request, url);
+    const { scopes, cost, body } = await scopesOf(config, request, url);
     c.set("url", url);
     c.set("neededScopes", scopes);
+    c.set("cost", cost);
     c.set("body", body);
     await next();
   };
 }
 
 /**
- * A form or JSON body is read for `_method` only when the answer depends on it: when some method
- * would need a scope that the declared ones do not.
+ * The scopes and the cost of every method the request could be executed as. A form or JSON body
+ * is read for `_method` only when the answer depends on it: when some method would need a scope,
+ * or cost more, than the declared ones.
  */
-async function scopesOf(rules: RouteRules, request: Request, url: URL): Promise<{ scopes: string[]; body: BodyInit | null }> {
+async function scopesOf(rules: RouteRules, request: Request, url: URL): Promise<{ scopes: string[]; cost: number; body: BodyInit | null }> {
+  const path = url.pathname;
   const methods = declaredMethods(request.method, request.headers, url.search);
-  const scopes = requiredScopes(rules, methods, url.pathname);
+  const scopes = requiredScopes(rules, methods, path);
+  const cost = requestCost(rules, methods, path);
   const kind = bodyKind(request);
-  if (kind === null) return { scopes, body: request.body };
-  const everyMethod = requiredScopes(rules, rules.everyMethod, url.pathname);
-  if (everyMethod.every((scope) => scopes.includes(scope))) return { scopes, body: request.body };
+  if (kind === null) return { scopes, cost, body: request.body };
+  const everyMethod = requiredScopes(rules, rules.everyMethod, path);
+  const everyCost = requestCost(rules, rules.everyMethod, path);
+  if (everyMethod.every((scope) => scopes.includes(scope)) && everyCost === cost) return { scopes, cost, body: request.body };
   const reading = await readBodyOverrides(request, kind);
-  return {
-    scopes: reading.methods === null ? [...new Set([...scopes, ...everyMethod])] : requiredScopes(rules, [...methods, ...reading.methods], url.pathname),
-    body: reading.body,
-  };
+  if (reading.methods === null) return { scopes: [...new Set([...scopes, ...everyMethod])], cost: everyCost, body: reading.body };
+  const all = [...methods, ...reading.methods];
+  return { scopes: requiredScopes(rules, all, path), cost: requestCost(rules, all, path), body: reading.body };
 }

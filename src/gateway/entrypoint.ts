@@ -14,7 +14,7 @@ import { credentialResult, verifyCredential } from "./verify-credential";
  */
 export class Keygate extends WorkerEntrypoint<Env> {
   async verify(input: unknown): Promise<VerifyResult> {
-    const { VerifyRequest, verificationScopes } = await import("./verify-request");
+    const { VerifyRequest, verificationCharge, verificationScopes } = await import("./verify-request");
     const parsed = VerifyRequest.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -22,6 +22,7 @@ export class Keygate extends WorkerEntrypoint<Env> {
     }
     const services = createServices(this.env, this.ctx);
     const facts = verificationFacts(parsed.data, services.config);
-    return credentialResult(await verifyCredential(services, parsed.data.key, verificationScopes(services.config, parsed.data), facts));
+    const scopes = verificationScopes(services.config, parsed.data);
+    return credentialResult(await verifyCredential(services, parsed.data.key, scopes, facts, verificationCharge(services.config, parsed.data)));
   }
 }

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { extractCredential, type Carrier } from "../credentials/extract";
 import { clientIp } from "../guards/throttle";
-import { rateLimitHeaders, rateLimitInfo } from "../http/ratelimit-headers";
+import type { Charge, Decision } from "../authority/decision";
+import { limitInfos, rateLimitHeaders, tightestWindow } from "../http/ratelimit-headers";
 import type { RequestVariables } from "../http/request-context";
 import { displayForm, isWellFormedKey } from "../keys/format";
 import type { Identity } from "../proxy/forward";
@@ -20,8 +21,17 @@ export interface KeyAuthVariables extends RequestVariables {
 export interface KeyAuthOptions<E extends { Variables: KeyAuthVariables }> {
   /** The scopes this request needs (all of them). */
   scopes: (c: Context<E>) => readonly string[];
+  /** What the request costs (ROUTE_COSTS); one request, one unit, when not given. */
+  charge?: (c: Context<E>) => Charge;
   /** Whether an OAuth access token may stand in for a key (default true; the admin API's self-service takes keys only). */
   acceptTokens?: boolean;
+}
+
+/** The rate-limit headers of a decision about a usable key (none for a key that may not be used at all). */
+export function decisionHeaders(decision: Decision, now: number): Record<string, string> {
+  if (!("limits" in decision)) return {};
+  const retryAfterMs = "retryAfterMs" in decision ? decision.retryAfterMs : null;
+  return rateLimitHeaders(limitInfos(decision.limits), tightestWindow(decision.limits), now, retryAfterMs);
 }
 
 /**
@@ -49,10 +59,10 @@ export function keyAuth<E extends { Bindings: Env; Variables: KeyAuthVariables }
     const detail = () => ({ path: facts.path, display: displayForm(credential.key, keyPrefix) });
     const attempt = { kind: "credential" as const, ip: clientIp(c.req.raw.headers), detail };
     const { key, headers, scopes, delegation } = await services.throttle.guarded(attempt, async () => {
-      const { key, decision, kind, delegation } = await verifyCredential(services, credential.key, options.scopes(c), facts);
-      const window = decision.window;
-      const headers: Record<string, string> = window ? rateLimitHeaders(rateLimitInfo(window, decision.windowSeconds), window.now, !window.admitted) : {};
-      if (decision.verdict !== "valid") throw refusalError(decision.verdict, decision.missingScopes, headers, kind);
+      const { key, decision, kind, delegation } = await verifyCredential(services, credential.key, options.scopes(c), facts, options.charge?.(c));
+      const headers = decisionHeaders(decision, services.clock.now());
+      const missing = decision.verdict === "insufficient_scope" ? decision.missingScopes : [];
+      if (decision.verdict !== "valid") throw refusalError(decision.verdict, missing, headers, kind);
       return { key: key!, headers, scopes: decision.scopes, delegation };
     });
     c.set("keygate", { keyId: key.id, tenantId: key.tenantId, environment: key.environment, scopes, ...(delegation ? delegation : {}) });

@@ -8,6 +8,8 @@ const MESSAGES: Record<Refusal, string> = {
   expired: "The API key has expired.",
   tenant_inactive: "The tenant that owns this API key is suspended.",
   rate_limited: "Rate limit exceeded for this API key.",
+  usage_exceeded: "This API key has no credits left for this request.",
+  quota_exceeded: "The project's quota for this period is used up.",
   insufficient_scope: "This API key lacks a scope needed for this request.",
 };
 
@@ -17,6 +19,8 @@ const TOKEN_MESSAGES: Record<Refusal, string> = {
   expired: "The access token has expired.",
   tenant_inactive: "The tenant this access token acts for is suspended.",
   rate_limited: "Rate limit exceeded for this access token's grant.",
+  usage_exceeded: "This access token's grant has no credits left for this request.",
+  quota_exceeded: "The project's quota for this period is used up.",
   insufficient_scope: "This access token lacks a scope needed for this request.",
 };
 
@@ -38,7 +42,9 @@ export function refusalError(refusal: Refusal, missing: readonly string[], heade
   const holder = kind === "key" ? "API key" : "access token";
   switch (refusal) {
     case "rate_limited":
-      return new ApiError(code, messages.rate_limited, null, headers);
+    case "usage_exceeded":
+    case "quota_exceeded":
+      return new ApiError(code, messages[refusal], null, headers);
     case "insufficient_scope":
       return new ApiError(
         code,

@@ -1,4 +1,4 @@
-import { decide, invalidKeyDecision } from "../authority/decision";
+import { decideWithoutLimits, invalidKeyDecision, ONE_REQUEST, type Charge } from "../authority/decision";
 import { isExpired } from "../authority/status";
 import { verdictCode, type CredentialKind } from "../authority/verdicts";
 import { isWellFormedKey } from "../keys/format";
@@ -38,12 +38,18 @@ export function isWellFormedCredential(candidate: string, keyPrefix: string): bo
   return credentialKind(candidate, keyPrefix) !== null;
 }
 
-export async function verifyCredential(services: Services, credential: string, neededScopes: readonly string[], facts: RequestFacts): Promise<CredentialVerification> {
-  if (credentialKind(credential, services.config.keyPrefix) === "access_token") return verifyAccessToken(services, credential, neededScopes, facts);
-  return { ...(await verifyKey(services, credential, neededScopes, facts)), kind: "key", delegation: null };
+export async function verifyCredential(
+  services: Services,
+  credential: string,
+  neededScopes: readonly string[],
+  facts: RequestFacts,
+  charge: Charge = ONE_REQUEST,
+): Promise<CredentialVerification> {
+  if (credentialKind(credential, services.config.keyPrefix) === "access_token") return verifyAccessToken(services, credential, neededScopes, facts, charge);
+  return { ...(await verifyKey(services, credential, neededScopes, facts, charge)), kind: "key", delegation: null };
 }
 
-async function verifyAccessToken(services: Services, token: string, neededScopes: readonly string[], facts: RequestFacts): Promise<CredentialVerification> {
+async function verifyAccessToken(services: Services, token: string, neededScopes: readonly string[], facts: RequestFacts, charge: Charge): Promise<CredentialVerification> {
   const kind = "access_token";
   const record = await services.tokens.findByHash(await hashKey(token));
   if (!record) return { key: null, decision: invalidKeyDecision(), kind, delegation: null };
@@ -52,7 +58,7 @@ async function verifyAccessToken(services: Services, token: string, neededScopes
   if (isExpired(record.expiresAt, now)) {
     // The token's expiry is its own and never changes: no need to ask the grant's object. The
     // refusal is still recorded there, after the answer, as a key's refusals are.
-    const decision = decide({ ...record.grant, expiresAt: record.expiresAt }, now, neededScopes, null);
+    const decision = decideWithoutLimits({ ...record.grant, expiresAt: record.expiresAt }, now, neededScopes);
     const use = { ...facts, keyId: record.grant.id, tenantId: record.grant.tenantId };
     services.waitUntil(
       services.guards
@@ -62,7 +68,7 @@ async function verifyAccessToken(services: Services, token: string, neededScopes
     );
     return { key: record.grant, decision, kind, delegation };
   }
-  return { ...(await verifyRecord(services, record.grant, neededScopes, facts)), kind, delegation };
+  return { ...(await verifyRecord(services, record.grant, neededScopes, facts, charge)), kind, delegation };
 }
 
 /** What verify answers (HTTP and RPC) about any credential. */

@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { requestPath, requiredScopes, type RouteRules } from "../authority/routes";
+import type { Charge } from "../authority/decision";
+import { MAX_COST } from "../authority/plan";
+import { requestCost, requestPath, requiredScopes, type RouteRules } from "../authority/routes";
 import { Scopes } from "../authority/wire";
 import { MAX_KEY_LENGTH } from "../keys/format";
 
@@ -32,6 +34,18 @@ export const VerifyRequest = z
       }),
     scopes: Scopes.optional()
       .openapi({ description: "Scopes the key must hold, besides those the method and path need.", example: ["servers:delete"] }),
+    cost: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_COST)
+      .optional()
+      .openapi({
+        description:
+          "What the request costs in the key's credits and its tenant's quota (default: ROUTE_COSTS for `method` and `path`, else 1). " +
+          "0 only checks: nothing is counted anywhere, not even in the key's windows.",
+        example: 10,
+      }),
   })
   .openapi("VerifyRequest");
 
@@ -45,4 +59,10 @@ export type VerifyRequestInput = z.output<typeof VerifyRequest>;
 export function verificationScopes(rules: RouteRules, input: VerifyRequestInput): string[] {
   const fromRoute = input.path !== undefined ? requiredScopes(rules, [input.method ?? "GET"], requestPath(input.path)) : [];
   return [...new Set([...fromRoute, ...(input.scopes ?? [])])];
+}
+
+/** What a verification spends: its `cost`, else what ROUTE_COSTS say its route costs; 0 only checks. */
+export function verificationCharge(rules: RouteRules, input: VerifyRequestInput): Charge {
+  const units = input.cost ?? (input.path !== undefined ? requestCost(rules, [input.method ?? "GET"], requestPath(input.path)) : 1);
+  return { units, counted: input.cost !== 0 };
 }

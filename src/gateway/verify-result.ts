@@ -1,5 +1,5 @@
 import type { VerdictCode } from "../authority/verdicts";
-import type { RateLimitInfo } from "../http/ratelimit-headers";
+import type { LimitInfo, RateLimitInfo } from "../http/ratelimit-headers";
 
 // A file of its own that names nothing of the worker's runtime: the `keygate` package's
 // declarations (scripts/build-package.mjs) are built from it.
@@ -24,6 +24,10 @@ export interface VerifyResult {
   subject: string | null;
   /** The scopes the request needed that the key lacks (for insufficient_permissions). */
   missing_scopes: string[];
-  /** The key's window after this call; null when the key may not be used at all. */
+  /** The key's tightest window after this call; null when the key may not be used at all. */
   ratelimit: RateLimitInfo | null;
+  /** Every limit of the key after this call (its windows, `credits`, the tenant's `project` quota); empty when it may not be used at all. */
+  limits: LimitInfo[];
+  /** For a refusal by a limit: seconds until asking again can help (null: not by waiting). */
+  retry_after: number | null;
 }

@@ -1,8 +1,8 @@
-import { decide, invalidKeyDecision, type Decision } from "../authority/decision";
+import { decideWithoutLimits, invalidKeyDecision, ONE_REQUEST, type Charge, type Decision } from "../authority/decision";
 import { policyOf, type KeyRecord } from "../authority/key";
 import { isTerminal } from "../authority/status";
 import { VERDICT_CODES } from "../authority/verdicts";
-import { rateLimitInfo } from "../http/ratelimit-headers";
+import { limitInfos, retryAfterSeconds, tightestWindow } from "../http/ratelimit-headers";
 import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
@@ -25,23 +25,35 @@ export interface Verification {
  * request in the key's window. Never throws for a refused key: the caller decides how to answer.
  * `facts` (who asks, from where) go to the key's object with the request, for its usage records.
  */
-export async function verifyKey(services: Services, key: string, neededScopes: readonly string[], facts: RequestFacts): Promise<Verification> {
+export async function verifyKey(
+  services: Services,
+  key: string,
+  neededScopes: readonly string[],
+  facts: RequestFacts,
+  charge: Charge = ONE_REQUEST,
+): Promise<Verification> {
   if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
   const record = await services.keys.findByHash(await hashKey(key));
   if (!record) return { key: null, decision: invalidKeyDecision() };
-  return verifyRecord(services, record, neededScopes, facts);
+  return verifyRecord(services, record, neededScopes, facts, charge);
 }
 
 /**
  * The decision about a record found by its credential: a key's, or an OAuth grant's (an access
  * token's grant is decided by its own object exactly as a key is; see verify-credential.ts).
  */
-export async function verifyRecord(services: Services, record: KeyRecord, neededScopes: readonly string[], facts: RequestFacts): Promise<Verification> {
+export async function verifyRecord(
+  services: Services,
+  record: KeyRecord,
+  neededScopes: readonly string[],
+  facts: RequestFacts,
+  charge: Charge = ONE_REQUEST,
+): Promise<Verification> {
   const use: UseContext = { ...facts, keyId: record.id, tenantId: record.tenantId };
   // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object;
   // a revoked key's use is still recorded there, after the answer (a deleted key is no key).
   if (isTerminal(record.status)) {
-    const decision = decide(record, services.clock.now(), neededScopes, null);
+    const decision = decideWithoutLimits(record, services.clock.now(), neededScopes);
     if (decision.verdict === "revoked") {
       services.waitUntil(
         services.guards
@@ -52,7 +64,7 @@ export async function verifyRecord(services: Services, record: KeyRecord, needed
     }
     return { key: record, decision };
   }
-  return { key: record, decision: await askKeyGuard(services, record, neededScopes, use) };
+  return { key: record, decision: await askKeyGuard(services, record, neededScopes, use, charge) };
 }
 
 /**
@@ -61,14 +73,14 @@ export async function verifyRecord(services: Services, record: KeyRecord, needed
  * cached record decides, without a window. An object refusing work because it is overloaded is
  * the key's own traffic, so that never fails open: flooding a key must not lift its limit.
  */
-async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext): Promise<Decision> {
+async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext, charge: Charge): Promise<Decision> {
   try {
     const guard = services.guards.key(record.id);
-    return (await guard.decide(neededScopes, undefined, use)) ?? (await guard.decide(neededScopes, policyOf(record), use))!;
+    return ((await guard.decide(neededScopes, undefined, use, charge)) ?? (await guard.decide(neededScopes, policyOf(record), use, charge)))!;
   } catch (error) {
     console.error("keygate: key guard unavailable", error);
     if (services.config.rateLimitFailOpen && !(error as { overloaded?: boolean }).overloaded) {
-      return decide(record, services.clock.now(), neededScopes, null);
+      return decideWithoutLimits(record, services.clock.now(), neededScopes);
     }
     throw new GuardUnavailable(error);
   }
@@ -76,22 +88,38 @@ async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: 
 
 /** The answer to a malformed RPC verification: nothing was looked up or counted. */
 export function invalidVerifyRequest(message: string): VerifyResult {
-  const nobody = { key_id: null, tenant_id: null, environment: null, scopes: [], client_id: null, subject: null };
-  return { valid: false, code: "invalid_request", message, ...nobody, missing_scopes: [], ratelimit: null };
+  return {
+    valid: false,
+    code: "invalid_request",
+    message,
+    key_id: null,
+    tenant_id: null,
+    environment: null,
+    scopes: [],
+    client_id: null,
+    subject: null,
+    missing_scopes: [],
+    ratelimit: null,
+    limits: [],
+    retry_after: null,
+  };
 }
 
 export function verifyResult({ key, decision }: Verification): VerifyResult {
   const known = decision.verdict !== "invalid" && key !== null;
+  const limits = "limits" in decision ? decision.limits : [];
   return {
     valid: decision.verdict === "valid",
     code: VERDICT_CODES[decision.verdict],
     key_id: known ? key.id : null,
     tenant_id: known ? key.tenantId : null,
     environment: known ? key.environment : null,
-    scopes: known ? decision.scopes : [],
+    scopes: "scopes" in decision ? decision.scopes : known ? key.scopes : [],
     client_id: null,
     subject: null,
-    missing_scopes: decision.missingScopes,
-    ratelimit: decision.window ? rateLimitInfo(decision.window, decision.windowSeconds) : null,
+    missing_scopes: decision.verdict === "insufficient_scope" ? decision.missingScopes : [],
+    ratelimit: tightestWindow(limits),
+    limits: limitInfos(limits),
+    retry_after: "retryAfterMs" in decision && decision.retryAfterMs !== null ? retryAfterSeconds(decision.retryAfterMs) : null,
   };
 }

@@ -1,3 +1,5 @@
+import type { Span } from "../counting/calendar";
+import type { CreditBalance } from "../counting/credits";
 import type { Reservation } from "../counting/reservation";
 import type { WindowChanges, WindowEntry } from "../counting/sliding-window";
 import type { CodeCounts } from "../usage/buckets";
@@ -26,10 +28,24 @@ export function ledgerTable(): string {
     hours TEXT NOT NULL, events TEXT NOT NULL, last_event INTEGER NOT NULL)`;
 }
 
+/** A lease of the tenant's quota as the key's object holds it: granted units, and how many it spent. */
+export interface HeldLease {
+  id: number;
+  granted: number;
+  spent: number;
+  period: Span;
+}
+
 /** The object's state beside its records: what the newest chunk says. */
 export interface LedgerHead extends UsageState {
   /** Admissions that may have been made after the recorded ones (see counting/reservation.ts). */
   reservation: Reservation;
+  /** The key's credits (null: it spends none), as of the recorded admissions. */
+  credits?: CreditBalance | null;
+  /** The lease of the tenant's quota it spends from, as of the recorded admissions. */
+  lease?: HeldLease | null;
+  /** A lease being given back: never to be spent again, reported to the quota object with the next ask. */
+  closing?: { id: number; spent: number } | null;
   /**
    * Per window, how many times its entries were rewritten whole (after re-bucketing): entries
    * written before the latest rewrite are void.

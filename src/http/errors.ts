@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   rate_limit_exceeded: 429,
+  usage_exceeded: 429,
+  quota_exceeded: 429,
   too_many_failed_attempts: 429,
   internal_error: 500,
   configuration_error: 500,

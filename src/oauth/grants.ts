@@ -1,5 +1,5 @@
 import type { KeyPolicy } from "../authority/key";
-import { grantPolicy, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
+import { grantPolicy, grantWindows, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
 import { FANOUT_BUDGET, inChunks } from "../guards/guard-client";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
@@ -39,7 +39,15 @@ export async function createGrant(services: Services, actor: Actor, grant: Omit<
   const { db } = services;
   const tenant = await getTenant(db, grant.tenantId);
   if (!tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-  const policy: KeyPolicy = { status: "active", tenantActive: tenant.status === "active", expiresAt: null, scopes: grant.scopes, limit: grant.limit, windowSeconds: grant.windowSeconds };
+  const policy: KeyPolicy = {
+    status: "active",
+    tenantActive: tenant.status === "active",
+    expiresAt: null,
+    scopes: grant.scopes,
+    windows: grantWindows(grant.limit, grant.windowSeconds),
+    credits: null,
+    quota: null,
+  };
   await services.guards.writePolicy(grant.id, policy, policy, tenant.updated_at);
   const now = services.clock.now();
   const created: NewGrant = { ...grant, createdAt: now };
@@ -103,11 +111,12 @@ export async function conformGrants(services: Services, client: OAuthClient): Pr
   const { limit, windowSeconds } = client;
   const changes = grants.map((grant) => ({
     grant,
-    policy: { scopes: grant.subject === null ? client.scopes : grant.scopes.filter((scope) => client.scopes.includes(scope)), limit, windowSeconds },
+    scopes: grant.subject === null ? client.scopes : grant.scopes.filter((scope) => client.scopes.includes(scope)),
   }));
-  await inChunks(changes, ({ grant, policy }) => services.guards.writePolicy(grant.id, policy, grantPolicy(grant)));
+  const windows = grantWindows(limit, windowSeconds);
+  await inChunks(changes, ({ grant, scopes }) => services.guards.writePolicy(grant.id, { scopes, windows }, grantPolicy(grant)));
   const now = services.clock.now();
   const { db } = services;
-  if (changes.length > 0) await db.batch(changes.map(({ grant, policy }) => updateGrantPolicy(db, grant.id, policy, now)));
+  if (changes.length > 0) await db.batch(changes.map(({ grant, scopes }) => updateGrantPolicy(db, grant.id, { scopes, limit, windowSeconds }, now)));
   return { count: grants.length, pending: grants.length === FANOUT_BUDGET };
 }

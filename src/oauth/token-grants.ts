@@ -1,5 +1,5 @@
 import type { KeyPolicy } from "../authority/key";
-import { CODE_VERIFIER, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
+import { CODE_VERIFIER, grantWindows, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
 import { isExpired } from "../authority/status";
 import { OAuthError } from "../http/errors";
 import { hashKey } from "../keys/hash";
@@ -73,7 +73,8 @@ async function codeReused(services: Services, client: OAuthClient, stored: Store
   if (grant) {
     await endGrant(services, appActor(client.id, requestId), grant, "code_reused");
   } else {
-    const policy: KeyPolicy = { status: "revoked", tenantActive: true, expiresAt: null, scopes: stored.scopes ?? [], limit: client.limit, windowSeconds: client.windowSeconds };
+    const windows = grantWindows(client.limit, client.windowSeconds);
+    const policy: KeyPolicy = { status: "revoked", tenantActive: true, expiresAt: null, scopes: stored.scopes ?? [], windows, credits: null, quota: null };
     await services.guards.writePolicy(stored.grantId!, policy, policy);
   }
   return invalidGrant("The code was already used; the grant it issued is revoked.");

@@ -1,4 +1,5 @@
 import type { Environment, Key } from "../authority/key";
+import type { CreditPlan, RateWindow } from "../authority/plan";
 import type { KeyState } from "../authority/status";
 import { keyFromRow, SELECT_KEY, type KeyRow } from "./key-rows";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
@@ -28,15 +29,27 @@ export async function liveKeysOfTenant(db: D1Database, tenantId: string, afterId
 /** What a new row is made of; the rest of a Key (status, times, links) starts empty. */
 export type NewKey = Pick<
   Key,
-  "id" | "tenantId" | "hash" | "display" | "name" | "description" | "environment" | "scopes" | "limit" | "windowSeconds" | "expiresAt" | "createdAt" | "rotatedFrom"
+  "id" | "tenantId" | "hash" | "display" | "name" | "description" | "environment" | "scopes" | "windows" | "credits" | "creditsSet" | "expiresAt" | "createdAt" | "rotatedFrom"
 >;
+
+/**
+ * The windows' columns: the list, and its first window in the two columns releases before several
+ * windows read (so one still serving during a rollout keeps a limit).
+ */
+function windowColumns(windows: readonly RateWindow[]): [string, number, number] {
+  return [JSON.stringify(windows), windows[0]!.limit, windows[0]!.windowSeconds];
+}
+
+function creditsColumn(credits: CreditPlan | null, remaining: number | null): string | null {
+  return credits ? JSON.stringify({ remaining: remaining ?? 0, refill: credits.refill }) : null;
+}
 
 export function insertKey(db: D1Database, k: NewKey): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO api_keys (id, tenant_id, key_hash, display, name, description, environment, scopes, rate_limit,
-        rate_window_seconds, expires_at, created_at, updated_at, rotated_from)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO api_keys (id, tenant_id, key_hash, display, name, description, environment, scopes, rate_limits, rate_limit,
+        rate_window_seconds, credits, expires_at, created_at, updated_at, rotated_from)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       k.id,
@@ -47,8 +60,8 @@ export function insertKey(db: D1Database, k: NewKey): D1PreparedStatement {
       k.description,
       k.environment,
       JSON.stringify(k.scopes),
-      k.limit,
-      k.windowSeconds,
+      ...windowColumns(k.windows),
+      creditsColumn(k.credits, k.creditsSet),
       k.expiresAt,
       k.createdAt,
       k.createdAt,
@@ -105,32 +118,29 @@ export async function listKeys(db: D1Database, filter: KeyListFilter, page: Page
   return { ...stored, rows: stored.rows.map(keyFromRow) };
 }
 
-/** What PATCH may change; only the fields given are written. */
-export type KeyChange = Partial<Pick<Key, "name" | "description" | "scopes" | "expiresAt" | "limit" | "windowSeconds">>;
-
-/** The column of each field PATCH may write: a fixed list, so no input ever names a column. */
-const CHANGEABLE_COLUMNS = {
-  name: "name",
-  description: "description",
-  scopes: "scopes",
-  expiresAt: "expires_at",
-  limit: "rate_limit",
-  windowSeconds: "rate_window_seconds",
-} as const satisfies Record<keyof KeyChange, string>;
+/** What PATCH may change; only the fields given are written (credits with the credits set). */
+export type KeyChange = Partial<Pick<Key, "name" | "description" | "scopes" | "expiresAt" | "windows" | "credits" | "creditsSet">>;
 
 /**
  * Writes exactly the given columns, so two PATCHes of different fields do not undo each other.
- * Revoked and deleted rows are left alone (no row changes) even if a revoke raced the PATCH.
+ * Revoked and deleted rows are left alone (no row changes) even if a revoke raced the PATCH. The
+ * columns come from this fixed list, so no input ever names one.
  */
 export function updateKey(db: D1Database, id: string, change: KeyChange, now: number): D1PreparedStatement {
-  const fields = (Object.keys(CHANGEABLE_COLUMNS) as (keyof KeyChange)[]).filter((field) => change[field] !== undefined);
-  const values = fields.map((field) => (field === "scopes" ? JSON.stringify(change.scopes) : change[field]));
+  const set: [string, unknown][] = [];
+  if (change.name !== undefined) set.push(["name", change.name]);
+  if (change.description !== undefined) set.push(["description", change.description]);
+  if (change.scopes !== undefined) set.push(["scopes", JSON.stringify(change.scopes)]);
+  if (change.expiresAt !== undefined) set.push(["expires_at", change.expiresAt]);
+  if (change.windows !== undefined) {
+    const [list, limit, windowSeconds] = windowColumns(change.windows);
+    set.push(["rate_limits", list], ["rate_limit", limit], ["rate_window_seconds", windowSeconds]);
+  }
+  if (change.credits !== undefined) set.push(["credits", creditsColumn(change.credits, change.creditsSet ?? null)]);
+  set.push(["updated_at", now]);
   return db
-    .prepare(
-      `UPDATE api_keys SET ${[...fields.map((field) => `${CHANGEABLE_COLUMNS[field]} = ?`), "updated_at = ?"].join(", ")}
-       WHERE id = ? AND revoked_at IS NULL AND deleted_at IS NULL`,
-    )
-    .bind(...values, now, id);
+    .prepare(`UPDATE api_keys SET ${set.map(([column]) => `${column} = ?`).join(", ")} WHERE id = ? AND revoked_at IS NULL AND deleted_at IS NULL`)
+    .bind(...set.map(([, value]) => value), id);
 }
 
 /**

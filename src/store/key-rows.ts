@@ -1,4 +1,5 @@
-import type { Environment, Key } from "../authority/key";
+import { quotaObject, type Environment, type Key } from "../authority/key";
+import { DEFAULT_WINDOW_NAME, type CreditPlan, type RateWindow, type TenantQuotas } from "../authority/plan";
 import { statusFromTimes } from "../authority/status";
 import type { TenantStatus } from "../authority/tenant";
 
@@ -14,6 +15,9 @@ export interface KeyRow {
   scopes: string; // JSON text
   rate_limit: number;
   rate_window_seconds: number;
+  rate_limits: string | null; // JSON RateWindow[]; null: the one window above
+  credits: string | null; // JSON StoredCredits
+  tenant_quotas: string | null; // JSON TenantQuotas
   expires_at: number | null;
   created_at: number;
   updated_at: number;
@@ -26,9 +30,20 @@ export interface KeyRow {
 }
 
 export const SELECT_KEY = `SELECT k.id, k.tenant_id, k.key_hash, k.display, k.name, k.description, k.environment, k.scopes,
-  k.rate_limit, k.rate_window_seconds, k.expires_at, k.created_at, k.updated_at, k.revoked_at,
-  k.deleted_at, k.rotated_from, k.rotated_to, t.status AS tenant_status, t.updated_at AS tenant_version
+  k.rate_limit, k.rate_window_seconds, k.rate_limits, k.credits, k.expires_at, k.created_at, k.updated_at, k.revoked_at,
+  k.deleted_at, k.rotated_from, k.rotated_to, t.status AS tenant_status, t.updated_at AS tenant_version, t.quotas AS tenant_quotas
   FROM api_keys k JOIN tenants t ON t.id = k.tenant_id`;
+
+/** A key's credits as D1 keeps them: the plan, and the credits an admin last set (the key's object counts from there). */
+export interface StoredCredits extends CreditPlan {
+  remaining: number;
+}
+
+/** The windows as stored: a list, or (rows from before several windows) the one window in two columns. */
+export function windowsFromRow(row: Pick<KeyRow, "rate_limits" | "rate_limit" | "rate_window_seconds">): RateWindow[] {
+  if (row.rate_limits) return JSON.parse(row.rate_limits) as RateWindow[];
+  return [{ name: DEFAULT_WINDOW_NAME, limit: row.rate_limit, windowSeconds: row.rate_window_seconds }];
+}
 
 /** The one place a row becomes a Key: snake_case stays in SQL. */
 export function keyFromRow(row: KeyRow): Key {
@@ -41,8 +56,10 @@ export function keyFromRow(row: KeyRow): Key {
     tenantVersion: row.tenant_version,
     expiresAt: row.expires_at,
     scopes: JSON.parse(row.scopes) as string[],
-    limit: row.rate_limit,
-    windowSeconds: row.rate_window_seconds,
+    windows: windowsFromRow(row),
+    credits: row.credits ? { refill: (JSON.parse(row.credits) as StoredCredits).refill ?? null } : null,
+    creditsSet: row.credits ? (JSON.parse(row.credits) as StoredCredits).remaining : null,
+    quota: quotaOf(row),
     hash: row.key_hash,
     display: row.display,
     name: row.name,
@@ -54,4 +71,10 @@ export function keyFromRow(row: KeyRow): Key {
     rotatedFrom: row.rotated_from,
     rotatedTo: row.rotated_to,
   };
+}
+
+/** The tenant's quota for the key's environment, versioned by the tenant's last change. */
+function quotaOf(row: KeyRow): Key["quota"] {
+  const quotas = row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : {};
+  return quotas[row.environment] ? { object: quotaObject(row.tenant_id, row.environment), version: row.tenant_version } : null;
 }

@@ -81,22 +81,13 @@ export async function liveGrants(db: D1Database, filter: Omit<GrantFilter, "stat
   return results.map(grantFromRow);
 }
 
-/**
- * One page, in id order, of a tenant's grants that can still be used, after `afterId` ('' for the
- * first). A database that has not had the OAuth migration yet has no grants: a tenant's status
- * change there (a release before OAuth, being upgraded) reaches its keys as before.
- */
+/** One page, in id order, of a tenant's grants that can still be used, after `afterId` ('' for the first). */
 export async function liveGrantsOfTenant(db: D1Database, tenantId: string, afterId: string, limit: number): Promise<Grant[]> {
-  try {
-    const { results } = await db
-      .prepare(`${SELECT_GRANT} WHERE g.tenant_id = ? AND g.revoked_at IS NULL AND g.id > ? ORDER BY g.id LIMIT ?`)
-      .bind(tenantId, afterId, limit)
-      .all<GrantRow>();
-    return results.map(grantFromRow);
-  } catch (error) {
-    if (String(error).includes("no such table: oauth_grants")) return [];
-    throw error;
-  }
+  const { results } = await db
+    .prepare(`${SELECT_GRANT} WHERE g.tenant_id = ? AND g.revoked_at IS NULL AND g.id > ? ORDER BY g.id LIMIT ?`)
+    .bind(tenantId, afterId, limit)
+    .all<GrantRow>();
+  return results.map(grantFromRow);
 }
 
 /**

@@ -1,28 +1,37 @@
-import { DAY_MS, type CodeCounts, type UsageRange } from "../usage/buckets";
-
 /**
- * Tenant totals in D1: `tenant_usage_hourly` holds each key's hourly counts (admissions, 429s,
- * other refusals by code as JSON), forwarded by the key's object at most every few seconds;
- * `key_last_used` each key's last admission, for key lists. Both written only by those forwards
- * (each key at most once a minute, many keys to a D1 batch: see usage/totals-forwarder.ts).
+ * Tenant totals in D1: `tenant_usage_hourly` holds each key's hourly counts (admissions, the cost
+ * units they spent, 429s of a window, other refusals by code as JSON), forwarded by the key's
+ * object at most every few seconds; `key_last_used` each key's last admission, for key lists. Both
+ * written only by those forwards (each key at most once a minute, many keys to a D1 batch: see
+ * usage/totals-forwarder.ts, which reads counts into these columns).
  */
+
+/** One key's hour as the columns hold it. */
+export interface HourTotals {
+  hour: number;
+  admitted: number;
+  units: number;
+  rateLimited: number;
+  /** Other refusals by code. */
+  refused: Record<string, number>;
+}
 
 /** The statements one forward makes: absolute values, so a repeated forward changes nothing. */
 export function forwardStatements(
   db: D1Database,
   owner: { keyId: string; tenantId: string },
-  hours: { hour: number; counts: string }[],
+  hours: readonly HourTotals[],
   lastUsedAt: number | null,
 ): D1PreparedStatement[] {
-  const statements = hours.map(({ hour, counts }) => {
-    const { valid = 0, rate_limit_exceeded = 0, ...refused } = JSON.parse(counts) as CodeCounts;
-    return db
+  const statements = hours.map(({ hour, admitted, units, rateLimited, refused }) =>
+    db
       .prepare(
-        `INSERT INTO tenant_usage_hourly (tenant_id, hour, key_id, admitted, rate_limited, refused) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant_id, hour, key_id) DO UPDATE SET admitted = excluded.admitted, rate_limited = excluded.rate_limited, refused = excluded.refused`,
+        `INSERT INTO tenant_usage_hourly (tenant_id, hour, key_id, admitted, units, rate_limited, refused) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, hour, key_id) DO UPDATE SET admitted = excluded.admitted, units = excluded.units,
+           rate_limited = excluded.rate_limited, refused = excluded.refused`,
       )
-      .bind(owner.tenantId, hour, owner.keyId, valid, rate_limit_exceeded, JSON.stringify(refused));
-  });
+      .bind(owner.tenantId, hour, owner.keyId, admitted, units, rateLimited, JSON.stringify(refused)),
+  );
   if (lastUsedAt !== null) {
     statements.push(
       db
@@ -68,46 +77,57 @@ export async function lastUsedAt(db: D1Database, keyId: string): Promise<number 
   return (await lastUsedOf(db, [keyId])).get(keyId) ?? null;
 }
 
-/** SQL for a row's bucket start: hours as stored, or the UTC day they fall in. */
-function bucketSql(range: UsageRange): string {
-  return range.granularity === "hour" ? "u.hour" : `(u.hour / ${DAY_MS}) * ${DAY_MS}`;
+/** What a tenant's usage is read by: `[from, to)` in buckets of `bucketMs` (an hour or a day), maybe one environment's keys. */
+export interface TotalsQuery {
+  from: number;
+  to: number;
+  bucketMs: number;
+  /** Confines it to one environment's keys (self-service). */
+  environment: string | null;
 }
 
+/** Counts by column name (`valid`, `units`, `rate_limit_exceeded`) and by refusal code, per group. */
+export type GroupCounts = Map<string | number, Record<string, number>>;
+
 export interface TenantUsageRows {
-  /** Per bucket (hour or day start), counts by code. */
-  buckets: [number, CodeCounts][];
-  /** Per key, counts by code over the range. */
-  keys: Map<string, CodeCounts>;
+  /** Per bucket start. */
+  buckets: GroupCounts;
+  /** Per key, over the range. */
+  keys: GroupCounts;
 }
 
 /**
  * A tenant's counts in the range, summed in D1 (per bucket, and per key), refusals unpacked from
- * their JSON with json_each. `environment` confines it to one environment's keys (self-service).
+ * their JSON with json_each, each under the code it is counted by (`valid` for admissions, `units`
+ * for the cost they spent, `rate_limit_exceeded` for a window's 429s).
  */
-export async function tenantUsage(db: D1Database, tenantId: string, range: UsageRange, environment: string | null): Promise<TenantUsageRows> {
-  const join = environment === null ? "" : "JOIN api_keys k ON k.id = u.key_id AND k.environment = ?";
-  const binds = [...(environment === null ? [] : [environment]), tenantId, range.from, range.to];
+export async function tenantUsage(db: D1Database, tenantId: string, query: TotalsQuery): Promise<TenantUsageRows> {
+  const join = query.environment === null ? "" : "JOIN api_keys k ON k.id = u.key_id AND k.environment = ?";
+  const binds = [...(query.environment === null ? [] : [query.environment]), tenantId, query.from, query.to];
   const where = "WHERE u.tenant_id = ? AND u.hour >= ? AND u.hour < ?";
   const from = `FROM tenant_usage_hourly u ${join}`;
   const group = (column: string) =>
     db
       .prepare(
         `SELECT ${column} AS g, 'valid' AS code, sum(u.admitted) AS n ${from} ${where} GROUP BY g
+         UNION ALL SELECT ${column} AS g, 'units' AS code, sum(u.units) AS n ${from} ${where} GROUP BY g
          UNION ALL SELECT ${column} AS g, 'rate_limit_exceeded' AS code, sum(u.rate_limited) AS n ${from} ${where} GROUP BY g
          UNION ALL SELECT ${column} AS g, r.key AS code, sum(r.value) AS n ${from}, json_each(u.refused) r ${where} GROUP BY g, r.key`,
       )
-      .bind(...binds, ...binds, ...binds);
-  const [byBucket, byKey] = await db.batch<{ g: number | string; code: string; n: number }>([group(bucketSql(range)), group("u.key_id")]);
-  const collect = <K>(rows: { g: number | string; code: string; n: number }[]) => {
-    const out = new Map<K, CodeCounts>();
+      .bind(...binds, ...binds, ...binds, ...binds);
+  const [byBucket, byKey] = await db.batch<{ g: number | string; code: string; n: number }>([
+    group(`(u.hour / ${query.bucketMs}) * ${query.bucketMs}`),
+    group("u.key_id"),
+  ]);
+  const collect = (rows: { g: number | string; code: string; n: number }[]): GroupCounts => {
+    const out: GroupCounts = new Map();
     for (const row of rows) {
       if (!row.n) continue;
-      const counts = out.get(row.g as K) ?? {};
+      const counts = out.get(row.g) ?? {};
       counts[row.code] = row.n;
-      out.set(row.g as K, counts);
+      out.set(row.g, counts);
     }
     return out;
   };
-  return { buckets: [...collect<number>(byBucket!.results)], keys: collect<string>(byKey!.results) };
+  return { buckets: collect(byBucket!.results), keys: collect(byKey!.results) };
 }
-

@@ -89,7 +89,7 @@ function moveToLedger(sql: SqlStorage): void {
 }
 
 /**
- * The storage upgrades of keygate's two Durable Object classes (see object-storage.ts). Append a
+ * The storage upgrades of keygate's Durable Object classes (see object-storage.ts). Append a
  * step for every change to an object's tables; never edit or remove one that has shipped, since
  * objects that ran it will not run it again. A step only adds: the release before it may still be
  * serving the same objects while a deploy rolls out, and must keep working on what the step left.
@@ -154,5 +154,15 @@ export const ATTEMPT_GUARD_STORAGE: readonly StorageStep[] = [
   (sql) => {
     copyLogToWindow(sql, "failures", 1, 3_600_000);
     copyEventsToChunks(sql, "attempt_events", "attempt_event_chunks", ATTEMPT_EVENTS);
+  },
+];
+
+/** QuotaGuard (one object per tenant and environment): the quota, the period's count, the leases out. */
+export const QUOTA_GUARD_STORAGE: readonly StorageStep[] = [
+  (sql) => {
+    sql.exec(`CREATE TABLE quota (
+      id INTEGER PRIMARY KEY CHECK (id = 1), quota TEXT, version INTEGER NOT NULL, period_start INTEGER NOT NULL,
+      period_end INTEGER NOT NULL, used INTEGER NOT NULL, outstanding INTEGER NOT NULL, next_lease INTEGER NOT NULL)`);
+    sql.exec("CREATE TABLE leases (key_id TEXT PRIMARY KEY, lease_id INTEGER NOT NULL, granted INTEGER NOT NULL)");
   },
 ];

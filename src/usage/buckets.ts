@@ -17,8 +17,14 @@ export function bucketStart(at: number, granularity: Granularity): number {
   return Math.floor(at / size) * size;
 }
 
-/** Counts by outcome code (`valid`, `rate_limit_exceeded`, `revoked_key`, …) for one stretch of time. */
+/**
+ * Counts by outcome code (`valid`, `rate_limit_exceeded`, `revoked_key`, …) for one stretch of
+ * time, and under UNITS the cost units its admissions spent (credits, quota).
+ */
 export type CodeCounts = Record<string, number>;
+
+/** Where CodeCounts keeps the cost units spent: not an outcome code. */
+export const UNITS = "units";
 
 export function addCounts(into: CodeCounts, from: CodeCounts): CodeCounts {
   for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
@@ -32,17 +38,22 @@ export interface UsageRange {
   granularity: Granularity;
 }
 
-/** One bucket as the API shows it: admissions, rate-limit refusals, and every other refusal by code. */
+/** One bucket as the API shows it: admissions, the cost units they spent, rate-limit refusals, every other refusal by code. */
 export interface UsagePoint {
   admitted: number;
+  units: number;
   rate_limited: number;
   refused: Record<string, number>;
 }
 
-/** The API's reading of counts kept by code: `valid` is an admission, `rate_limit_exceeded` a 429. */
+/**
+ * The one reading of counts kept by code, for the API, D1's tenant totals and the billing export:
+ * `valid` is an admission, `rate_limit_exceeded` a 429 of a window, UNITS the cost spent, every
+ * other code a refusal.
+ */
 export function usagePoint(counts: CodeCounts): UsagePoint {
-  const { valid = 0, rate_limit_exceeded = 0, ...refused } = counts;
-  return { admitted: valid, rate_limited: rate_limit_exceeded, refused };
+  const { valid = 0, rate_limit_exceeded = 0, [UNITS]: units = 0, ...refused } = counts;
+  return { admitted: valid, units, rate_limited: rate_limit_exceeded, refused };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { VERDICT_CODES, type Verdict } from "../authority/verdicts";
 import { ERROR_STATUS } from "../http/errors";
-import { bucketStart, HOUR_MS, KEY_RETENTION_MS, type CodeCounts } from "./buckets";
+import { bucketStart, HOUR_MS, KEY_RETENTION_MS, UNITS, type CodeCounts } from "./buckets";
 import type { UseContext } from "./context";
 
 /** The last this many decisions are kept per key, whatever their outcome. */
@@ -95,8 +95,8 @@ export class KeyUsageLog {
     this.hours = hours;
   }
 
-  /** Counts one decision. */
-  record(verdict: Verdict, use: UseContext | undefined, now: number): void {
+  /** Counts one decision; an admission's cost `units` (credits, quota) are counted with its hour. */
+  record(verdict: Verdict, use: UseContext | undefined, now: number, units = 0): void {
     const code = VERDICT_CODES[verdict];
     if (verdict === "valid") {
       this.usage.requests++;
@@ -107,7 +107,7 @@ export class KeyUsageLog {
       this.usage.rateLimited++;
     }
     this.countersDirty = true;
-    this.countHour(now, code);
+    this.countHour(now, code, units);
     if (!use) return;
     if (this.owner?.keyId !== use.keyId || this.owner.tenantId !== use.tenantId) this.owner = { keyId: use.keyId, tenantId: use.tenantId };
     this.pending.push({
@@ -203,7 +203,7 @@ export class KeyUsageLog {
     return Math.min(Math.max(through, this.forwardedThrough), thisHour);
   }
 
-  private countHour(now: number, code: string): void {
+  private countHour(now: number, code: string, units: number): void {
     const hour = bucketStart(now, "hour");
     let counted = this.hours.get(hour);
     if (!counted) {
@@ -212,6 +212,7 @@ export class KeyUsageLog {
       for (const old of this.hours.keys()) if (old <= now - KEY_RETENTION_MS) this.hours.delete(old);
     }
     counted.counts[code] = (counted.counts[code] ?? 0) + 1;
+    if (units > 0) counted.counts[UNITS] = (counted.counts[UNITS] ?? 0) + units;
     this.changedHours.add(hour);
   }
 }

@@ -1,7 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import { systemClock } from "../clock";
 import { crc32 } from "../keys/crc32";
-import { forwardStatements, pruneStatement } from "../store/usage-repo";
-import { bucketStart, KEY_RETENTION_MS } from "./buckets";
+import { forwardStatements, pruneStatement, type HourTotals } from "../store/usage-repo";
+import { bucketStart, KEY_RETENTION_MS, usagePoint, type CodeCounts } from "./buckets";
+
+/** An hour's counts, forwarded as JSON, in D1's columns (the one reading of counts: usagePoint). */
+function hourTotals({ hour, counts }: { hour: number; counts: string }): HourTotals {
+  const { admitted, units, rate_limited, refused } = usagePoint(JSON.parse(counts) as CodeCounts);
+  return { hour, admitted, units, rateLimited: rate_limited, refused };
+}
 
 /** One key's counts for the tenant's totals: absolute values, so forwarding twice changes nothing. */
 export interface KeyTotals {
@@ -72,7 +79,7 @@ export class UsageForwarder extends DurableObject<Env> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const db = this.env.DB;
-    const now = Date.now();
+    const now = systemClock.now();
     const thisHour = bucketStart(now, "hour");
     let batch: Waiting[] = [];
     let statements: D1PreparedStatement[] = [];
@@ -81,7 +88,7 @@ export class UsageForwarder extends DurableObject<Env> {
       const { owner, hours, lastUsedAt } = waiting.totals;
       let mine: D1PreparedStatement[];
       try {
-        mine = forwardStatements(db, owner, hours, lastUsedAt);
+        mine = forwardStatements(db, owner, hours.map(hourTotals), lastUsedAt);
       } catch (error) {
         // Counts this release cannot read fail their own forward, never the batch they came in.
         waiting.reject(error);

@@ -53,6 +53,8 @@ const EXPECTED_ROUTES = [
   "DELETE /_keygate/v1/sessions/current",
   "POST /_keygate/v1/account/password",
   "GET /_keygate/v1/scopes",
+  "GET /_keygate/v1/overview",
+  "GET /_keygate/v1/names",
   "POST /_keygate/v1/oauth-clients",
   "GET /_keygate/v1/oauth-clients",
   "GET /_keygate/v1/oauth-clients/{id}",

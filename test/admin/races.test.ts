@@ -17,7 +17,15 @@ async function events(resourceId: string, action: string): Promise<number> {
 /** What the key's object holds, as the admin API would have written it. */
 function snapshot(key: Created): KeyPolicy {
   const rateLimit = key.rate_limit as { limit: number; window_seconds: number };
-  return { status: "active", tenantActive: true, expiresAt: null, scopes: key.scopes as string[], limit: rateLimit.limit, windowSeconds: rateLimit.window_seconds };
+  return {
+    status: "active",
+    tenantActive: true,
+    expiresAt: null,
+    scopes: key.scopes as string[],
+    windows: [{ name: "default", limit: rateLimit.limit, windowSeconds: rateLimit.window_seconds }],
+    credits: null,
+    quota: null,
+  };
 }
 
 describe("concurrent rotations of one key", () => {

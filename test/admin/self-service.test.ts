@@ -161,7 +161,7 @@ describe("a tenant's key hands out keys no stronger than itself", () => {
       { limit: 2, window_seconds: 6 }, // a faster rate, a smaller burst
     ]) {
       const refused = await expectError(await create(rate_limit), 403, "insufficient_permissions");
-      expect(refused.error.details, JSON.stringify(rate_limit)).toMatchObject({ field: "rate_limit", highest: { limit: 10, window_seconds: 60 } });
+      expect(refused.error.details, JSON.stringify(rate_limit)).toMatchObject({ field: "rate_limits", highest: { name: "default", limit: 10, window_seconds: 60 } });
     }
     expect(await storedState()).toEqual(before);
   });

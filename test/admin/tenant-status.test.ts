@@ -6,6 +6,8 @@ import type { KeyGuard } from "../../src/guards/key-guard";
 import { Guards } from "../../src/guards/guard-client";
 import type { KeyPolicy } from "../../src/authority/key";
 import { admin, createKey, createTenant, useKey } from "../support/client";
+
+const DEFAULT_WINDOWS = [{ name: "default", limit: 60, windowSeconds: 60 }];
 import { json } from "./support";
 
 /**
@@ -69,7 +71,7 @@ describe("status versions", () => {
     expect((await storedGuard(key.id))?.tenantVersion).toBe(reactivatedAt);
 
     // The suspension's fan-out arriving late (a slow, concurrent PATCH) changes nothing.
-    const policy: KeyPolicy = { status: "active", tenantActive: false, expiresAt: null, scopes: ["read", "write"], limit: 60, windowSeconds: 60 };
+    const policy: KeyPolicy = { status: "active", tenantActive: false, expiresAt: null, scopes: ["read", "write"], windows: DEFAULT_WINDOWS, credits: null, quota: null };
     await new Guards(env).writePolicy(key.id, { tenantActive: false }, policy, suspendedAt);
     expect(await useKey(key.key)).toBe("ok");
   });
@@ -101,7 +103,7 @@ describe("repeating a status the tenant already has", () => {
     await json(await patch(tenant.id, { status: "suspended" }), 200);
     const version = await versionOf(tenant.id);
     // The key's object missed the suspension (say it failed part-way).
-    await env.KEY_GUARD.getByName(key.id).update({ tenantActive: true }, { status: "active", tenantActive: true, expiresAt: null, scopes: ["read", "write"], limit: 60, windowSeconds: 60 });
+    await env.KEY_GUARD.getByName(key.id).update({ tenantActive: true }, { status: "active", tenantActive: true, expiresAt: null, scopes: ["read", "write"], windows: DEFAULT_WINDOWS, credits: null, quota: null });
     expect(await useKey(key.key)).toBe("ok");
 
     const again = await json<TenantUpdated>(await patch(tenant.id, { status: "suspended" }), 200);

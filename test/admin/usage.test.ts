@@ -35,7 +35,7 @@ describe("GET /keys/:id/usage", () => {
       last_used_ip: null,
       last_used_country: null,
       granularity: "hour",
-      totals: { admitted: 0, rate_limited: 0, refused: {} },
+      totals: { admitted: 0, units: 0, rate_limited: 0, refused: {} },
     });
     // The default range: the last 24 hours and the current one, every bucket present.
     expect(usage.series).toHaveLength(25);

@@ -64,9 +64,8 @@ describe("npm run bench -- --quick", () => {
     expectLoad(t.valid1, 200);
     expect(t.passThrough1.connections).toBe(1);
     expect(t.valid1.connections).toBe(1);
-    for (const floor of [t.floorRpc, t.floorRow, t.floorRpc1, t.floorRow1]) expectLoad(floor, 200);
-    expect(t.floorRpc1.connections).toBe(1);
-    expect(t.floorRow1.connections).toBe(1);
+    for (const floor of [t.floorRpc, t.floorRow, t.floorHardened, t.floorRpc1, t.floorRow1, t.floorHardened1]) expectLoad(floor, 200);
+    for (const floor of [t.floorRpc1, t.floorRow1, t.floorHardened1]) expect(floor.connections).toBe(1);
     expectLoad(t.rateLimited, 429);
     expectLoad(t.malformed, 401);
     expectLoad(t.unknown, 401);
@@ -75,10 +74,10 @@ describe("npm run bench -- --quick", () => {
     for (const rejection of [t.rateLimited, t.malformed, t.unknown, t.blockedIp]) expectLoad(rejection.passThrough, 200);
   });
 
-  it("compares keygate with the pass-through and both floor workers, at N connections and at 1", () => {
+  it("compares keygate with the pass-through and the three floor workers, at N connections and at 1", () => {
     const { keygateAddedP50, workers } = results.againstFloors;
     expect(keygateAddedP50).toEqual(expect.any(Number));
-    expect(workers.map((w: { worker: string }) => w.worker)).toEqual(["pass-through", "floor-rpc", "floor-row"]);
+    expect(workers.map((w: { worker: string }) => w.worker)).toEqual(["pass-through", "floor-rpc", "floor-row", "floor-hardened"]);
     for (const w of workers) {
       for (const figure of [w.rpsRatio, w.cpuRatio, w.rpsRatio1, w.cpuRatio1]) expect(figure).toBeGreaterThan(0);
       expect(w.addedP50).toEqual(expect.any(Number));
@@ -87,11 +86,25 @@ describe("npm run bench -- --quick", () => {
 
   it("counts the SQLite rows the keys' objects wrote per admitted request and per refusal", () => {
     const t = results.throughput;
-    for (const written of [t.validRowsWritten, t.rateLimitedRowsWritten, results.hotKey.rowsWritten]) {
+    const keysUsed = results.settings.validKeys;
+    for (const written of [t.validRowsWritten, t.rateLimitedRowsWritten, results.hotKey.rowsWritten, results.quietKeys.rowsWritten]) {
       expect(written.requests).toBeGreaterThan(0);
-      expect(written.rows).toBeGreaterThanOrEqual(0);
       expect(written.perRequest).toBe(written.rows / written.requests);
+      expect(written.alarms).toEqual(expect.any(Number));
     }
+    // Every key used in the pass stored what it decided (at least one write), and none wrote more
+    // than a row per admission plus the release of its reservation.
+    expect(t.validRowsWritten.rows).toBeGreaterThanOrEqual(keysUsed);
+    expect(t.validRowsWritten.rows).toBeLessThanOrEqual(t.validRowsWritten.requests + keysUsed);
+    const quiet = results.quietKeys.rowsWritten;
+    expect(quiet.rows).toBeGreaterThanOrEqual(results.settings.quiet.keys);
+    expect(quiet.rows).toBeLessThanOrEqual(quiet.requests + results.settings.quiet.keys);
+    // The hot key writes about once a second, whatever its load.
+    expect(results.hotKey.rowsWritten.rows).toBeGreaterThanOrEqual(1);
+    expect(results.hotKey.rowsWritten.rows).toBeLessThan(results.hotKey.rowsWritten.requests);
+    // Refusals: their usage, at most a write a second (and the first right after its reply).
+    expect(t.rateLimitedRowsWritten.rows).toBeGreaterThanOrEqual(1);
+    expect(t.rateLimitedRowsWritten.rows).toBeLessThanOrEqual(Math.ceil(t.rateLimitedRowsWritten.pass.seconds) + 2);
     // The origin counts every admitted request of scenario 3's rows pass, including the few (at most
     // one per connection) still in flight when autocannon stopped, whose responses it did not record.
     const rowsPass = t.validRowsWritten.pass;
@@ -101,6 +114,17 @@ describe("npm run bench -- --quick", () => {
     expect(results.hotKey.rowsWritten.requests).toBeGreaterThanOrEqual(results.hotKey.responses);
     expectLoad(t.rateLimitedRowsWritten.pass, 429);
     expect(t.rateLimitedRowsWritten.requests).toBe(t.rateLimitedRowsWritten.pass.responses);
+  });
+
+  it("uses quiet keys about once a second, and times objects starting cold on keygate and the hardened floor", () => {
+    expect(results.quietKeys.asExpected).toBe(true);
+    const c = results.coldStart;
+    for (const side of [c.keygate, c.floor, c.keygateWarm, c.floorWarm]) {
+      expect(side.requests).toBe(c.keys);
+      expect(side.asExpected).toBe(true);
+      expect(side.p50).toBeGreaterThan(0);
+      expect(side.p99).toBeGreaterThanOrEqual(side.p50);
+    }
   });
 
   it("serves one hot key from a single object with the right responses", () => {
@@ -155,11 +179,11 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("writes one table with every scenario and judges every target", () => {
-    for (const id of ["1", "2", "2a", "2b", "3", "2·1", "2a·1", "2b·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d", "9", "10"]) {
+    for (const id of ["1", "2", "2a", "2b", "2c", "3", "2·1", "2a·1", "2b·1", "2c·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d", "9", "10", "11", "12a", "12b"]) {
       expect(markdown).toContain(`| ${id} |`);
     }
-    expect(markdown).toContain("| floor-row |");
-    expect(results.targets).toHaveLength(10);
+    expect(markdown).toContain("| floor-hardened |");
+    expect(results.targets).toHaveLength(13);
     for (const target of results.targets) expect(typeof target.pass).toBe("boolean");
     expect(markdown).toContain(`${results.machine.cores} cores`);
   });

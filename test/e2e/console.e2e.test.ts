@@ -3,9 +3,10 @@ import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./browser.mjs";
+import { accessibilityViolations, horizontalOverflow } from "./page-checks.mjs";
 import { queryLocalD1, startKeygate, type Keygate } from "./support.mjs";
 
-// Issue 12: the console in a real, headless Chromium (browser.mjs finds it; playwright-core drives it) against
+// The console in a real, headless Chromium (browser.mjs finds it; playwright-core drives it) against
 // keygate under `wrangler dev` on loopback, as an admin would use it. Nothing is mocked: every
 // click goes through the admin API, every key is tried on the gateway.
 
@@ -46,13 +47,22 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page };
 }
 
-/** The page at both sizes a reviewer looks at: a laptop and a phone. */
-async function snap(page: Page, name: string): Promise<void> {
+/**
+ * The page at both sizes a reviewer looks at, a laptop and a phone: a screenshot of each, and at
+ * each no serious or critical axe-core violation and nothing wider than the window.
+ */
+async function check(page: Page, name: string): Promise<void> {
+  const problems: string[] = [];
   for (const [width, height] of [[1280, 800], [390, 844]] as const) {
     await page.setViewportSize({ width, height });
+    // Two frames: the layout of the new width, then what redraws itself for it (the usage chart).
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}x${height}.png`), fullPage: true });
+    for (const wide of await horizontalOverflow(page)) problems.push(`${width} px: wider than the window: ${wide}`);
+    for (const violation of await accessibilityViolations(page)) problems.push(`${width} px: ${violation}`);
   }
   await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems, name).toEqual([]);
 }
 
 async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
@@ -60,7 +70,7 @@ async function signIn(page: Page, who: { email: string; password: string }): Pro
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect.poll(() => page.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+  await expect.poll(() => page.getByRole("heading", { name: "Overview" }).count()).toBe(1);
 }
 
 /** What the gateway answers a key: "ok" or the refusal's code. */
@@ -95,14 +105,16 @@ describe("the console in Chromium", () => {
     await owner.goto(`${kg.url}/_keygate/`);
     expect(new URL(owner.url()).pathname).toBe("/_keygate/console");
     await owner.getByLabel("Email").fill(OWNER.email);
-    await snap(owner, "1-signin");
+    await check(owner, "1-signin");
     await owner.getByLabel("Password").fill("not the password at all");
     await owner.getByRole("button", { name: "Sign in" }).click();
     // The API's refusal, in words, next to the form.
     await expect.poll(() => owner.getByRole("alert").filter({ hasText: "The email or password is not correct." }).count()).toBe(1);
     await owner.getByLabel("Password").fill(OWNER.password);
     await owner.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => owner.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+    // The first page is the overview; the wrong password above is its first failed sign-in.
+    await expect.poll(() => owner.getByRole("heading", { name: "Overview" }).count()).toBe(1);
+    await expect.poll(() => owner.getByRole("region", { name: "Failed sign-ins" }).getByRole("row", { name: /owner@example\.com/ }).count()).toBe(1);
 
     const storage = await owner.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
     expect(storage).toEqual({ local: 0, session: 0, cookie: "" });
@@ -111,12 +123,14 @@ describe("the console in Chromium", () => {
   });
 
   it("creates a tenant whose name holding markup is shown as text", async () => {
+    await owner.getByRole("link", { name: "Tenants" }).click();
+    await expect.poll(() => owner.getByText("No tenants yet.").count()).toBe(1);
     await owner.getByLabel("New tenant name").fill(TENANT_NAME);
     await owner.getByRole("button", { name: "Create tenant" }).click();
     await expect.poll(() => owner.getByRole("heading", { name: "Keys" }).count()).toBe(1);
     tenantId = owner.url().split("/").at(-1)!;
     expect(tenantId).toMatch(/^ten_/);
-    await expect.poll(() => owner.getByText(TENANT_NAME, { exact: true }).count()).toBe(1);
+    await expect.poll(() => owner.getByRole("heading", { level: 1 }).innerText()).toContain(TENANT_NAME);
     expect(await owner.evaluate(() => (window as { __xss?: string }).__xss)).toBeUndefined();
   });
 
@@ -124,6 +138,9 @@ describe("the console in Chromium", () => {
     await owner.getByRole("button", { name: "Create key" }).click();
     await owner.getByLabel("Name", { exact: true }).fill(KEY_NAME);
     await owner.getByLabel("Description (optional)").fill("the billing service");
+    // Least privilege first: read only, more is a click away.
+    expect(await owner.getByRole("checkbox", { name: "read" }).isChecked()).toBe(true);
+    expect(await owner.getByRole("checkbox", { name: "write" }).isChecked()).toBe(false);
     // The API's refusal of a field is shown next to that field, in words.
     const otherScopes = owner.getByLabel("Other scopes (comma-separated)");
     await otherScopes.fill("not a scope!");
@@ -131,7 +148,10 @@ describe("the console in Chromium", () => {
     await expect.poll(() => otherScopes.getAttribute("aria-invalid")).toBe("true");
     expect(await owner.locator(".field-error").innerText()).toContain('must look like "read"');
     await otherScopes.fill("");
-    await snap(owner, "3-create-key-dialog");
+    // Edited, the field is no longer marked by its old complaint.
+    expect(await otherScopes.getAttribute("aria-invalid")).toBeNull();
+    expect(await owner.locator(".field-error").count()).toBe(0);
+    await check(owner, "3-create-key-dialog");
     await owner.getByRole("button", { name: "Create key" }).last().click();
 
     const reveal = owner.getByRole("dialog", { name: "Your new API key" });
@@ -139,7 +159,7 @@ describe("the console in Chromium", () => {
     await expect.poll(() => reveal.getByText("It is shown only once").count()).toBe(1);
     firstKey = await reveal.getByLabel(/API key/).inputValue();
     expect(firstKey).toMatch(/^kg_live_/);
-    await snap(owner, "3-reveal-dialog");
+    await check(owner, "3-reveal-dialog");
     expect(await useKey(firstKey)).toBe("ok");
 
     await reveal.getByRole("button", { name: "Done, I have copied it" }).click();
@@ -150,7 +170,7 @@ describe("the console in Chromium", () => {
     expect(await row.getByText(display).count()).toBe(1);
     expect(await pageText(owner)).not.toContain(firstKey);
     expect(await owner.evaluate(() => (window as { __xss?: string }).__xss)).toBeUndefined();
-    await snap(owner, "2-keys");
+    await check(owner, "2-keys");
   });
 
   it("rotates with a 1-minute grace: the new key is shown once and both keys work", async () => {
@@ -176,15 +196,29 @@ describe("the console in Chromium", () => {
     await owner.getByRole("row", { name: /billing/ }).first().getByRole("link").click();
     await expect.poll(() => owner.getByRole("heading", { name: "Usage" }).count()).toBe(1);
     await expect.poll(() => owner.locator("figure.usage").count()).toBe(1);
-    expect(await owner.locator(".settings").innerText()).toContain(`${rotatedKey.slice(0, 12)}…${rotatedKey.slice(-4)}`);
-    await snap(owner, "4-key-detail");
+    expect(await owner.locator(".page-head").innerText()).toContain(`${rotatedKey.slice(0, 12)}…${rotatedKey.slice(-4)}`);
+    // The verification just made, in words a person reads without a legend.
+    const verification = owner.getByRole("region", { name: "Recent verifications" }).getByRole("row").nth(1);
+    expect(await verification.innerText()).toMatch(/Admitted 200[\s\S]*GET \/hello[\s\S]*x-api-key header/);
+    await check(owner, "4-key-detail");
 
     await owner.getByRole("button", { name: "Revoke" }).click();
     const confirm = owner.getByRole("dialog", { name: "Revoke key" });
     expect(await confirm.innerText()).toContain(KEY_NAME);
     await confirm.getByRole("button", { name: "Revoke" }).click();
-    await expect.poll(() => owner.locator(".settings .badge").innerText()).toBe("revoked");
+    await expect.poll(() => owner.locator(".page-head h1 .badge").innerText()).toBe("revoked");
     expect(await useKey(rotatedKey)).toBe("revoked_key");
+  });
+
+  it("shows a key revoked during its rotation grace as revoked, with no expiry still to come", async () => {
+    const old = await kg.admin.createKey({ tenant_id: tenantId, name: "revoked in grace" });
+    expect((await api(`/keys/${old.id}/rotate`, kg.adminToken, { method: "POST", body: JSON.stringify({ grace_seconds: 3600 }) })).status).toBe(201);
+    await kg.admin.revokeKey(old.id);
+    await owner.goto(`${kg.url}/_keygate/console#/keys/${old.id}`);
+    const settings = owner.locator(".settings");
+    await expect.poll(() => settings.innerText()).toContain("Revoked");
+    expect(await settings.innerText()).not.toMatch(/Expires|grace/i);
+    await check(owner, "4-key-revoked");
   });
 
   it("deleting a key used in the last 7 days asks for its name", async () => {
@@ -210,17 +244,40 @@ describe("the console in Chromium", () => {
     await confirm.getByRole("button", { name: "Suspend" }).click();
     await expect.poll(() => owner.getByRole("row", { name: /Acme/ }).getByText("suspended").count()).toBe(1);
     expect(await useKey(key)).toBe("tenant_inactive");
+    await check(owner, "1-tenants");
   });
 
   it("shows the audit trail newest first, filtered by action", async () => {
     await owner.getByRole("link", { name: "Audit trail" }).click();
     await owner.getByLabel("Action").fill("key.revoked");
     await owner.getByRole("button", { name: "Filter" }).click();
-    await expect.poll(() => owner.getByRole("row").count()).toBe(2); // the header and the one revocation
+    await expect.poll(() => owner.getByRole("row").count()).toBe(3); // the header and the two revocations
     await owner.getByLabel("Action").fill("");
     await owner.getByRole("button", { name: "Filter" }).click();
     await expect.poll(() => owner.getByRole("row").nth(1).innerText()).toContain("tenant.suspended");
-    await snap(owner, "5-audit");
+    // Actors by email, not ids; details as labelled fields, not JSON.
+    const actors = await owner.locator("td[data-label=Actor]").allInnerTexts();
+    expect(actors).toContain("owner@example.com");
+    expect(actors.join("\n")).not.toMatch(/adm_/);
+    const rotated = owner.getByRole("row").filter({ hasText: "key.rotated" });
+    expect(await rotated.last().locator("td[data-label=Details]").innerText()).toMatch(/Grace\s+60 s/);
+    expect(await owner.locator("td[data-label=Details]").allInnerTexts()).not.toContainEqual(expect.stringContaining("{"));
+    await check(owner, "5-audit");
+  });
+
+  it("opens on an overview: requests across tenants, busiest keys, refusals, failed sign-ins, keys expiring soon", async () => {
+    const expiring = await kg.admin.createKey({ tenant_id: tenantId, name: "expires soon", expires_at: new Date(Date.now() + 2 * 86_400_000).toISOString() });
+    await owner.getByRole("link", { name: "Overview" }).click();
+    const soon = owner.getByRole("region", { name: "Expiring within 7 days" });
+    await expect.poll(() => soon.getByRole("row", { name: /expires soon/ }).count()).toBe(1);
+    expect(await soon.getByRole("link", { name: "expires soon" }).getAttribute("href")).toBe(`#/keys/${expiring.id}`);
+    for (const tile of ["Requests", "Admitted", "Rate limited (429)", "Other refusals"]) expect(await owner.locator(".tile", { hasText: tile }).count()).toBeGreaterThan(0);
+    expect(await owner.getByRole("region", { name: "Failed sign-ins" }).getByRole("row", { name: /owner@example\.com/ }).count()).toBe(1);
+    // Keys that do not exist are counted per address: the lookup asks the API for one.
+    await owner.getByLabel("Client address").fill("198.51.100.99");
+    await owner.getByRole("button", { name: "Look up" }).click();
+    await expect.poll(() => owner.getByText("No failed attempts from 198.51.100.99 in the last 7 days.").count()).toBe(1);
+    await check(owner, "0-overview");
   });
 
   it("an owner invites an admin, changes their role and removes them; the last owner stays", async () => {
@@ -248,6 +305,13 @@ describe("the console in Chromium", () => {
     await expect.poll(() => confirm.getByRole("alert").innerText()).toContain("last owner");
     await confirm.getByRole("button", { name: "Cancel" }).click();
     expect((await rootList()).some((a) => a.email === OWNER.email)).toBe(true);
+    await check(owner, "6-admins");
+  });
+
+  it("shows who is signed in on the account page", async () => {
+    await owner.getByRole("link", { name: "Account" }).click();
+    await expect.poll(() => owner.locator(".settings").innerText()).toContain(OWNER.email);
+    await check(owner, "7-account");
   });
 
   it("a viewer sees no create, rotate or revoke button, and the API refuses them anyway", async () => {

@@ -69,7 +69,9 @@ describe("npm run dev, once it says it is running", () => {
       await page.getByLabel("Email").fill(banner.email);
       await page.getByLabel("Password").fill(banner.passwordLine.split(/\s/)[0]!);
       await page.getByRole("button", { name: "Sign in" }).click();
-      await expect.poll(() => page.getByRole("heading", { name: "Tenants" }).count()).toBe(1);
+      // Signed in, the console opens on its overview; the demo tenant is one click away.
+      await expect.poll(() => page.getByRole("heading", { name: "Overview" }).count()).toBe(1);
+      await page.getByRole("link", { name: "Tenants" }).click();
       await expect.poll(() => page.getByText("Demo tenant", { exact: true }).count()).toBe(1);
     } finally {
       await browser.close();

@@ -77,8 +77,18 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** keygate on `state` as release 0.1.0's `npm run dev` started it: schema.sql as a plain file, no migrations recorded. */
-export function startAsReleaseZero(state: LocalState): Promise<Running & { adminToken: string }>;
+/** What release 0.1.0 held: tenants by name; keys of a tenant (by index), maybe revoked; admins. */
+export interface ReleaseZeroSeed {
+  tenants: string[];
+  keys: { tenant: number; limit?: number; windowSeconds?: number; revoked?: boolean }[];
+  admins: { email: string; password: string; role: "owner" | "admin" | "viewer" }[];
+}
+
+/**
+ * A local state as release 0.1.0's `npm run dev` left it: schema.sql as a plain file, no
+ * migrations recorded, `seed` stored as that release stored it.
+ */
+export function releaseZeroState(state: LocalState, seed: ReleaseZeroSeed): Promise<{ tenants: TenantView[]; keys: KeyView[] }>;
 
 /** `npm run dev`'s start-up (startDev in scripts/local.mjs) on `state`, on free ports. */
 export function startDevOn(state: LocalState): Promise<

@@ -2,7 +2,7 @@
 // `npm run dev`), a real loopback origin, and the real `curl` binary as the client.
 // Plain ESM because it needs Node's APIs; support.d.mts types it for the test files.
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, pbkdf2Sync, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,31 +99,70 @@ export async function queryLocalD1(state, sql) {
 }
 
 /**
- * keygate on `state` the way release 0.1.0's `npm run dev` started it: secrets in the dev vars,
- * schema.sql run as a plain file with `wrangler d1 execute` (its statements are exactly
- * migrations/0001), so no migration is recorded, then `wrangler dev` with a demo origin.
+ * A local state as release 0.1.0's `npm run dev` left it: secrets in the dev vars, schema.sql run
+ * as a plain file with `wrangler d1 execute` (its statements are exactly migrations/0001), so no
+ * migration is recorded, and `seed`'s tenants, keys and admins stored as that release stored them
+ * (rows of its schema; today's worker cannot run on it: it reads columns that schema lacks). Each
+ * key's object starts from its row on first use.
  */
-export async function startAsReleaseZero(state) {
-  const { vars } = ensureDevVars(state.devVarsPath);
+export async function releaseZeroState(state, seed) {
+  ensureDevVars(state.devVarsPath);
   const schema = join(ROOT, "migrations", "0001_initial.sql");
   await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state.persistTo, "--yes", "--file", schema]);
-  const origin = await startOrigin();
-  try {
-    const wrangler = await startWrangler({
-      persistTo: state.persistTo,
-      envFile: state.devVarsPath,
-      registryPath: state.registryPath,
-      vars: { ORIGIN_URL: origin.url },
-    });
-    const stop = async () => {
-      await wrangler.stop();
-      await origin.close();
+  const { statements, created } = await releaseZeroRows(seed);
+  const rows = join(state.dir, "release-zero-rows.sql");
+  await writeFile(rows, statements.join("\n"));
+  await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state.persistTo, "--yes", "--file", rows]);
+  return created;
+}
+
+const sqlText = (value) => (value === null ? "NULL" : typeof value === "number" ? String(value) : `'${String(value).replaceAll("'", "''")}'`);
+const insert = (table, row) => `INSERT INTO ${table} (${Object.keys(row).join(", ")}) VALUES (${Object.values(row).map(sqlText).join(", ")});`;
+
+/** The rows release 0.1.0 wrote for `seed`, with the keys' plaintexts (made and hashed by src/keys itself). */
+async function releaseZeroRows(seed) {
+  const { generateKey, displayForm, hashKey, prefixedId } = await import("../../bench/lib/keys.mjs");
+  const now = Date.now();
+  const statements = [];
+  const tenants = seed.tenants.map((name) => {
+    const tenant = { id: prefixedId("ten"), name, status: "active", created_at: now, updated_at: now };
+    statements.push(insert("tenants", tenant));
+    return tenant;
+  });
+  const keys = [];
+  for (const spec of seed.keys) {
+    const key = generateKey("kg", "live");
+    const row = {
+      id: prefixedId("key"),
+      tenant_id: tenants[spec.tenant].id,
+      key_hash: await hashKey(key),
+      display: displayForm(key, "kg"),
+      name: null,
+      description: null,
+      environment: "live",
+      scopes: JSON.stringify(["read", "write"]),
+      rate_limit: spec.limit ?? 60,
+      rate_window_seconds: spec.windowSeconds ?? 60,
+      expires_at: null,
+      created_at: now,
+      updated_at: now,
+      revoked_at: spec.revoked ? now : null,
+      deleted_at: null,
+      rotated_from: null,
+      rotated_to: null,
     };
-    return { url: wrangler.url, adminToken: vars.ADMIN_TOKEN, admin: adminClient(wrangler.url, vars.ADMIN_TOKEN), stop };
-  } catch (error) {
-    await origin.close();
-    throw error;
+    statements.push(insert("api_keys", row));
+    keys.push({ id: row.id, tenant_id: row.tenant_id, key, status: spec.revoked ? "revoked" : "active", scopes: ["read", "write"], rate_limit: { limit: row.rate_limit, window_seconds: row.rate_window_seconds } });
   }
+  for (const { email, password, role } of seed.admins) {
+    const salt = randomBytes(16);
+    const iterations = 100_000;
+    const hash = pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 32, "sha256").toString("hex");
+    statements.push(
+      insert("admins", { id: prefixedId("adm"), email, role, password_hash: hash, password_salt: salt.toString("hex"), password_iterations: iterations, created_at: now, updated_at: now }),
+    );
+  }
+  return { statements, created: { tenants, keys } };
 }
 
 /** `npm run dev`'s own start-up (startDev, as scripts/dev.mjs runs it) on `state`, on free ports. */

@@ -77,8 +77,11 @@ describe("what verify answers", () => {
       subject: null,
       missing_scopes: [],
       ratelimit: { limit: 60, remaining: 59, window_seconds: 60 },
+      limits: [{ name: "default", limit: 60, remaining: 59, window_seconds: 60 }],
+      retry_after: null,
     });
     expect(valid.ratelimit!.reset).toBeGreaterThan(Date.now());
+    expect(valid.limits[0]!.reset).toBe(valid.ratelimit!.reset);
     expect(await keygateBinding.verify({ key: "kg_live_notakey" })).toEqual({
       valid: false,
       code: "invalid_key",
@@ -90,6 +93,8 @@ describe("what verify answers", () => {
       subject: null,
       missing_scopes: [],
       ratelimit: null,
+      limits: [],
+      retry_after: null,
     });
   });
 

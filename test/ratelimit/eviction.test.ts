@@ -65,7 +65,7 @@ describe("the window survives eviction of the key's object", () => {
   it("a policy written before the eviction still holds after it", async () => {
     const key = await createKey({ rate_limit: { limit: 5, window_seconds: 60 } });
     expect(await statuses(key.key, 2)).toEqual([200, 200]);
-    await writeThroughKeyGuard(key, { limit: 2 });
+    await writeThroughKeyGuard(key, { windows: [{ name: "default", limit: 2, windowSeconds: 60 }] });
     await evict(key);
     const res = await send(key);
     expect(res.status).toBe(429);

@@ -99,7 +99,7 @@ describe("a key's limit change through PATCH /_keygate/v1/keys/:id takes effect 
     expect(await statuses(key.key, 2)).toEqual([200, 200]);
     const hash = await hashKey(key.key);
     const stale = await env.KEYS_CACHE.get<KeyRecord>(`key:${hash}`, "json");
-    expect(stale).toMatchObject({ limit: 5 });
+    expect(stale!.windows).toMatchObject([{ limit: 5 }]);
 
     await patchRateLimit(key, 2);
     await createServices(env, createExecutionContext()).keys.cache(hash, stale!);

@@ -47,8 +47,9 @@ export function policyOf(key: Created): KeyPolicy {
     tenantActive: true,
     expiresAt: key.expires_at ? Date.parse(key.expires_at as string) : null,
     scopes: key.scopes as string[],
-    limit: rateLimit.limit,
-    windowSeconds: rateLimit.window_seconds,
+    windows: [{ name: "default", limit: rateLimit.limit, windowSeconds: rateLimit.window_seconds }],
+    credits: null,
+    quota: null,
   };
 }
 

@@ -51,10 +51,11 @@ export function rewriteAsReleaseZero(sql: SqlStorage, tables: Record<string, str
       oldestEvent: () => Number.POSITIVE_INFINITY,
     });
     kept.set("hits", expand(entries.get("default") ?? []));
-    if (head) {
-      for (const row of kept.get("guard") ?? []) {
-        Object.assign(row, { requests: head.usage.requests, rate_limited: head.usage.rateLimited, last_used_at: head.usage.lastUsedAt });
-      }
+    for (const row of kept.get("guard") ?? []) {
+      if (head) Object.assign(row, { requests: head.usage.requests, rate_limited: head.usage.rateLimited, last_used_at: head.usage.lastUsedAt });
+      // That release's policy held its one window as limit and windowSeconds.
+      const { windows, credits: _credits, quota: _quota, ...policy } = JSON.parse(row.policy as string) as { windows: { limit: number; windowSeconds: number }[] } & Record<string, unknown>;
+      row.policy = JSON.stringify({ ...policy, limit: windows[0]!.limit, windowSeconds: windows[0]!.windowSeconds });
     }
   }
   if ("failures" in tables && existing.has("window_entries")) {

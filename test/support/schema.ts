@@ -95,3 +95,27 @@ export async function emptyDatabase(db: D1Database): Promise<void> {
 export function applyMigrations(db: D1Database, migrations: readonly import("cloudflare:test").D1Migration[], count = migrations.length) {
   return applyD1Migrations(db, migrations.slice(0, count));
 }
+
+/**
+ * The database as an older release would have stored the same data: every row of every table the
+ * first `count` migrations make, in the columns those tables have there; what later migrations
+ * added (tables, columns) is gone, and only those migrations are recorded. The upgrade tests fill
+ * a database through today's admin API, then turn it into this.
+ */
+export async function databaseAsOfMigration(db: D1Database, migrations: readonly import("cloudflare:test").D1Migration[], count: number): Promise<void> {
+  const tables = await rows<{ name: string }>(db, `SELECT name FROM sqlite_master WHERE ${OWN_TABLES}`);
+  const data = new Map<string, Record<string, unknown>[]>();
+  for (const { name } of tables) data.set(name, await rows(db, `SELECT * FROM "${name}" ORDER BY rowid`));
+  await emptyDatabase(db);
+  await applyMigrations(db, migrations, count);
+  const statements: D1PreparedStatement[] = [db.prepare("PRAGMA defer_foreign_keys = ON")];
+  for (const { name } of await rows<{ name: string }>(db, `SELECT name FROM sqlite_master WHERE ${OWN_TABLES}`)) {
+    const columns = (await rows<{ name: string }>(db, "SELECT name FROM pragma_table_info(?) ORDER BY cid", name)).map((c) => c.name);
+    for (const row of data.get(name) ?? []) {
+      statements.push(
+        db.prepare(`INSERT INTO "${name}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...columns.map((c) => row[c] ?? null)),
+      );
+    }
+  }
+  await db.batch(statements);
+}

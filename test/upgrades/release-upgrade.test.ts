@@ -10,14 +10,16 @@ import { PASSWORD, signin, uniqueEmail } from "../admin/support";
 import { admin, gateway, uniqueIp, withKey, type Created } from "../support/client";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero } from "../support/release-zero";
 import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
-import { applyMigrations, dumpDatabase, emptyDatabase } from "../support/schema";
+import { systemClock } from "../../src/clock";
+import { applyMigrations, databaseAsOfMigration, dumpDatabase, emptyDatabase } from "../support/schema";
 
-// Upgrading a deployment of the current release keeps every row and changes no answer. A database
-// made by migrations/0001 alone (release 0.1.0's schema) and Durable Objects in 0.1.0's storage
-// layout are filled through the admin API: tenants, keys in every state, admins of every role, the
-// audit trail, a key mid-window. Then every later migration and every object upgrade runs, and each
-// key is answered, each admin signed in, exactly as before. Written for whatever migrations exist,
-// so it keeps proving this as later releases add them.
+// Upgrading a deployment of the current release keeps every row and changes no answer. A
+// deployment is filled through the admin API (tenants, keys in every state, admins of every role,
+// the audit trail, a key mid-window), then turned into what release 0.1.0 would have stored: a
+// database made by migrations/0001 alone and Durable Objects in 0.1.0's storage layout. Then every
+// later migration and every object upgrade runs, and each key is answered, each admin signed in,
+// exactly as before. Written for whatever migrations exist, so it keeps proving this as later
+// releases add them.
 
 const RELEASE_0_1_0_MIGRATIONS = 1;
 
@@ -138,13 +140,9 @@ function expectRowsKept(before: Record<string, unknown>, after: Record<string, u
 
 describe("upgrading a release 0.1.0 deployment", () => {
   it("every key is answered and every admin signs in exactly as before, with windows and counters intact", async () => {
-    // The database as release 0.1.0 made it.
-    await emptyDatabase(env.DB);
-    await applyMigrations(env.DB, env.TEST_MIGRATIONS, RELEASE_0_1_0_MIGRATIONS);
-    const recorded = await env.DB.prepare("SELECT name FROM d1_migrations").all<{ name: string }>();
-    expect(recorded.results.map((r) => r.name)).toEqual(["0001_initial.sql"]);
-
     // Filled through the admin API.
+    await emptyDatabase(env.DB);
+    await applyMigrations(env.DB, env.TEST_MIGRATIONS);
     const tenant = await json<{ id: string }>(await admin("POST", "/tenants", { name: "Upgraded" }), 201);
     const paused = await json<{ id: string }>(await admin("POST", "/tenants", { name: "Suspended before the upgrade" }), 201);
     const create = async (fields: Record<string, unknown>) =>
@@ -154,7 +152,7 @@ describe("upgrading a release 0.1.0 deployment", () => {
     const readOnly = await create({ name: "read only", scopes: ["read"] });
     const readOnlyWriting = await create({ name: "read only, used to write", scopes: ["read"] });
     const testEnv = await create({ name: "test environment", environment: "test" });
-    const expiring = await create({ name: "expires", expires_at: new Date(Date.now() + 1_500).toISOString() });
+    const expiring = await create({ name: "expires", expires_at: new Date(systemClock.now() + 60_000).toISOString() });
     const revoked = await create({ name: "revoked" });
     const deleted = await create({ name: "deleted" });
     const rotated = await create({ name: "rotated" });
@@ -185,8 +183,8 @@ describe("upgrading a release 0.1.0 deployment", () => {
         await res.body?.cancel();
       }
     }
-    // Past the expiry, and past the 1 s after which a 429's count is written (the next one writes it).
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(expiring.expires_at as string) - Date.now()) + 1_100));
+    // Past the expiry, without waiting for it.
+    systemClock.advance(Date.parse(expiring.expires_at as string) - systemClock.now() + 1);
 
     const probes: Probe[] = [
       { name: "mid-window", key: midWindow },
@@ -222,10 +220,16 @@ describe("upgrading a release 0.1.0 deployment", () => {
     expect(signinsBefore).toEqual({ owner: 200, admin: 200, viewer: 200, locked: 429 });
     const audit = await env.DB.prepare("SELECT action, count(*) AS n FROM audit_events GROUP BY action ORDER BY action").all();
     expect(audit.results.map((r) => r.action)).toEqual(expect.arrayContaining(["key.created", "key.revoked", "key.deleted", "key.rotated", "admin.created", "signin.failed", "signin.throttled"]));
-    const stored = await dumpDatabase(env.DB);
 
-    // The upgrade: every object back in 0.1.0's layout, then every later migration, twice.
+    // What release 0.1.0 would have stored: the database as migrations/0001 made it, every object
+    // in 0.1.0's layout.
+    await databaseAsOfMigration(env.DB, env.TEST_MIGRATIONS, RELEASE_0_1_0_MIGRATIONS);
+    const recorded = await env.DB.prepare("SELECT name FROM d1_migrations").all<{ name: string }>();
+    expect(recorded.results.map((r) => r.name)).toEqual(["0001_initial.sql"]);
+    const stored = await dumpDatabase(env.DB);
     expect(await objectsAsReleaseZero()).toBeGreaterThan(probes.length);
+
+    // The upgrade: every later migration, twice.
     await applyMigrations(env.DB, env.TEST_MIGRATIONS);
     const upgraded = await dumpDatabase(env.DB);
     await applyMigrations(env.DB, env.TEST_MIGRATIONS);

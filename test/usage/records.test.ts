@@ -67,7 +67,7 @@ describe("a mix of requests shows up exactly in the key's records, the client's 
       requests: 3,
       rate_limited: 2,
       last_used_ip: ip,
-      totals: { admitted: 3, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } },
+      totals: { admitted: 3, units: 3, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } },
     });
     expect(Date.parse(usage.last_used_at!)).toBeGreaterThanOrEqual(startedAt - 1000);
     const busy = usage.series.filter((p) => p.admitted + p.rate_limited + Object.keys(p.refused).length > 0);
@@ -88,10 +88,10 @@ describe("a mix of requests shows up exactly in the key's records, the client's 
     await forwardNow(key.id);
     await forwardNow(quiet.id);
     const totals = await tenantUsage(tenant.id);
-    expect(totals.totals).toEqual({ admitted: 4, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } });
+    expect(totals.totals).toEqual({ admitted: 4, units: 4, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } });
     expect(totals.keys).toEqual([
-      { key_id: key.id, admitted: 3, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } },
-      { key_id: quiet.id, admitted: 1, rate_limited: 0, refused: {} },
+      { key_id: key.id, admitted: 3, units: 3, rate_limited: 2, refused: { insufficient_permissions: 1, revoked_key: 1 } },
+      { key_id: quiet.id, admitted: 1, units: 1, rate_limited: 0, refused: {} },
     ]);
     const days = await tenantUsage(tenant.id, "?granularity=day");
     expect(days.series.at(-1)).toMatchObject({ admitted: 4, rate_limited: 2 });
@@ -148,9 +148,9 @@ describe("the key's records over time", () => {
     const to = new Date(hour + HOUR).toISOString();
     const usage = await keyUsage(key.id, `?from=${from}&to=${to}`);
     expect(usage.series).toEqual([
-      { start: from, admitted: 1, rate_limited: 1, refused: {} },
-      { start: new Date(hour).toISOString(), admitted: 1, rate_limited: 0, refused: { expired_key: 1 } },
-      { start: to, admitted: 1, rate_limited: 0, refused: {} },
+      { start: from, admitted: 1, units: 0, rate_limited: 1, refused: {} },
+      { start: new Date(hour).toISOString(), admitted: 1, units: 0, rate_limited: 0, refused: { expired_key: 1 } },
+      { start: to, admitted: 1, units: 0, rate_limited: 0, refused: {} },
     ]);
     expect(usage.to).toBe(new Date(hour + 2 * HOUR).toISOString());
   });

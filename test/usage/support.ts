@@ -7,6 +7,7 @@ import { json } from "../admin/support";
 
 export interface Point {
   admitted: number;
+  units: number;
   rate_limited: number;
   refused: Record<string, number>;
 }
