@@ -4,6 +4,7 @@ import * as oauth from "oauth4webapi";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./browser.mjs";
+import { accessibilityViolations, horizontalOverflow } from "./page-checks.mjs";
 import { startKeygate, type Keygate } from "./support.mjs";
 
 // OAuth 2.1 end to end: keygate under `wrangler dev`, the example consent page on its origin, a
@@ -211,4 +212,53 @@ describe("OAuth 2.1 against wrangler dev, driven by oauth4webapi", () => {
     const wrongSecret = oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(`${registered.client_secret}x`), {}, INSECURE);
     expect(await refusal(wrongSecret.then((res) => oauth.processClientCredentialsResponse(as, client, res)))).toBe("invalid_client");
   });
+
+  it("the console's OAuth clients page lists the apps and their grants, registers an app with its secret shown once, and revokes a grant", async () => {
+    const owner = { email: "owner@example.com", password: "the owner's long password" };
+    await kg.admin.createAdmin({ ...owner, role: "owner" });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const live = await authorizeInBrowser(page, "read", (p) => p.getByRole("button", { name: "Allow" }).click());
+    const tokens = await exchange(live.callback, live.state, live.verifier);
+
+    await page.goto(`${kg.url}/_keygate/`);
+    await page.getByLabel("Email").fill(owner.email);
+    await page.getByLabel("Password").fill(owner.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("link", { name: "OAuth clients" }).click();
+    await expect.poll(() => page.getByRole("link", { name: "Reports <b>app</b>", exact: true }).count()).toBe(1);
+    await checkPage(page, "oauth-clients");
+
+    await page.getByRole("button", { name: "Register a client" }).click();
+    await page.getByLabel("Tenant that owns the app").fill(userTenant);
+    await page.getByLabel("Name (shown to users)").fill("Nightly export");
+    await page.getByLabel("Type").selectOption("confidential");
+    await page.getByLabel("Redirect URIs").fill("https://export.example.com/callback");
+    await page.getByRole("button", { name: "Register", exact: true }).click();
+    const secret = page.getByLabel(/^Client id cli_/);
+    await expect.poll(() => secret.inputValue()).toMatch(/^kg_cs_/);
+    await page.getByRole("button", { name: "Done, I have copied it" }).click();
+    await expect.poll(() => page.getByRole("link", { name: "Nightly export" }).count()).toBe(1);
+
+    await page.getByRole("link", { name: "Reports <b>app</b>", exact: true }).click();
+    await expect.poll(() => page.getByRole("button", { name: "Revoke" }).count()).toBe(1);
+    await checkPage(page, "oauth-client");
+    await page.getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => page.getByRole("button", { name: "Revoke" }).count()).toBe(0);
+    expect((await callApi(tokens.access_token)).body.error.code).toBe("revoked_token");
+    await page.close();
+  });
 });
+
+/** A console page at a laptop's and a phone's width: a screenshot of each, no serious axe-core finding, nothing wider than the window. */
+async function checkPage(page: Page, name: string): Promise<void> {
+  const problems: string[] = [];
+  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}x${height}.png`), fullPage: true });
+    for (const wide of await horizontalOverflow(page)) problems.push(`${width} px: wider than the window: ${wide}`);
+    for (const violation of await accessibilityViolations(page)) problems.push(`${width} px: ${violation}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems, name).toEqual([]);
+}
