@@ -138,6 +138,8 @@ export interface DevBanner {
   tenantId: string;
   key: string;
   keyId: string;
+  /** The OAuth demo app on the demo origin. */
+  oauthDemoUrl: string;
 }
 
 export function readDevBanner(text: string): DevBanner;

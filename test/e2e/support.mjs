@@ -276,6 +276,7 @@ export function readDevBanner(text) {
     tenantId: field(/ tenant\s+(ten_\w+)/),
     key: field(/ key\s+(\S+)/),
     keyId: field(/\((key_\w+);/),
+    oauthDemoUrl: field(/open (\S+\/oauth\/demo) /),
   };
 }
 
