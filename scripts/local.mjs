@@ -263,10 +263,9 @@ async function ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateU
   const user = { username: OAUTH_DEMO_USER, password: secret(OAUTH_DEMO_USER_PASSWORD), subject: `user_${OAUTH_DEMO_USER}`, tenantId: tenant.id };
   const redirectUri = `${originUrl}/oauth/demo/callback`;
   const stored = vars[OAUTH_DEMO_CLIENT_ID] ? await admin.getOAuthClient(vars[OAUTH_DEMO_CLIENT_ID]) : null;
-  const client =
-    stored?.redirect_uris.includes(redirectUri)
-      ? stored
-      : await admin.createOAuthClient({ tenant_id: tenant.id, name: "Demo app", type: "public", redirect_uris: [redirectUri], scopes: ["read"] });
+  // The same demo app on every start; the demo origin's port may differ from the last one's.
+  if (stored && !stored.redirect_uris.includes(redirectUri)) await admin.updateOAuthClient(stored.id, { redirect_uris: [redirectUri] });
+  const client = stored ?? (await admin.createOAuthClient({ tenant_id: tenant.id, name: "Demo app", type: "public", redirect_uris: [redirectUri], scopes: ["read"] }));
   if (client !== stored) made[OAUTH_DEMO_CLIENT_ID] = client.id;
   if (Object.keys(made).length > 0) setDevVars(devVarsPath, made, "The OAuth demo on the demo origin: its consent page's authorizer and user, and the demo app (npm run dev makes them).");
   await admin.createAdminUnlessTaken({ ...authorizer, role: "authorizer" });
@@ -668,6 +667,7 @@ export function adminClient(baseUrl, token) {
     createAdmin: (fields) => call("POST", "/admins", fields, 201),
     createOAuthClient: (fields) => call("POST", "/oauth-clients", fields, 201),
     getOAuthClient: (id) => call("GET", `/oauth-clients/${id}`, undefined, [200, 404]),
+    updateOAuthClient: (id, fields) => call("PATCH", `/oauth-clients/${id}`, fields, 200),
     /** Creates the admin unless one has the email already; true when it did. */
     createAdminUnlessTaken: async (fields) => (await call("POST", "/admins", fields, [201, 409])) !== null,
   };
