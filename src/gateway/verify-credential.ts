@@ -27,15 +27,9 @@ export interface CredentialVerification extends Verification {
   delegation: Delegation | null;
 }
 
-/** What a credential could be, by its shape alone (no I/O); null when it is neither. */
-export function credentialKind(candidate: string, keyPrefix: string): CredentialKind | null {
-  if (isWellFormedKey(candidate, keyPrefix)) return "key";
-  if (isWellFormedToken(candidate, keyPrefix, "access")) return "access_token";
-  return null;
-}
-
+/** Whether a string could be a key or an access token, by its shape alone (no I/O). */
 export function isWellFormedCredential(candidate: string, keyPrefix: string): boolean {
-  return credentialKind(candidate, keyPrefix) !== null;
+  return isWellFormedKey(candidate, keyPrefix) || isWellFormedToken(candidate, keyPrefix, "access");
 }
 
 export async function verifyCredential(
@@ -45,7 +39,8 @@ export async function verifyCredential(
   facts: RequestFacts,
   charge: Charge = ONE_REQUEST,
 ): Promise<CredentialVerification> {
-  if (credentialKind(credential, services.config.keyPrefix) === "access_token") return verifyAccessToken(services, credential, neededScopes, facts, charge);
+  // The token's test first: a key fails it at its marker, before any checksum is computed.
+  if (isWellFormedToken(credential, services.config.keyPrefix, "access")) return verifyAccessToken(services, credential, neededScopes, facts, charge);
   return { ...(await verifyKey(services, credential, neededScopes, facts, charge)), kind: "key", delegation: null };
 }
 
