@@ -163,7 +163,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS oauth_grants_client_own ON oauth_grants (clien
 
 -- Access and refresh tokens, only as SHA-256 hashes. A token's expiry never changes; everything
 -- else about it is its grant's. A refresh token is exchanged once (used_at): a second exchange
--- revokes the grant. A grant's expired tokens are removed when it is refreshed.
+-- revokes the grant. A grant's expired tokens are removed when it issues new ones (a refresh, client_credentials).
 CREATE TABLE IF NOT EXISTS oauth_tokens (
   token_hash TEXT PRIMARY KEY,                       -- hex SHA-256 of kg_at_… / kg_rt_…
   kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),

@@ -122,7 +122,8 @@ export async function clientCredentials({ services, client, params, requestId }:
   assertWithin(params.get("scope"), client.scopes);
   const grant = (await clientOwnGrant(services.db, client.id)) ?? (await createOwnGrant(services, client, client.tenantId, requestId));
   if (!grant.tenantActive) throw new OAuthError("unauthorized_client", "The app's tenant is suspended.");
-  return issueTokens(services, grant, false);
+  // The client's own grant lives on and on: each new token takes its expired ones away.
+  return issueTokens(services, grant, false, [pruneExpiredTokens(services.db, grant.id, services.clock.now())]);
 }
 
 async function createOwnGrant(services: Services, client: OAuthClient, tenantId: string, requestId: string): Promise<Grant> {
