@@ -1,6 +1,6 @@
-// `node bench/profile.mjs [valid|rate-limited|unknown|malformed|pass|floor] [--seconds 8] [--connections 10]`
+// `node bench/profile.mjs [valid|rate-limited|unknown|malformed|pass|floor|hardened] [--seconds 8] [--connections 10]`
 // A V8 CPU profile of the keygate isolate (or the pass-through one, or with "floor" the floor-row
-// worker under valid's load, to compare against) under one scenario's load, taken through workerd's
+// worker and with "hardened" the floor-hardened one under valid's load, to compare against) under one scenario's load, taken through workerd's
 // inspector. Prints where the time goes, as shares and as µs per response, and writes a .cpuprofile
 // that Chrome DevTools (Performance panel) opens. Durable Object code runs in the same isolate, so
 // it shows too.
@@ -25,7 +25,7 @@ const { values: args, positionals } = parseArgs({
   options: { seconds: { type: "string", default: "8" }, connections: { type: "string", default: "10" }, out: { type: "string" } },
 });
 const scenario = positionals[0] ?? "valid";
-const SCENARIOS = ["valid", "rate-limited", "unknown", "malformed", "pass", "floor"];
+const SCENARIOS = ["valid", "rate-limited", "unknown", "malformed", "pass", "floor", "hardened"];
 if (!SCENARIOS.includes(scenario)) throw new Error(`scenario must be one of ${SCENARIOS.join(", ")}`);
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
@@ -42,7 +42,7 @@ try {
   watchCpuOf(workerd);
   const { keygate, pass } = runtime.urls;
   // The worker whose isolate is profiled, by its name in the runtime.
-  const profiled = scenario === "pass" ? "pass" : scenario === "floor" ? "floor-row" : "keygate";
+  const profiled = { pass: "pass", floor: "floor-row", hardened: "floor-hardened" }[scenario] ?? "keygate";
   const url = `${runtime.urls[profiled]}/__origin/static`;
 
   const tenant = await createTenant(keygate, "profile");
@@ -50,7 +50,7 @@ try {
   if (scenario === "valid") {
     const keys = await createKeys(keygate, tenant.id, 100, 1_000_000, 86_400);
     target = { url, connections, requests: rotatingKeys(keys.map((k) => k.key)) };
-  } else if (scenario === "floor") {
+  } else if (scenario === "floor" || scenario === "hardened") {
     const keys = Array.from({ length: 100 }, (_, i) => `floor-key-${i}`);
     target = { url, connections, requests: rotatingKeys(keys) };
   } else if (scenario === "rate-limited") {

@@ -1,4 +1,3 @@
-import { ApiError } from "./http/errors";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
 import { globToRegExp, type CostRule, type RouteRule, type RouteRules } from "./authority/routes";
 import { MAX_COST } from "./authority/plan";
@@ -193,6 +192,14 @@ function bool(name: string, raw: string | undefined, fallback: boolean): boolean
   return value === "true";
 }
 
-function misconfigured(name: string, problem: string): ApiError {
-  return new ApiError("configuration_error", `keygate is misconfigured: ${name} ${problem}.`);
+/** A setting keygate cannot run with. The HTTP layer answers it as 500 configuration_error, saying which and why. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
+function misconfigured(name: string, problem: string): ConfigurationError {
+  return new ConfigurationError(`keygate is misconfigured: ${name} ${problem}.`);
 }

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError, errorResponse } from "../http/errors";
 import { onError } from "../http/on-error";
-import { requestContext } from "../http/request-context";
+import { requestContext } from "../request-context";
 import { adminRoutes } from "./admins";
 import { auditRoutes } from "./audit";
 import { requireCaller } from "./auth";

@@ -1,5 +1,6 @@
 import { strengthExcess, type KeyStrength } from "../authority/strength";
 import { DEFAULT_ENVIRONMENT, type Environment } from "../authority/key";
+import { changeRefusal } from "../authority/status";
 import { DEFAULT_WINDOW_NAME } from "../authority/plan";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
@@ -35,7 +36,7 @@ export async function callerBounds(services: Services, principal: Principal): Pr
   if (principal.kind !== "key") return null;
   const own = await getKey(services.db, principal.keyId);
   // Revoked or deleted between its admission and now: it may hand out nothing.
-  if (!own || own.status !== "active") throw refuse("This API key can no longer issue keys.", null);
+  if (!own || changeRefusal(own.status) !== null) throw refuse("This API key can no longer issue keys.", null);
   return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, windows: own.windows };
 }
 

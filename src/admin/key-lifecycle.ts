@@ -1,6 +1,6 @@
 import { policyOf, recordOf, type Key, type KeyPolicy } from "../authority/key";
 import { DEFAULT_WINDOW_NAME, type RateWindow } from "../authority/plan";
-import { changeRefusal, isExpired } from "../authority/status";
+import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
@@ -173,7 +173,7 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
  * object that missed it; D1 and the audit trail only record the first.
  */
 export async function revokeKey(services: Services, actor: Actor, key: Key): Promise<Key> {
-  if (key.status === "deleted") throw new ApiError("conflict", "The key is deleted.");
+  if (revokeRefusal(key.status)) throw new ApiError("conflict", "The key is deleted.");
   await endKey(services, actor, key, "revoked");
   return loadKey(services, key.id);
 }

@@ -204,9 +204,12 @@ const CodeCounts = z.record(z.string(), z.number()).openapi({ example: { revoked
 
 export const UsagePoint = z.object({
   admitted: z.number().openapi({ description: "Requests admitted (verifications that answered valid included)." }),
-  rate_limited: z.number().openapi({ description: "Requests refused by the key's rate limit (429 rate_limit_exceeded)." }),
+  units: z.number().openapi({ description: "Cost units the admitted requests spent (ROUTE_COSTS; 1 per request without a rule): what credits and quotas count." }),
+  rate_limited: z.number().openapi({ description: "Requests refused by one of the key's rate windows (429 rate_limit_exceeded)." }),
   refused: CodeCounts.openapi({
-    description: "Other refusals by code: revoked_key, expired_key, tenant_inactive, insufficient_permissions, invalid_key (a deleted key).",
+    description:
+      "Other refusals by code: usage_exceeded (credits), quota_exceeded (the tenant's quota), revoked_key, expired_key, tenant_inactive, " +
+      "insufficient_permissions, invalid_key (a deleted key).",
   }),
 });
 

@@ -46,3 +46,13 @@ export function nextStatus(current: KeyStatus, requested: KeyStatus | undefined)
 export function changeRefusal(status: KeyStatus): "deleted" | "revoked" | null {
   return status === "active" ? null : status;
 }
+
+/** A key is rotated once, while it is active: its one successor, claimed by its object. */
+export function mayRotate(key: { status: KeyStatus; rotatedTo?: string | null }): boolean {
+  return changeRefusal(key.status) === null && !key.rotatedTo;
+}
+
+/** Revoking is final for an active or revoked key (repeating it repairs an object that missed it); a deleted key stays deleted. */
+export function revokeRefusal(status: KeyStatus): "deleted" | null {
+  return status === "deleted" ? "deleted" : null;
+}

@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { isPublicPath, requestCost, requiredScopes, spelledPath, type RouteRules } from "../authority/routes";
 import { keyCarriers } from "../credentials/extract";
 import { onError } from "../http/on-error";
-import { requestContext } from "../http/request-context";
+import { requestContext } from "../request-context";
 import { isWellFormedKey } from "../keys/format";
 import { forwardToOrigin } from "../proxy/forward";
 import { keyAuth, type KeyAuthVariables } from "./key-auth";

@@ -3,7 +3,7 @@ import { extractCredential, type Carrier } from "../credentials/extract";
 import { clientIp } from "../guards/throttle";
 import type { Charge, Decision } from "../authority/decision";
 import { limitInfos, rateLimitHeaders, tightestWindow } from "../http/ratelimit-headers";
-import type { RequestVariables } from "../http/request-context";
+import type { RequestVariables } from "../request-context";
 import { displayForm, isWellFormedKey } from "../keys/format";
 import type { Identity } from "../proxy/forward";
 import type { Services } from "../services";

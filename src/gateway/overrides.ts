@@ -11,8 +11,7 @@
  * malformed) needs the scopes of every method.
  */
 
-/** The override headers common frameworks honour. Their underscore spellings never reach the origin (proxy/forward.ts). */
-export const OVERRIDE_HEADERS = ["x-http-method-override", "x-method-override", "x-http-method"] as const;
+import { OVERRIDE_HEADERS } from "../http/method-overrides";
 
 /** `_method`, also as PHP's array `_method[]`, compared without regard to case. */
 const OVERRIDE_FIELD = /^_method(\[.*\])?$/i;

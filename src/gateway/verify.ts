@@ -6,7 +6,7 @@ import { limitInfos, retryAfterSeconds, tightestWindow } from "../http/ratelimit
 import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
-import { GuardUnavailable } from "../guards/errors";
+import { GuardUnavailable } from "../store/errors";
 import type { RequestFacts, UseContext } from "../usage/context";
 import type { VerifyResult } from "./verify-result";
 

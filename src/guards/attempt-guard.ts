@@ -2,10 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { WindowState } from "../authority/window";
 import { ATTEMPT_RETENTION_MS, bucketStart } from "../usage/buckets";
 import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow } from "../usage/attempt-log";
-import { ATTEMPT_GUARD_STORAGE } from "../upgrades/guard-storage";
-import { upgradeObjectStorage } from "../upgrades/object-storage";
+import { ATTEMPT_GUARD_STORAGE } from "../object-storage/steps";
+import { upgradeObjectStorage } from "../object-storage/versions";
 import { SlidingWindow } from "../counting/sliding-window";
-import { WindowRows } from "./window-rows";
+import { WindowRows } from "../object-storage/window-rows";
 import { WriteBehind } from "./write-behind";
 
 export interface AttemptWindow extends WindowState {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { decide, ONE_REQUEST, policyRefusal, type Charge, type Decision, type Limits, type LimitState, type Shortfall } from "../authority/decision";
 import { normalizePolicy, type KeyPolicy } from "../authority/key";
-import { nextStatus } from "../authority/status";
+import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { bucketEnd, bucketWidthMs } from "../authority/window";
 import { systemClock, type Clock } from "../clock";
@@ -14,9 +14,9 @@ import { type UsageRange, denseSeries, KEY_RETENTION_MS } from "../usage/buckets
 import type { UseContext } from "../usage/context";
 import { EMPTY_USAGE, KEY_EVENTS, KeyUsageLog, type KeyEvent, type KeyUsage } from "../usage/key-usage";
 import { forwarderName } from "../usage/totals-forwarder";
-import { KEY_GUARD_STORAGE } from "../upgrades/guard-storage";
-import { upgradeObjectStorage } from "../upgrades/object-storage";
-import { KeyLedger, type HeldLease, type LedgerHead } from "./key-ledger";
+import { KEY_GUARD_STORAGE } from "../object-storage/steps";
+import { upgradeObjectStorage } from "../object-storage/versions";
+import { KeyLedger, type HeldLease, type LedgerHead } from "../object-storage/key-ledger";
 import type { Closing, QuotaStanding } from "./quota-guard";
 import { countingWrites } from "./storage-stats";
 import { WriteBehind } from "./write-behind";
@@ -57,6 +57,12 @@ const FORWARD_RETRY_MS = 30_000;
 export const LEASE_COVER_MS = 5_000;
 /** A key quiet this long gives its lease back, so its units go to the tenant's other keys. */
 export const LEASE_IDLE_MS = 8_000;
+/**
+ * After the quota object had nothing to lease, the key refuses without asking again for this
+ * long: a flood on a spent quota costs the quota object one call a second per key, not one per
+ * request. Units other keys give back meanwhile wait at most this long for it.
+ */
+export const NO_LEASE_BACKOFF_MS = 1_000;
 
 /**
  * One object per key, addressed by key id: the single point of truth for the key's status, its
@@ -83,6 +89,8 @@ export class KeyGuard extends DurableObject<Env> {
   /** The tenant's quota as the last lease answer said (for the headers). */
   private quotaStanding: QuotaStanding | null = null;
   private renewal: Promise<void> | null = null;
+  /** Until when the quota object is not asked again, after it had nothing to lease (see NO_LEASE_BACKOFF_MS). */
+  private noLeaseUntil = Number.NEGATIVE_INFINITY;
   private readonly usage: KeyUsageLog;
   private readonly rate = new ArrivalRate();
   /** Cost units per admission, lately (sizes the units a reservation or a lease covers). */
@@ -192,6 +200,7 @@ export class KeyGuard extends DurableObject<Env> {
     const now = this.clock.now();
     const credits = next.credits ? (creditsRemaining !== undefined ? balanceSet(creditsRemaining, next.credits, now) : (this.credits ?? balanceSet(0, next.credits, now))) : null;
     const quotaChanged = "quota" in policyChange && (current.quota?.object !== next.quota?.object || current.quota?.version !== next.quota?.version);
+    if (quotaChanged) this.noLeaseUntil = Number.NEGATIVE_INFINITY;
     if (!quotaChanged || !this.lease) {
       this.save(next, credits);
       return;
@@ -212,7 +221,7 @@ export class KeyGuard extends DurableObject<Env> {
    */
   claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy): boolean {
     const current: GuardState = this.state ?? normalizePolicy(snapshot);
-    if (current.rotatedTo || current.status !== "active") return false;
+    if (!mayRotate(current)) return false;
     this.save({ ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) });
     return true;
   }
@@ -277,7 +286,7 @@ export class KeyGuard extends DurableObject<Env> {
   private decideNow(now: number, neededScopes: readonly string[], use: UseContext | undefined, charge: Charge): Decision {
     const decision = decide(this.state!, now, neededScopes, this.limits, charge);
     const admitted = decision.verdict === "valid" && charge.counted;
-    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0);
+    this.usage.record(decision.verdict, use, now, admitted ? charge.units : 0, charge.counted);
     if (admitted) {
       this.rate.note(now);
       this.unitsPerAdmission = 0.9 * this.unitsPerAdmission + 0.1 * charge.units;
@@ -299,7 +308,7 @@ export class KeyGuard extends DurableObject<Env> {
   /** Whether this request must wait for a lease of the tenant's quota: it would pass every other check. */
   private mustLease(now: number, neededScopes: readonly string[], charge: Charge): boolean {
     const policy = this.state!;
-    if (!policy.quota || charge.units === 0 || this.leaseLeft(now) >= charge.units) return false;
+    if (!policy.quota || charge.units === 0 || this.leaseLeft(now) >= charge.units || now < this.noLeaseUntil) return false;
     return policyRefusal(policy, now, neededScopes) === null && this.shortfall(now, charge, false) === null;
   }
 
@@ -325,7 +334,9 @@ export class KeyGuard extends DurableObject<Env> {
     this.closing = null;
     this.quotaStanding = answer.standing;
     this.lease = answer.lease ? { ...answer.lease, spent: 0 } : null;
-    this.write(this.clock.now(), "renew");
+    const now = this.clock.now();
+    this.noLeaseUntil = this.lease ? Number.NEGATIVE_INFINITY : now + NO_LEASE_BACKOFF_MS;
+    this.write(now, "renew");
   }
 
   /** Marks the lease given back (to be written with the next write) and returns what is reported. */

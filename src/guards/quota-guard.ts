@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { Quota } from "../authority/plan";
 import { systemClock, type Clock } from "../clock";
 import { periodAt, type Span } from "../counting/calendar";
-import { QUOTA_GUARD_STORAGE } from "../upgrades/guard-storage";
-import { upgradeObjectStorage } from "../upgrades/object-storage";
+import { QUOTA_GUARD_STORAGE } from "../object-storage/steps";
+import { upgradeObjectStorage } from "../object-storage/versions";
 
 /** A lease the quota object handed a key's object: units it may spend, in one period, unasked. */
 export interface Lease {

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { GuardUnavailable } from "../guards/errors";
+import { ConfigurationError } from "../config";
+import { GuardUnavailable, StorageError } from "../store/errors";
 import { prefixedId } from "../keys/random";
-import { StorageError } from "../store/errors";
 import { ApiError, authUnavailable, errorResponse } from "./errors";
 
 /**
@@ -17,6 +17,7 @@ export function onError(error: Error, c: Context): Response {
 
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ConfigurationError) return new ApiError("configuration_error", error.message);
   if (error instanceof StorageError || error instanceof GuardUnavailable) {
     console.error(error.message, error.cause);
     return authUnavailable();

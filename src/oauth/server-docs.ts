@@ -57,7 +57,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     path: paths.serverMetadata,
     summary: "Authorization server metadata (RFC 8414)",
     description: "On the API's own host. `registration_endpoint` only when dynamic registration is on.",
-    tags: ["OAuth"],
     security: [],
     responses: { 200: { description: "The metadata", content: { "application/json": { schema: Metadata } } } },
   });
@@ -66,7 +65,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     path: paths.resourceMetadata,
     summary: "Protected resource metadata (RFC 9728)",
     description: "On the API's own host: which authorization server issues tokens for this API, and the scopes it knows.",
-    tags: ["OAuth"],
     security: [],
     responses: { 200: { description: "The metadata", content: { "application/json": { schema: Metadata } } } },
   });
@@ -78,7 +76,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
       "Checks the app and its redirect URI (exactly as registered: otherwise 400 here, nothing redirected), then everything else (errors go back to the redirect URI), " +
       `then sends the browser to OAUTH_CONSENT_URL with \`request\`: a signed, single-use request valid ${REQUEST_TTL_SECONDS / 60} minutes. ` +
       `The consent page completes it with POST /_keygate/v1/oauth-authorizations; the app then gets a code valid ${CODE_TTL_SECONDS} seconds, with \`state\` and \`iss\`.`,
-    tags: ["OAuth"],
     security: [],
     request: {
       query: z.object({
@@ -100,7 +97,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     description:
       "`authorization_code` (with `code_verifier` and the same `redirect_uri`), `refresh_token` (rotates: a refresh token is spent when used, and using it again revokes the grant), " +
       "`client_credentials` (confidential clients, for their own tenant; no refresh token). A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
-    tags: ["OAuth"],
     security: [],
     request: {
       body: form(
@@ -122,7 +118,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     path: paths.revoke,
     summary: "Revocation endpoint (RFC 7009)",
     description: "Revoking an access or a refresh token revokes its whole grant: every token of it is refused on its next use. An unknown token is answered 200.",
-    tags: ["OAuth"],
     security: [],
     request: { body: form(z.object({ token: z.string(), token_type_hint: z.enum(["access_token", "refresh_token"]).optional(), ...ClientAuthFields })) },
     responses: { 200: { description: "Revoked (or no such token)" }, ...oauthErrors(400, 401, 429, 500, 503) },
@@ -134,7 +129,6 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     description:
       "Only with OAUTH_DYNAMIC_REGISTRATION=true (otherwise 404). The app belongs to no tenant: it may ask only for the scopes the metadata offers and has no client_credentials. " +
       "`token_endpoint_auth_method` `none` makes a public client; the default, `client_secret_basic` (or `client_secret_post`), a confidential one with a secret shown once.",
-    tags: ["OAuth"],
     security: [],
     request: {
       body: {

@@ -17,7 +17,7 @@ import type { Config } from "../config";
 import { clientIp } from "../guards/throttle";
 import { ApiError, errorResponse, OAuthError, oauthErrorResponse, type AuthorizationErrorCode } from "../http/errors";
 import { toApiError } from "../http/on-error";
-import type { RequestVariables } from "../http/request-context";
+import type { RequestVariables } from "../request-context";
 import { storedAddress } from "../usage/addresses";
 import { getClient } from "../store/oauth-client-repo";
 import { getTenant } from "../store/tenant-repo";

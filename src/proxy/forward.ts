@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import type { Carrier } from "../credentials/extract";
-import { OVERRIDE_HEADERS } from "../gateway/overrides";
+import { OVERRIDE_HEADERS } from "../http/method-overrides";
 import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import type { Environment } from "../authority/key";

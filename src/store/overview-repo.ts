@@ -1,4 +1,3 @@
-import type { CodeCounts, UsageRange } from "../usage/buckets";
 import type { AuditRow } from "./audit-repo";
 
 /**
@@ -34,8 +33,8 @@ export interface ExpiringKeyRow extends NamedKeyRow {
 }
 
 export interface OverviewRows {
-  /** Per hour, counts by code over every tenant. */
-  hours: [number, CodeCounts][];
+  /** Per hour, counts by code over every tenant (`valid`, `units`, `rate_limit_exceeded`, refusals by code). */
+  hours: [number, Record<string, number>][];
   busiest: BusyKeyRow[];
   refusals: RefusalRow[];
   expiring: ExpiringKeyRow[];
@@ -50,7 +49,7 @@ const FAILED_SIGNIN_ACTIONS = ["signin.failed", "signin.throttled"];
 
 export async function readOverview(
   db: D1Database,
-  range: UsageRange,
+  range: { from: number; to: number },
   expiring: { from: number; to: number },
   limits: { keys: number; signins: number },
 ): Promise<OverviewRows> {
@@ -58,10 +57,11 @@ export async function readOverview(
   const hours = db
     .prepare(
       `SELECT u.hour AS hour, 'valid' AS code, sum(u.admitted) AS n FROM tenant_usage_hourly u WHERE ${IN_RANGE} GROUP BY u.hour
+       UNION ALL SELECT u.hour, 'units', sum(u.units) FROM tenant_usage_hourly u WHERE ${IN_RANGE} GROUP BY u.hour
        UNION ALL SELECT u.hour, 'rate_limit_exceeded', sum(u.rate_limited) FROM tenant_usage_hourly u WHERE ${IN_RANGE} GROUP BY u.hour
        UNION ALL SELECT u.hour, r.key, sum(r.value) FROM tenant_usage_hourly u, json_each(u.refused) r WHERE ${IN_RANGE} GROUP BY u.hour, r.key`,
     )
-    .bind(...span, ...span, ...span);
+    .bind(...span, ...span, ...span, ...span);
   const busiest = db
     .prepare(
       `SELECT x.key_id, ${NAMED}, x.admitted, x.rate_limited, x.refused FROM (
@@ -97,7 +97,7 @@ export async function readOverview(
     .bind(...FAILED_SIGNIN_ACTIONS, range.from, limits.signins);
 
   const [byHour, busy, refused, due, failed] = await db.batch([hours, busiest, refusals, soon, signins]);
-  const counts = new Map<number, CodeCounts>();
+  const counts = new Map<number, Record<string, number>>();
   for (const row of byHour!.results as { hour: number; code: string; n: number }[]) {
     if (!row.n) continue;
     const hour = counts.get(row.hour) ?? {};

@@ -95,19 +95,25 @@ export class KeyUsageLog {
     this.hours = hours;
   }
 
-  /** Counts one decision; an admission's cost `units` (credits, quota) are counted with its hour. */
-  record(verdict: Verdict, use: UseContext | undefined, now: number, units = 0): void {
+  /**
+   * Records one decision: counted (counters, the hour's counts, an admission's cost `units`), and
+   * kept among the last events. A check that counts nothing (a verification of cost 0) is kept as
+   * an event only: it admitted nothing.
+   */
+  record(verdict: Verdict, use: UseContext | undefined, now: number, units = 0, counted = true): void {
     const code = VERDICT_CODES[verdict];
-    if (verdict === "valid") {
-      this.usage.requests++;
-      this.usage.lastUsedAt = now;
-      this.usage.lastUsedIp = use?.ip ?? null;
-      this.usage.lastUsedCountry = use?.country ?? null;
-    } else if (verdict === "rate_limited") {
-      this.usage.rateLimited++;
+    if (counted) {
+      if (verdict === "valid") {
+        this.usage.requests++;
+        this.usage.lastUsedAt = now;
+        this.usage.lastUsedIp = use?.ip ?? null;
+        this.usage.lastUsedCountry = use?.country ?? null;
+      } else if (verdict === "rate_limited") {
+        this.usage.rateLimited++;
+      }
+      this.countersDirty = true;
+      this.countHour(now, code, units);
     }
-    this.countersDirty = true;
-    this.countHour(now, code, units);
     if (!use) return;
     if (this.owner?.keyId !== use.keyId || this.owner.tenantId !== use.tenantId) this.owner = { keyId: use.keyId, tenantId: use.tenantId };
     this.pending.push({

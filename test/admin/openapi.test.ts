@@ -14,10 +14,14 @@ interface StatusErrorSchema {
 interface Operation {
   security?: Record<string, string[]>[];
   requestBody?: unknown;
+  operationId?: string;
+  tags?: string[];
   responses: Record<string, { content?: { "application/json"?: { schema: StatusErrorSchema } } }>;
 }
 interface Spec {
   openapi: string;
+  servers: { url: string; description: string }[];
+  tags: { name: string; description: string }[];
   info: { title: string };
   security: Record<string, string[]>[];
   paths: Record<string, Record<string, Operation>>;
@@ -150,6 +154,18 @@ describe("GET /_keygate/openapi.json", () => {
     }
     const token = oauthOperations.find((o) => o.route === "POST /_keygate/oauth/token")!.op;
     expect(Object.keys(token.responses).sort()).toEqual(["200", "400", "401", "429", "500", "503"]);
+  });
+
+  it("names every operation once and puts it in one of the reference's declared groups", async () => {
+    const ids = [...operations, ...oauthOperations].map(({ route, op }) => {
+      expect(op.operationId, route).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(op.tags, route).toHaveLength(1);
+      expect(spec.tags.map((tag) => tag.name), route).toContain(op.tags![0]);
+      return op.operationId;
+    });
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const tag of spec.tags) expect(tag.description, tag.name).toEqual(expect.any(String));
+    expect(spec.servers).toEqual([{ url: BASE, description: "This keygate" }]);
   });
 
   it("declares bearer and x-api-key security, required everywhere but sign-in", async () => {

@@ -4,7 +4,7 @@ import { vi } from "vitest";
 import type { KeyPolicy } from "../../src/authority/key";
 import type { AttemptGuard } from "../../src/guards/attempt-guard";
 import { systemClock } from "../../src/clock";
-import { KeyLedger } from "../../src/guards/key-ledger";
+import { KeyLedger } from "../../src/object-storage/key-ledger";
 import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */

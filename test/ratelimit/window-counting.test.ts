@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BUCKETS_PER_WINDOW, EXACT_LIMIT, MAX_LIMIT, MAX_WINDOW_SECONDS } from "../../src/authority/window";
 import { SlidingWindow } from "../../src/counting/sliding-window";
-import { SLOTS, WindowRows } from "../../src/guards/window-rows";
+import { SLOTS, WindowRows } from "../../src/object-storage/window-rows";
 
 // The sliding window on real Durable Object SQLite storage (rows reused round a ring, as the
 // attempt counters store it), with explicit clocks, so boundaries are exact to the millisecond.

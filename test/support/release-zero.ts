@@ -1,4 +1,4 @@
-import { KeyLedger } from "../../src/guards/key-ledger";
+import { KeyLedger } from "../../src/object-storage/key-ledger";
 
 /**
  * Durable Object storage as release 0.1.0 left it: the tables its code created, exactly as it

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/upgrades/guard-storage";
-import { storageVersion, upgradeObjectStorage, type StorageStep } from "../../src/upgrades/object-storage";
+import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/object-storage/steps";
+import { storageVersion, upgradeObjectStorage, type StorageStep } from "../../src/object-storage/versions";
 import { createKey, gateway, withKey } from "../support/client";
 import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero, userTables } from "../support/release-zero";

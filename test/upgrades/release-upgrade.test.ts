@@ -4,8 +4,8 @@ import { evictDurableObject, listDurableObjectIds, runInDurableObject } from "cl
 import { describe, expect, it } from "vitest";
 import { hashKey } from "../../src/keys/hash";
 import { createServices } from "../../src/services";
-import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/upgrades/guard-storage";
-import { storageVersion } from "../../src/upgrades/object-storage";
+import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/object-storage/steps";
+import { storageVersion } from "../../src/object-storage/versions";
 import { PASSWORD, signin, uniqueEmail } from "../admin/support";
 import { admin, gateway, uniqueIp, withKey, type Created } from "../support/client";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero } from "../support/release-zero";

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { prefixedId } from "../keys/random";
-import { createServices, type Services } from "../services";
+import { prefixedId } from "./keys/random";
+import { createServices, type Services } from "./services";
 
 /** What every keygate request carries through Hono, customer traffic and admin calls alike. */
 export interface RequestVariables {

@@ -1,12 +1,12 @@
 import { bucketEnd, bucketWidthMs } from "../authority/window";
 import { NO_RESERVATION } from "../counting/reservation";
-import { ledgerTable, putChunk } from "../guards/key-ledger";
-import { windowTable } from "../guards/window-rows";
+import { ledgerTable, putChunk } from "./key-ledger";
+import { windowTable } from "./window-rows";
 import { ATTEMPT_EVENTS } from "../usage/attempt-log";
 import type { CodeCounts } from "../usage/buckets";
 import { eventChunkTable } from "../usage/event-ring";
 import { EMPTY_USAGE, KEY_EVENTS, type KeyEvent, type UsageState } from "../usage/key-usage";
-import type { StorageStep } from "./object-storage";
+import type { StorageStep } from "./versions";
 
 /**
  * Copies events stored one row each (`seq` and a column per field, releases up to 0.3) into one
