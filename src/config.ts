@@ -1,5 +1,5 @@
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
-import { globToRegExp, type CostRule, type RouteRule, type RouteRules } from "./authority/routes";
+import { globToRegExp, publicPath, type CostRule, type PublicPath, type RouteRule, type RouteRules } from "./authority/routes";
 import { MAX_COST } from "./authority/plan";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
@@ -123,13 +123,13 @@ function passwordAttempts(env: Env): Config["passwordAttempts"] {
   };
 }
 
-function parsePublicPaths(raw: string | undefined): RegExp[] {
+function parsePublicPaths(raw: string | undefined): PublicPath[] {
   const globs = (raw || "").split(",").map((p) => p.trim()).filter(Boolean);
   for (const glob of globs) {
     // "health" would silently never match; a typo here must not look like a working setting.
     if (!glob.startsWith("/")) throw misconfigured("PUBLIC_PATHS", `entry "${glob}" must start with "/"`);
   }
-  return globs.map(globToRegExp);
+  return globs.map(publicPath);
 }
 
 function parseRouteScopes(raw: string | undefined): RouteRule[] {

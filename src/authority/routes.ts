@@ -23,7 +23,18 @@ export interface RouteRules {
   routeCosts: readonly CostRule[];
   /** Every method a request could be overridden to, as far as the route rules can tell them apart. */
   everyMethod: readonly string[];
-  publicPaths: readonly RegExp[];
+  publicPaths: readonly PublicPath[];
+}
+
+/** A PUBLIC_PATHS entry: its glob, and the one path it names when it has no wildcard. */
+export interface PublicPath {
+  pattern: RegExp;
+  /** The entry as written, its trailing slash folded; null for a glob with `*`. */
+  exact: string | null;
+}
+
+export function publicPath(entry: string): PublicPath {
+  return { pattern: globToRegExp(entry), exact: entry.includes("*") ? null : entry.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1") };
 }
 
 
@@ -163,15 +174,18 @@ const DISGUISED_SEGMENT = /%2f|%5c|%2e|%25|;|\\/i;
  * spelling the operator wrote, and fails closed. A path is public only when it is its own plain
  * spelling, the one every origin reads as itself (no trailing or repeated slash, no dot segment,
  * no trailing dot or space of a segment, no `;`, backslash, NUL or escaped separator, dot or
- * percent), and every reading of it (as spelled, case included, and without a format suffix)
- * matches a PUBLIC_PATHS entry. With `/health` public, `/health/`, `//health`, `/HEALTH`,
- * `/health.json`, `/health;x` and `/./health` need a key. `path` is the path as the client
- * spelled it (see spelledPath), so a runtime that resolves dot segments cannot make one public.
+ * percent), and then either it is an entry written without a wildcard, exactly (`/robots.txt`
+ * makes `/robots.txt` public, case and all), or every reading of it (as spelled, and without a
+ * format suffix, which Rails and Spring route as the bare path) matches a PUBLIC_PATHS glob. With
+ * `/health` public, `/health/`, `//health`, `/HEALTH`, `/health.json`, `/health;x` and
+ * `/./health` need a key. `path` is the path as the client spelled it (see spelledPath), so a
+ * runtime that resolves dot segments cannot make one public.
  */
 export function isPublicPath(rules: RouteRules, path: string): boolean {
   if (rules.publicPaths.length === 0 || DISGUISED_SEGMENT.test(path)) return false;
-  if (!pathReadings(path).every((reading) => rules.publicPaths.some((pattern) => pattern.test(reading)))) return false;
-  return forgivingPath(path) === decodedPath(path);
+  if (forgivingPath(path) !== decodedPath(path)) return false;
+  if (rules.publicPaths.some((entry) => entry.exact === path)) return true;
+  return pathReadings(path).every((reading) => rules.publicPaths.some((entry) => entry.exact === null && entry.pattern.test(reading)));
 }
 
 /** The path of an absolute URL as it is spelled there: nothing resolved, query and fragment cut. */

@@ -102,8 +102,13 @@ export class KeyGuard extends DurableObject<Env> {
   private admittedSinceWrite = 0;
   private lastAdmissionAt = Number.NEGATIVE_INFINITY;
   private epochs: Record<string, number> = {};
-  /** The write after the replies (see PERSIST_EVERY_MS), or the release of what the key no longer uses. */
+  /** The write after the replies (see PERSIST_EVERY_MS). */
   private readonly writes = new WriteBehind(() => this.writeDue());
+  /**
+   * The release of what the key holds unused once it falls quiet: a timer of its own, armed once
+   * and moved only when it fires early, so a busy key's writes never reset it.
+   */
+  private readonly releases = new WriteBehind(() => this.releaseDue());
   private writtenAt = Number.NEGATIVE_INFINITY;
   /** When the alarm is set for, as far as this instance knows (null: none it set). */
   private alarmAt: number | null = null;
@@ -452,28 +457,29 @@ export class KeyGuard extends DurableObject<Env> {
     this.writes.schedule(Math.max(now, this.writtenAt + PERSIST_EVERY_MS), now);
   }
 
-  /**
-   * The timer's write: what waits, with a fresh reservation; or, when nothing waits and the key fell
-   * quiet, the release of what it holds unused (the stored reservation, its lease of the quota), so
-   * that a restart after a quiet spell costs nothing and the tenant's other keys get the units.
-   */
+  /** The timer's write: what the last decisions left, with a fresh reservation after admissions. */
   private writeDue(): void {
+    if (this.dirty) this.write(this.clock.now(), this.admittedSinceWrite > 0 ? "renew" : "keep");
+  }
+
+  /**
+   * When the key fell quiet: the release of what it holds unused (the stored reservation, its lease
+   * of the quota), so that a restart after a quiet spell costs nothing and the tenant's other keys
+   * get the units. A key still in use is left alone, and asked again when its reservation ends.
+   */
+  private releaseDue(): void {
     const now = this.clock.now();
-    if (this.dirty) return this.write(now, this.admittedSinceWrite > 0 ? "renew" : "keep");
-    const unusedReservation = this.reservation.admissions > this.reserved.admissions;
+    const unusedReservation = this.reservation.admissions > this.reserved.admissions && now >= this.reservation.until;
     const idleLease = this.lease !== null && now >= this.lastAdmissionAt + LEASE_IDLE_MS;
-    if ((unusedReservation && now >= this.reservation.until) || idleLease) {
-      const from = this.state?.quota?.object;
-      const closing = idleLease ? this.giveBackLease() : null;
-      this.write(now, "release");
-      if (closing && from) {
-        this.env.QUOTA_GUARD.getByName(from)
-          .release(this.keyId(), closing)
-          .catch((error: unknown) => console.error("keygate: giving a lease back failed; it counts as spent", error));
-      }
-      return;
+    if (!unusedReservation && !idleLease) return this.scheduleRelease(now);
+    const from = this.state?.quota?.object;
+    const closing = idleLease ? this.giveBackLease() : null;
+    this.write(now, "release");
+    if (closing && from) {
+      this.env.QUOTA_GUARD.getByName(from)
+        .release(this.keyId(), closing)
+        .catch((error: unknown) => console.error("keygate: giving a lease back failed; it counts as spent", error));
     }
-    this.scheduleRelease(now);
   }
 
   private get dirty(): boolean {
@@ -482,12 +488,12 @@ export class KeyGuard extends DurableObject<Env> {
     return false;
   }
 
-  /** When what the key holds unused is due to be given back. */
+  /** When what the key holds unused is due to be given back (an earlier timer already armed stays). */
   private scheduleRelease(now: number): void {
     const dues: number[] = [];
     if (this.reservation.admissions > this.reserved.admissions) dues.push(this.reservation.until);
     if (this.lease) dues.push(this.lastAdmissionAt + LEASE_IDLE_MS);
-    if (dues.length > 0) this.writes.schedule(Math.max(now, Math.min(...dues)), now);
+    if (dues.length > 0) this.releases.schedule(Math.max(now, Math.min(...dues)), now);
   }
 
   /**

@@ -173,4 +173,15 @@ describe("public paths fail closed", () => {
   it("the plain spellings are, as the check reads them", () => {
     for (const path of ["/health", "/public", "/public/x", "/public/x.json"]) expect(isPublicPath(readConfig(env), path), path).toBe(true);
   });
+
+  it("an entry without a wildcard makes exactly its own spelling public, a file name with its suffix too", () => {
+    const rules = readConfig({ ...env, PUBLIC_PATHS: "/robots.txt,/.well-known/security.txt,/assets/*.css" } as typeof env);
+    for (const path of ["/robots.txt", "/.well-known/security.txt"]) expect(isPublicPath(rules, path), path).toBe(true);
+    for (const path of ["/robots", "/robots.txt/", "/ROBOTS.TXT", "/robots.txt.", "/robots.txt;x", "//robots.txt", "/robots.json", "/.well-known/security"]) {
+      expect(isPublicPath(rules, path), path).toBe(false);
+    }
+    // A glob still fails closed where an origin that routes by format suffix would read the path
+    // as another (`/assets/x.css` as `/assets/x`, which the glob does not make public).
+    expect(isPublicPath(rules, "/assets/site.css")).toBe(false);
+  });
 });

@@ -111,7 +111,11 @@ export async function resetObject(keyId: string): Promise<void> {
  */
 export function runDueWrite(key: string | DurableObjectStub): Promise<void> {
   const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
-  return runInDurableObject(stub, (instance) => (instance as unknown as { writeDue(): void }).writeDue());
+  return runInDurableObject(stub, (instance) => {
+    const timers = instance as unknown as { writeDue(): void; releaseDue(): void };
+    timers.writeDue();
+    timers.releaseDue();
+  });
 }
 
 /** Waits until an attempt counter has written the attempts it counted (at most a second later). */
