@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS tenant_fanouts (
 CREATE TABLE IF NOT EXISTS admins (
   id                 TEXT PRIMARY KEY,               -- adm_…
   email              TEXT NOT NULL,
-  role               TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer', 'verifier')),
+  role               TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer', 'verifier', 'authorizer')),
   password_hash      TEXT NOT NULL,                  -- hex PBKDF2-SHA256
   password_salt      TEXT NOT NULL,                  -- hex, per user
   password_iterations INTEGER NOT NULL,
@@ -177,3 +177,81 @@ CREATE TABLE IF NOT EXISTS settings (
   value      TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+
+-- OAuth clients: the third-party apps a tenant registered (or, with dynamic registration turned on,
+-- that registered themselves: no tenant). A confidential client's secret is stored only as its
+-- SHA-256. Deleting a client keeps its row (as deleted) for the audit trail and ends its grants.
+CREATE TABLE IF NOT EXISTS oauth_clients (
+  id                  TEXT PRIMARY KEY,              -- cli_…, the client_id
+  tenant_id           TEXT REFERENCES tenants (id),  -- the tenant that registered the app; null: registered itself (RFC 7591)
+  name                TEXT NOT NULL,
+  type                TEXT NOT NULL CHECK (type IN ('public', 'confidential')),
+  redirect_uris       TEXT NOT NULL,                 -- JSON array, matched exactly
+  scopes              TEXT NOT NULL,                 -- JSON array: what the app may be granted
+  rate_limit          INTEGER NOT NULL,              -- each of its grants' limit
+  rate_window_seconds INTEGER NOT NULL,
+  secret_hash         TEXT,                          -- hex SHA-256 of the client secret (confidential only)
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  deleted_at          INTEGER
+);
+CREATE INDEX IF NOT EXISTS oauth_clients_tenant ON oauth_clients (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS oauth_clients_created ON oauth_clients (created_at, id);
+
+-- A grant: what one user (subject) of one tenant let one app do; or, with no subject, what a
+-- confidential client may do for its own tenant (client_credentials: one live grant per client).
+-- Each grant has a Durable Object of its own (a KeyGuard addressed by the grant's id) that decides
+-- status, scopes and limits exactly as a key's does.
+CREATE TABLE IF NOT EXISTS oauth_grants (
+  id                  TEXT PRIMARY KEY,              -- grt_…
+  tenant_id           TEXT NOT NULL REFERENCES tenants (id),  -- whose data the app reaches
+  client_id           TEXT NOT NULL REFERENCES oauth_clients (id),
+  subject             TEXT,                          -- the user's id in the operator's system; null for client_credentials
+  scopes              TEXT NOT NULL,                 -- JSON array: what the user approved
+  rate_limit          INTEGER NOT NULL,
+  rate_window_seconds INTEGER NOT NULL,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  revoked_at          INTEGER,
+  revoked_reason      TEXT                           -- revoked | token_revoked | refresh_token_reused | code_reused | client_deleted
+);
+CREATE INDEX IF NOT EXISTS oauth_grants_tenant ON oauth_grants (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS oauth_grants_subject ON oauth_grants (tenant_id, subject, created_at, id);
+CREATE INDEX IF NOT EXISTS oauth_grants_client ON oauth_grants (client_id, created_at, id);
+CREATE INDEX IF NOT EXISTS oauth_grants_created ON oauth_grants (created_at, id);
+CREATE UNIQUE INDEX IF NOT EXISTS oauth_grants_client_own ON oauth_grants (client_id) WHERE subject IS NULL AND revoked_at IS NULL;
+
+-- Access and refresh tokens, only as SHA-256 hashes. A token's expiry never changes; everything
+-- else about it is its grant's. A refresh token is exchanged once (used_at): a second exchange
+-- revokes the grant. A grant's expired tokens are removed when it issues new ones (a refresh, client_credentials).
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+  token_hash TEXT PRIMARY KEY,                       -- hex SHA-256 of kg_at_… / kg_rt_…
+  kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  grant_id   TEXT NOT NULL REFERENCES oauth_grants (id),
+  client_id  TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at    INTEGER                                 -- a refresh token: when it was exchanged
+);
+CREATE INDEX IF NOT EXISTS oauth_tokens_grant ON oauth_tokens (grant_id, expires_at);
+
+-- Each signed authorization request completes once (request_id is its id), approved with a code or
+-- denied (no code). The code is bound to the client, the redirect URI and the PKCE challenge; its
+-- grant's id is chosen at approval, so a code used twice can revoke what its first use issued.
+-- Rows are removed 10 minutes after the code expires (when no request could be completed again).
+CREATE TABLE IF NOT EXISTS oauth_codes (
+  request_id     TEXT PRIMARY KEY,                   -- azr_…, the signed request's jti
+  code_hash      TEXT,                               -- hex SHA-256 of kg_ac_…; null when the user denied
+  client_id      TEXT NOT NULL,
+  tenant_id      TEXT,
+  subject        TEXT,
+  scopes         TEXT,                               -- JSON array: what the user approved
+  redirect_uri   TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,                      -- S256
+  grant_id       TEXT,                               -- the grant its exchange creates
+  expires_at     INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  used_at        INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS oauth_codes_hash ON oauth_codes (code_hash);
+CREATE INDEX IF NOT EXISTS oauth_codes_expiry ON oauth_codes (expires_at);

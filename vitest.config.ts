@@ -40,6 +40,7 @@ export default defineConfig({
             { method: "DELETE", path: "/admin-only/**", scope: "admin" },
           ]),
           PUBLIC_PATHS: "/health,/public/*",
+          OAUTH_CONSENT_URL: "https://consent.example.com/approve?lang=en",
         },
       },
     })),

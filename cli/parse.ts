@@ -84,10 +84,20 @@ export function collectScope(value: string, previous: string[] | undefined): str
  * Ids are checked for their prefix before they go into a path: `keys get ten_…` is a usage error,
  * and nothing but [0-9A-Za-z] after the prefix can reach the URL.
  */
-export function idOf(prefix: "key" | "ten" | "adm", noun: string): (text: string) => string {
+export function idOf(prefix: "key" | "ten" | "adm" | "cli" | "grt", noun: string): (text: string) => string {
   const pattern = new RegExp(`^${prefix}_[0-9A-Za-z]{1,64}$`);
   return (text) => {
     if (!pattern.test(text)) throw new InvalidArgumentError(`Expected ${noun} id (${prefix}_…).`);
     return text;
   };
+}
+
+/** `--redirect-uri a --redirect-uri b`: each must be an absolute URI (keygate checks the rest). */
+export function collectRedirectUri(value: string, previous: string[] | undefined): string[] {
+  try {
+    new URL(value);
+  } catch {
+    throw new InvalidArgumentError("Expected an absolute URI, like https://app.example.com/callback.");
+  }
+  return [...(previous ?? []), value];
 }

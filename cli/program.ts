@@ -4,6 +4,7 @@ import { registerAdmins } from "./commands/admins";
 import { registerAudit } from "./commands/audit";
 import { registerAuth } from "./commands/auth";
 import { registerKeys } from "./commands/keys";
+import { registerOAuth } from "./commands/oauth";
 import { registerTenants } from "./commands/tenants";
 import { registerUsage } from "./commands/usage";
 
@@ -17,7 +18,7 @@ declare const KEYGATE_VERSION: string;
  */
 export function buildProgram(): Command {
   const program = new Command("keygate")
-    .description("keygate's admin API from a terminal: sign in, tenants, keys, usage, audit and admins.")
+    .description("keygate's admin API from a terminal: sign in, tenants, keys, OAuth clients and grants, usage, audit and admins.")
     .version(typeof KEYGATE_VERSION === "string" ? KEYGATE_VERSION : "dev", "-V, --version")
     .option("--url <url>", `keygate's address (env KEYGATE_URL; default ${DEFAULT_URL})`)
     .option("--json", "print the API's JSON exactly as keygate sent it, for scripts")
@@ -40,6 +41,7 @@ Example:
   registerAuth(program);
   registerTenants(program);
   registerKeys(program);
+  registerOAuth(program);
   registerUsage(program);
   registerAudit(program);
   registerAdmins(program);

@@ -6,6 +6,7 @@ import { eventsSection } from "./events";
 import { keyName, time } from "./format";
 import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, page, pager, signedOutHeader, statusBadge, table, type Page } from "./layout";
 import { accountSections, secondStepCard, signInAlternatives, ssoReturn, stepUpDialog, type PendingSignin } from "./identity";
+import { oauthClientPage, oauthClientsPage } from "./oauth-clients";
 import { overviewPage } from "./overview";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { ADMIN_ROLES } from "../src/authority/roles";
@@ -548,6 +549,7 @@ function route(): void {
   if (section === "tenants" && id) void keysPage(id);
   else if (section === "tenants") void tenantsPage();
   else if (section === "keys" && id) void keyPage(id);
+  else if (section === "oauth-clients") void (id ? oauthClientPage(id) : oauthClientsPage());
   else if (section === "audit") void auditPage();
   else if (section === "admins" && isOwner()) void adminsPage();
   else if (section === "account") void accountPage();

@@ -22,6 +22,9 @@ const OUTCOMES: Record<string, string> = {
   expired_key: "Expired key",
   tenant_inactive: "Tenant suspended",
   invalid_key: "Unknown or deleted key",
+  revoked_token: "Revoked grant (OAuth)",
+  expired_token: "Expired token (OAuth)",
+  invalid_token: "Unknown token (OAuth)",
   too_many_failed_attempts: "Blocked after failures",
 };
 

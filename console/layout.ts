@@ -37,6 +37,7 @@ export function navigation(): void {
       { class: "links" },
       canRead() && link("#/overview", "Overview", ["overview", ""]),
       canRead() && link("#/tenants", "Tenants", ["tenants", "keys"]),
+      canRead() && link("#/oauth-clients", "OAuth clients", ["oauth-clients"]),
       canRead() && link("#/audit", "Audit trail", ["audit"]),
       isOwner() && link("#/admins", "Admins", ["admins"]),
       link("#/account", "Account", ["account"]),

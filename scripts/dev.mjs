@@ -77,7 +77,7 @@ function shown(path) {
   return fromHere && !fromHere.startsWith("..") && !isAbsolute(fromHere) ? fromHere : path;
 }
 
-function printBanner({ url, ownOrigin, originUrl, vars, tenant, key, keyReused, consoleOwner }, devVars, state) {
+function printBanner({ url, ownOrigin, originUrl, vars, tenant, key, keyReused, consoleOwner, oauthDemo }, devVars, state) {
   const k = key.key;
   const adminToken = vars.ADMIN_TOKEN;
   const originNote = ownOrigin ? `origin: ${ownOrigin}, ORIGIN_URL in ${devVars}` : `demo origin: ${originUrl}`;
@@ -109,8 +109,16 @@ function printBanner({ url, ownOrigin, originUrl, vars, tenant, key, keyReused, 
  Revoke the demo key (the next start makes a new one):
    curl -s -X POST ${url}/_keygate/v1/keys/${key.id}/revoke -H "Authorization: Bearer ${adminToken}"
 
- Your own Worker can check keys here through a service binding: npm run example:hono-api
+${oauthDemo ? oauthLines(oauthDemo, devVars) : ""} Your own Worker can check keys here through a service binding: npm run example:hono-api
  Ctrl-C stops everything. Local state: ${state}
 ────────────────────────────────────────────────────────────────────────
 `);
+}
+
+/** How to watch an app act for a user: the demo app, the consent page's user, where its password is kept. */
+function oauthLines({ url, user, password, passwordVar }, devVars) {
+  return ` Let an app act for a user (OAuth): open ${url} in a browser
+   and sign in on the consent page as ${user} / ${password}   (${passwordVar} in ${devVars})
+
+`;
 }

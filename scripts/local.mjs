@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startOrigin } from "./origin.mjs";
+import { oauthConsent } from "../examples/oauth-consent/consent.mjs";
 import { checkDevSettings, SECRET_NAMES } from "./settings-checks.mjs";
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -31,7 +32,13 @@ export const CONSOLE_OWNER_EMAIL = "CONSOLE_OWNER_EMAIL";
 export const CONSOLE_OWNER_PASSWORD = "CONSOLE_OWNER_PASSWORD";
 export const DEMO_API_KEY = "DEMO_API_KEY";
 export const DEMO_API_KEY_ID = "DEMO_API_KEY_ID";
+/** The OAuth demo: the consent page's authorizer and demo user, and the demo app's client id. */
+export const OAUTH_DEMO_AUTHORIZER_PASSWORD = "OAUTH_DEMO_AUTHORIZER_PASSWORD";
+export const OAUTH_DEMO_USER_PASSWORD = "OAUTH_DEMO_USER_PASSWORD";
+export const OAUTH_DEMO_CLIENT_ID = "OAUTH_DEMO_CLIENT_ID";
 const DEFAULT_OWNER_EMAIL = "owner@keygate.localhost";
+const OAUTH_DEMO_AUTHORIZER_EMAIL = "consent@keygate.localhost";
+const OAUTH_DEMO_USER = "alice";
 const DEMO_TENANT_NAME = "Demo tenant";
 
 const WRANGLER_PACKAGE = createRequire(import.meta.url).resolve("wrangler/package.json");
@@ -162,13 +169,16 @@ export async function startDev({
     log(/No migrations to apply/.test(applied) ? "the local D1 is up to date" : "migrations applied");
 
     let originUrl = ownOrigin;
+    let demoOrigin = null;
     if (demoPort !== null) {
-      const origin = await startOrigin({ port: demoPort, host: ip, quiet: output !== "inherit" }).catch((error) => {
+      demoOrigin = await startOrigin({ port: demoPort, host: ip, quiet: output !== "inherit" }).catch((error) => {
         throw error.code === "EADDRINUSE" ? new StartRefused(`port ${demoPort}, for the demo origin, was taken while keygate started: choose another with --origin-port <port>.`) : error;
       });
-      cleanups.push(() => origin.close());
-      originUrl = origin.url;
+      cleanups.push(() => demoOrigin.close());
+      originUrl = demoOrigin.url;
     }
+    // The demo origin serves the example consent page, unless the dev vars name a page of your own.
+    const consentUrl = demoOrigin && !vars.OAUTH_CONSENT_URL ? `${originUrl}/oauth/consent` : null;
 
     log("starting wrangler dev…");
     const wrangler = await startWrangler({
@@ -179,7 +189,7 @@ export async function startDev({
       registryPath,
       envFile: resolve(devVarsPath) === DEV_VARS_PATH ? undefined : devVarsPath,
       // Only when the origin moved: otherwise ORIGIN_URL from wrangler.toml or the dev vars stands.
-      vars: originPort !== undefined ? { ORIGIN_URL: originUrl } : {},
+      vars: { ...(originPort !== undefined ? { ORIGIN_URL: originUrl } : {}), ...(consentUrl ? { OAUTH_CONSENT_URL: consentUrl } : {}) },
     });
     cleanups.push(() => wrangler.stop());
 
@@ -187,6 +197,7 @@ export async function startDev({
     // The owner first: values edited by hand that it refuses stop the start before anything is made.
     const consoleOwner = await ensureConsoleOwner(admin, devVarsPath, vars);
     const { tenant, key, keyReused } = await ensureDemoKey(admin, devVarsPath, vars);
+    const oauthDemo = consentUrl ? await ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl: wrangler.url, origin: demoOrigin }) : null;
     return {
       url: wrangler.url,
       wrangler,
@@ -199,6 +210,7 @@ export async function startDev({
       key,
       keyReused,
       consoleOwner: { url: `${wrangler.url}/_keygate/`, ...consoleOwner },
+      oauthDemo,
       stop,
     };
   } catch (error) {
@@ -235,6 +247,30 @@ async function ensureDemoKey(admin, devVarsPath, vars) {
   const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
   setDevVars(devVarsPath, { [DEMO_API_KEY]: key.key, [DEMO_API_KEY_ID]: key.id }, "The demo tenant's key (npm run dev reuses it on every start while it works).");
   return { tenant, key, keyReused: false };
+}
+
+/**
+ * The OAuth demo on the demo origin (examples/oauth-consent/consent.mjs): an `authorizer` admin for
+ * the consent page, a demo user of the demo tenant for it to sign in, and a public "Demo app"
+ * client whose redirect URI is the demo origin's. Made once and reused, their secrets kept in the
+ * dev vars.
+ */
+async function ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl, origin }) {
+  const vars = readDevVars(devVarsPath);
+  const made = {};
+  const secret = (name) => vars[name] || (made[name] = randomBytes(18).toString("base64url"));
+  const authorizer = { email: OAUTH_DEMO_AUTHORIZER_EMAIL, password: secret(OAUTH_DEMO_AUTHORIZER_PASSWORD) };
+  const user = { username: OAUTH_DEMO_USER, password: secret(OAUTH_DEMO_USER_PASSWORD), subject: `user_${OAUTH_DEMO_USER}`, tenantId: tenant.id };
+  const redirectUri = `${originUrl}/oauth/demo/callback`;
+  const stored = vars[OAUTH_DEMO_CLIENT_ID] ? await admin.getOAuthClient(vars[OAUTH_DEMO_CLIENT_ID]) : null;
+  // The same demo app on every start; the demo origin's port may differ from the last one's.
+  if (stored && !stored.redirect_uris.includes(redirectUri)) await admin.updateOAuthClient(stored.id, { redirect_uris: [redirectUri] });
+  const client = stored ?? (await admin.createOAuthClient({ tenant_id: tenant.id, name: "Demo app", type: "public", redirect_uris: [redirectUri], scopes: ["read"] }));
+  if (client !== stored) made[OAUTH_DEMO_CLIENT_ID] = client.id;
+  if (Object.keys(made).length > 0) setDevVars(devVarsPath, made, "The OAuth demo on the demo origin: its consent page's authorizer and user, and the demo app (npm run dev makes them).");
+  await admin.createAdminUnlessTaken({ ...authorizer, role: "authorizer" });
+  origin.serve(oauthConsent({ keygateUrl, authorizer, users: [user], demoApp: { clientId: client.id, redirectUri } }));
+  return { url: `${originUrl}/oauth/demo`, user: user.username, passwordVar: OAUTH_DEMO_USER_PASSWORD, password: user.password, clientId: client.id };
 }
 
 /**
@@ -629,6 +665,9 @@ export function adminClient(baseUrl, token) {
     revokeKey: (id) => call("POST", `/keys/${id}/revoke`, undefined, 200),
     deleteKey: (id) => call("DELETE", `/keys/${id}`, undefined, 204),
     createAdmin: (fields) => call("POST", "/admins", fields, 201),
+    createOAuthClient: (fields) => call("POST", "/oauth-clients", fields, 201),
+    getOAuthClient: (id) => call("GET", `/oauth-clients/${id}`, undefined, [200, 404]),
+    updateOAuthClient: (id, fields) => call("PATCH", `/oauth-clients/${id}`, fields, 200),
     /** Creates the admin unless one has the email already; true when it did. */
     createAdminUnlessTaken: async (fields) => (await call("POST", "/admins", fields, [201, 409])) !== null,
   };

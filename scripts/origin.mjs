@@ -9,6 +9,8 @@
 //   *    …/__origin/respond?status=302&location=…&link=…  -> that status with those response
 //                                     headers (any name; repeated names repeat the header)
 //   *    anything else             -> JSON echo: method, path, query, headers, body length and SHA-256
+// `origin.serve(handler)` puts pages of its own in front of all that: `npm run dev` serves the
+// example OAuth consent page and demo app there (examples/oauth-consent/consent.mjs).
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -21,8 +23,11 @@ export function patternBytes(offset, length) {
 export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {}) {
   const counts = new Map();
   const paths = new Map();
+  /** Pages served before everything else: `(req, res, url) => handled`. */
+  let pages = () => false;
   const server = createServer((req, res) => {
     const url = new URL(req.url, "http://origin");
+    if (pages(req, res, url)) return;
     const keyId = req.headers["x-keygate-key-id"];
     if (typeof keyId === "string") counts.set(keyId, (counts.get(keyId) ?? 0) + 1);
     if (!url.pathname.startsWith("/__origin/")) paths.set(url.pathname, (paths.get(url.pathname) ?? 0) + 1);
@@ -108,6 +113,9 @@ export function startOrigin({ port = 0, host = "127.0.0.1", quiet = true } = {})
         url: `http://${host}:${bound}`,
         port: bound,
         close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
+        serve: (handler) => {
+          pages = handler;
+        },
       });
     });
   });

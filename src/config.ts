@@ -1,3 +1,4 @@
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
 import { globToRegExp, publicPath, type CostRule, type PublicPath, type RouteRule, type RouteRules } from "./authority/routes";
 import { MAX_COST } from "./authority/plan";
 import { SCOPE_PATTERN } from "./authority/scopes";
@@ -25,6 +26,7 @@ export interface Config extends RouteRules {
   sessionIdleMinutes: number;
   /** Single sign-on with an OpenID Connect provider; null when OIDC_ISSUER is not set. */
   sso: SsoConfig | null;
+  oauth: OAuthSettings;
 }
 
 export interface SsoConfig {
@@ -40,6 +42,16 @@ export interface SsoConfig {
   defaultRole: AdminRole | null;
   /** Whether a provider's `amr` claim saying "mfa" stands in for keygate's second factor. */
   trustProviderMfa: boolean;
+}
+
+/** keygate as an OAuth 2.1 authorization server for the API it fronts (see docs/oauth.md). */
+export interface OAuthSettings {
+  /** The operator's sign-in and consent page; without it no user can authorize an app. */
+  consentUrl: URL | null;
+  /** RFC 7591: apps may register themselves (off unless OAUTH_DYNAMIC_REGISTRATION=true). */
+  dynamicRegistration: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
 }
 
 export interface AttemptLimit {
@@ -98,6 +110,12 @@ function parseConfig(env: Env): Config {
     logClientIps: bool("LOG_CLIENT_IPS", env.LOG_CLIENT_IPS, true),
     sessionIdleMinutes: positiveInt("SESSION_IDLE_MINUTES", env.SESSION_IDLE_MINUTES, 30, 24 * 60),
     sso: ssoConfig(env),
+    oauth: {
+      consentUrl: consentUrl(env.OAUTH_CONSENT_URL),
+      dynamicRegistration: bool("OAUTH_DYNAMIC_REGISTRATION", env.OAUTH_DYNAMIC_REGISTRATION, false),
+      accessTokenTtlSeconds: positiveInt("OAUTH_ACCESS_TOKEN_TTL_SECONDS", env.OAUTH_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 86_400),
+      refreshTokenTtlSeconds: positiveInt("OAUTH_REFRESH_TOKEN_TTL_SECONDS", env.OAUTH_REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS, 365 * 86_400),
+    },
   };
 }
 
@@ -142,6 +160,20 @@ function ssoConfig(env: Env): SsoConfig | null {
     defaultRole: role === "" ? null : (role as AdminRole),
     trustProviderMfa: bool("OIDC_TRUST_PROVIDER_MFA", env.OIDC_TRUST_PROVIDER_MFA, false),
   };
+}
+
+/** Where a user approves an app: an http(s) URL to which keygate adds `?request=…`. */
+function consentUrl(raw: string | undefined): URL | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw misconfigured("OAUTH_CONSENT_URL", "is not an absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw misconfigured("OAUTH_CONSENT_URL", "must be an http(s) URL");
+  if (url.hash) throw misconfigured("OAUTH_CONSENT_URL", "must not have a fragment");
+  return url;
 }
 
 /**

@@ -22,6 +22,10 @@ interface KeygateOptionalBindings {
   OIDC_ALLOWED_DOMAINS?: string;
   OIDC_DEFAULT_ROLE?: string;
   OIDC_TRUST_PROVIDER_MFA?: string;
+  OAUTH_CONSENT_URL?: string;
+  OAUTH_DYNAMIC_REGISTRATION?: string;
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS?: string;
+  OAUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
 }
 interface Env extends KeygateOptionalBindings {}
 declare namespace Cloudflare {

@@ -4,6 +4,7 @@ import { Guards } from "./guards/guard-client";
 import { Throttle } from "./guards/throttle";
 import { isolate as thisIsolate, type IsolateState } from "./isolate";
 import { KeyStore } from "./store/key-store";
+import { TokenStore } from "./store/token-store";
 
 /**
  * What a request works with, built once per request (Unkey's `init()`): settings, the clock, D1,
@@ -15,6 +16,8 @@ export interface Services {
   clock: Clock;
   db: D1Database;
   keys: KeyStore;
+  /** OAuth access tokens, found the way keys are. */
+  tokens: TokenStore;
   guards: Guards;
   /** Every check of a credential or password runs through it (guards/throttle.ts). */
   throttle: Throttle;
@@ -38,6 +41,7 @@ export function createServices(env: Env, ctx: { waitUntil(work: Promise<unknown>
     clock,
     db: env.DB,
     keys: new KeyStore(env, isolate.keyCaches, clock, waitUntil),
+    tokens: new TokenStore(env, isolate.tokenCaches, clock, waitUntil),
     guards,
     throttle: new Throttle(guards, isolate.blockedClients, config, clock),
     waitUntil,

@@ -13,7 +13,25 @@ describe("schema.sql and migrations/ describe the same schema", () => {
     const fromSchema = await describeSchema(env.SCHEMA_SQL_DB);
     const fromMigrations = await describeSchema(env.MIGRATED_DB);
     // Not vacuous: the tables keygate reads and writes are there, with their indexes.
-    expect(Object.keys(fromSchema)).toEqual(["admin_passkeys", "admin_recovery_codes", "admin_sessions", "admin_totp", "admins", "api_keys", "audit_events", "auth_challenges", "key_last_used", "settings", "tenant_fanouts", "tenant_usage_hourly", "tenants"]);
+    expect(Object.keys(fromSchema)).toEqual([
+      "admin_passkeys",
+      "admin_recovery_codes",
+      "admin_sessions",
+      "admin_totp",
+      "admins",
+      "api_keys",
+      "audit_events",
+      "auth_challenges",
+      "key_last_used",
+      "oauth_clients",
+      "oauth_codes",
+      "oauth_grants",
+      "oauth_tokens",
+      "settings",
+      "tenant_fanouts",
+      "tenant_usage_hourly",
+      "tenants",
+    ]);
     expect(fromSchema.api_keys!.indexes.length).toBeGreaterThanOrEqual(3);
     expect(fromMigrations).toEqual(fromSchema);
   });

@@ -23,6 +23,9 @@ import { tenantRoutes } from "./tenants";
 import { usageRoutes } from "./usage";
 import { validationHook } from "./validation";
 import { verifyRoutes } from "./verify";
+import { oauthServer } from "../oauth/server";
+import { oauthClientRoutes } from "./oauth-clients";
+import { oauthGrantRoutes } from "./oauth-grants";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const API_PREFIX = "/_keygate/v1";
@@ -67,6 +70,9 @@ adminApp.route(API_PREFIX, usageRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 adminApp.route(API_PREFIX, overviewRoutes);
 adminApp.route(API_PREFIX, nameRoutes);
+adminApp.route(API_PREFIX, oauthClientRoutes);
+adminApp.route(API_PREFIX, oauthGrantRoutes);
+adminApp.route("/", oauthServer);
 serveDocs(adminApp);
 serveConsole(adminApp);
 

@@ -64,5 +64,9 @@ export function auditStatement(
 export const keyResource = (key: { id: string; tenantId: string }): Resource => ({ type: "api_key", id: key.id, tenantId: key.tenantId });
 export const tenantResource = (row: { id: string }): Resource => ({ type: "tenant", id: row.id, tenantId: row.id });
 export const adminResource = (row: { id: string }): Resource => ({ type: "admin", id: row.id, tenantId: null });
+export const oauthClientResource = (client: { id: string; tenantId: string | null }): Resource => ({ type: "oauth_client", id: client.id, tenantId: client.tenantId });
+export const grantResource = (grant: { id: string; tenantId: string }): Resource => ({ type: "oauth_grant", id: grant.id, tenantId: grant.tenantId });
+/** An app acting for itself (revoking its token, presenting a used refresh token or code), under `requestId`. */
+export const appActor = (clientId: string, requestId: string): Actor => ({ type: "oauth_client", id: clientId, requestId });
 /** A sign-in attempt, named by the email it was made for (which may belong to no admin). */
 export const signinResource = (email: string): Resource => ({ type: "signin", id: email, tenantId: null });

@@ -58,8 +58,11 @@ export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
   await next();
 };
 
-/** A tenant's key with keys:manage: exactly the gateway's check, with that scope as the one needed. */
-const selfServiceAuth = keyAuth<AdminEnv>({ scopes: () => [SELF_SERVICE_SCOPE] });
+/**
+ * A tenant's key with keys:manage: exactly the gateway's check, with that scope as the one needed.
+ * Only a key: an app's access token acts on the API for a user, never on the tenant's keys.
+ */
+const selfServiceAuth = keyAuth<AdminEnv>({ scopes: () => [SELF_SERVICE_SCOPE], acceptTokens: false });
 
 function selfService(c: Parameters<MiddlewareHandler<AdminEnv>>[0], next: Next) {
   return selfServiceAuth(c, async () => {

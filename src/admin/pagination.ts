@@ -5,7 +5,7 @@ import type { Page, PagePosition, PageRequest } from "../store/page";
  * Opaque cursors: base64url JSON of the last row's position, tagged with the list it belongs to
  * so a cursor from one list is refused by another rather than silently misread.
  */
-type ListKind = "tenants" | "keys" | "admins" | "audit_events" | "key_events";
+type ListKind = "tenants" | "keys" | "admins" | "audit_events" | "key_events" | "oauth_clients" | "oauth_grants";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

@@ -4,6 +4,7 @@ import { DEFAULT_SCOPES } from "../authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
 import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
 import { oneProof, PasskeyAssertion, SecondFactor } from "./identity-schemas";
+import { ACTOR_TYPES, RESOURCE_TYPES } from "../store/audit-repo";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
@@ -11,7 +12,7 @@ export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a t
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");
 export const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,64}$/, "must be an admin id (adm_…)");
 
-const Name = z.string().trim().min(1).max(200);
+export const Name = z.string().trim().min(1).max(200);
 const Description = z.string().max(1000);
 const KeyScopes = Scopes.openapi({ example: [...DEFAULT_SCOPES] });
 
@@ -196,12 +197,15 @@ export const AuditEvent = z
     object: z.literal("audit_event"),
     action: z.string().openapi({ example: "key.revoked" }),
     actor: z.object({
-      type: z.enum(["root", "admin", "key", "client"]).openapi({ description: "`client`: nobody signed in (a failed sign-in); the id is the client's address." }),
+      type: z.enum(ACTOR_TYPES).openapi({
+        description:
+          "`client`: nobody signed in (a failed sign-in, an app registering itself); the id is the client's address. `oauth_client`: an app, by its client id.",
+      }),
       id: z.string(),
     }),
     resource: z.object({
       type: z
-        .enum(["tenant", "api_key", "admin", "signin", "settings"])
+        .enum(RESOURCE_TYPES)
         .openapi({ description: "`signin`: a sign-in attempt; the id is the email it was made for. `settings`: the sign-in settings (id `signin`)." }),
       id: z.string(),
     }),

@@ -1,10 +1,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
-import { policyOf } from "../authority/key";
+import { policyOf, type KeyPolicy } from "../authority/key";
+import { grantPolicy } from "../authority/oauth";
+import { FANOUT_BUDGET, inChunks } from "../guards/guard-client";
 import { TenantStatus } from "../authority/wire";
 import type { Services } from "../services";
 import { liveKeysOfTenant } from "../store/key-repo";
+import { liveGrantsOfTenant } from "../store/oauth-grant-repo";
 import {
   advanceFanout,
   ensureFanout,
@@ -28,16 +31,9 @@ import { tenantView } from "./views";
 
 export const tenantRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-/** How many key objects are written at once when a tenant's status fans out. */
-const FAN_OUT = 32;
-/** Keys read per D1 query of a fan-out. */
+/** Keys (and grants) read per D1 query of a fan-out. */
 const FANOUT_PAGE = 100;
-/**
- * Key objects written per PATCH at most. Each write is a subrequest, and Workers caps those per
- * request: 1,000 to Cloudflare services on the Free plan; Paid plans allow 10,000 by default
- * (formerly 1,000). 500 writes plus two D1 queries per 100 keys stays well inside the lowest.
- */
-export const FANOUT_BUDGET = 500;
+export { FANOUT_BUDGET };
 
 async function loadTenant(services: Services, id: string): Promise<TenantRow> {
   const row = await getTenant(services.db, id);
@@ -98,7 +94,7 @@ tenantRoutes.openapi(
     path: "/tenants/{id}",
     summary: "Rename, suspend or reactivate a tenant",
     description:
-      "A status is written to the Durable Object of each of the tenant's live keys, in key id order, before this answers: the next request with such a key sees it. " +
+      "A status is written to the Durable Object of each of the tenant's live keys and OAuth grants, in id order, before this answers: the next request with such a key or access token sees it. " +
       `One call writes at most ${FANOUT_BUDGET} keys' objects (Workers limits the subrequests of one request). ` +
       "A tenant with more keys gets 202 with `fanout.pending: true`, and the keys not yet reached keep the old status: repeat the same PATCH until it answers 200 " +
       `(each repeat continues where the last stopped, ${FANOUT_BUDGET} keys at a time). Repeating a status the tenant already has changes nothing in D1 and writes every key's object again, which repairs a fan-out that failed part-way. ` +
@@ -134,7 +130,8 @@ tenantRoutes.openapi(
 );
 
 /**
- * Writes the tenant's pending status change to the next FANOUT_BUDGET keys' objects, recording
+ * Writes the tenant's pending status change to the next FANOUT_BUDGET objects of its keys and OAuth
+ * grants (a grant is decided by its own object, as a key is), recording
  * progress after each page so that the next call (or a repeat after a failure) continues there.
  * Each write carries the change's version, so an object that already has a newer status keeps
  * it. Keys created meanwhile carry the status themselves (key-lifecycle.ts publish). True while
@@ -147,12 +144,8 @@ async function continueFanout(services: Services, tenantId: string): Promise<boo
   let after = fanout.after_key_id;
   for (let written = 0; written < FANOUT_BUDGET; ) {
     const pageSize = Math.min(FANOUT_PAGE, FANOUT_BUDGET - written);
-    const keys = await liveKeysOfTenant(services.db, tenantId, after, pageSize);
-    for (let i = 0; i < keys.length; i += FAN_OUT) {
-      await Promise.all(
-        keys.slice(i, i + FAN_OUT).map((key) => services.guards.writePolicy(key.id, { tenantActive }, policyOf(key), fanout.version)),
-      );
-    }
+    const keys = await liveGuardedOfTenant(services, tenantId, after, pageSize);
+    await inChunks(keys, (key) => services.guards.writePolicy(key.id, { tenantActive }, key.policy, fanout.version));
     written += keys.length;
     if (keys.length < pageSize) {
       await finishFanout(services.db, tenantId, fanout.version);
@@ -163,4 +156,17 @@ async function continueFanout(services: Services, tenantId: string): Promise<boo
     if (!(await advanceFanout(services.db, tenantId, fanout.version, after))) return false;
   }
   return true;
+}
+
+/**
+ * One page, in id order, of the tenant's live keys and OAuth grants together, after `afterId`:
+ * both are decided by an object of their own, and one cursor orders them all.
+ */
+async function liveGuardedOfTenant(services: Services, tenantId: string, afterId: string, limit: number): Promise<{ id: string; policy: KeyPolicy }[]> {
+  const [keys, grants] = await Promise.all([
+    liveKeysOfTenant(services.db, tenantId, afterId, limit),
+    liveGrantsOfTenant(services.db, tenantId, afterId, limit),
+  ]);
+  const all = [...keys.map((key) => ({ id: key.id, policy: policyOf(key) })), ...grants.map((grant) => ({ id: grant.id, policy: grantPolicy(grant) }))];
+  return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
 }

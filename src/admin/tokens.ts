@@ -41,7 +41,8 @@ export interface TokenSubject {
 
 const encoder = new TextEncoder();
 
-function signingKey(config: Config): Uint8Array {
+/** JWT_SECRET, which signs admin tokens and the OAuth consent page's requests (each with its own audience and type). */
+export function signingKey(config: Config): Uint8Array {
   const secret = config.jwtSecret;
   if (!secret || tooShortSecret(secret)) {
     throw new ApiError("configuration_error", `keygate is misconfigured: JWT_SECRET must be set, at least ${MIN_SECRET_LENGTH} characters.`);

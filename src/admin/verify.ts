@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { rolesGranted } from "../authority/roles";
-import { VERDICT_CODES } from "../authority/verdicts";
+import { ALL_VERDICT_CODES } from "../authority/verdicts";
 import { Environment } from "../authority/wire";
 import { VerifyRequest, verificationCharge, verificationScopes } from "../gateway/verify-request";
-import { verifyKey, verifyResult } from "../gateway/verify";
+import { credentialResult, verifyCredential } from "../gateway/verify-credential";
 import { verificationFacts } from "../usage/context";
 import type { AdminEnv } from "./context";
 import { permit } from "./permissions";
@@ -15,13 +15,15 @@ export const verifyRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationH
 const VerifyResponse = z
   .object({
     valid: z.boolean(),
-    code: z.enum(Object.values(VERDICT_CODES) as [string, ...string[]]).openapi({
-      description: "`valid`, or the error code the gateway would refuse the same request with.",
+    code: z.enum(ALL_VERDICT_CODES as [string, ...string[]]).openapi({
+      description: "`valid`, or the error code the gateway would refuse the same request with (for an access token `invalid_token`, `expired_token`, `revoked_token` where a key gets `invalid_key`, `expired_key`, `revoked_key`).",
     }),
-    key_id: z.string().nullable().openapi({ description: "null for unknown, malformed and deleted keys (`invalid_key`)." }),
+    key_id: z.string().nullable().openapi({ description: "The key's id, or an access token's grant's (`grt_…`); null for unknown, malformed and deleted keys (`invalid_key`) and unknown tokens." }),
     tenant_id: z.string().nullable(),
     environment: Environment.nullable(),
-    scopes: z.array(z.string()).openapi({ description: "The key's scopes as of this decision." }),
+    scopes: z.array(z.string()).openapi({ description: "The key's (or the token's grant's) scopes as of this decision." }),
+    client_id: z.string().nullable().openapi({ description: "For an OAuth access token: the app it was issued to." }),
+    subject: z.string().nullable().openapi({ description: "For an access token of a user's grant: the user's subject id (null for client_credentials)." }),
     missing_scopes: z.array(z.string()).openapi({ description: "For `insufficient_permissions`: the needed scopes the key lacks." }),
     ratelimit: z
       .object({
@@ -53,7 +55,7 @@ verifyRoutes.openapi(
     path: "/keys/verify",
     summary: "Verify a key",
     description:
-      "Asks what the gateway would decide for a request with this key, without proxying it: the key's object decides and, for a valid key, " +
+      "Asks what the gateway would decide for a request with this key (or OAuth access token), without proxying it: the key's object decides and, for a valid key, " +
       "counts the call in the key's window exactly like a proxied request (so a verification uses up the same limit, and a revocation " +
       "is seen on the very next call). Always 200 for a decision, valid or not: read `valid` and `code`. " +
       "With `path` (and `method`, default GET) the route rules decide the scopes needed, read as the proxy reads them; `scopes` adds more. " +
@@ -67,7 +69,7 @@ verifyRoutes.openapi(
     const input = c.req.valid("json");
     const { services, requestId } = c.var;
     const facts = verificationFacts(input, { ...services.config, request: c.req.raw, requestId });
-    const verification = await verifyKey(services, input.key, verificationScopes(services.config, input), facts, verificationCharge(services.config, input));
-    return c.json(verifyResult(verification), 200);
+    const verification = await verifyCredential(services, input.key, verificationScopes(services.config, input), facts, verificationCharge(services.config, input));
+    return c.json(credentialResult(verification), 200);
   },
 );

@@ -1,4 +1,5 @@
 import type { Key } from "../authority/key";
+import { grantState, type Grant, type OAuthClient } from "../authority/oauth";
 import { keyState } from "../authority/status";
 import type { AttemptEventRow } from "../usage/attempt-log";
 import type { UsagePoint, UsageRange } from "../usage/buckets";
@@ -99,4 +100,39 @@ export function keyEventView(row: KeyEventRow & { id: string }) {
 
 export function failedAttemptView(row: AttemptEventRow) {
   return { at: iso(row.at), code: row.code, path: row.path, key: row.display };
+}
+
+/** An OAuth client: never its secret (shown once, by the call that makes it) or the secret's hash. */
+export function oauthClientView(client: OAuthClient) {
+  return {
+    id: client.id,
+    object: "oauth_client" as const,
+    client_id: client.id,
+    tenant_id: client.tenantId,
+    name: client.name,
+    type: client.type,
+    redirect_uris: client.redirectUris,
+    scopes: client.scopes,
+    rate_limit: { limit: client.limit, window_seconds: client.windowSeconds },
+    created_at: iso(client.createdAt),
+    updated_at: iso(client.updatedAt),
+  };
+}
+
+export function grantView(grant: Grant, lastUsedAt: number | null) {
+  return {
+    id: grant.id,
+    object: "oauth_grant" as const,
+    tenant_id: grant.tenantId,
+    client_id: grant.clientId,
+    subject: grant.subject,
+    scopes: grant.scopes,
+    status: grantState(grant),
+    revoked_reason: grant.revokedReason,
+    rate_limit: { limit: grant.limit, window_seconds: grant.windowSeconds },
+    created_at: iso(grant.createdAt),
+    updated_at: iso(grant.updatedAt),
+    revoked_at: iso(grant.revokedAt),
+    last_used_at: iso(lastUsedAt),
+  };
 }

@@ -4,30 +4,35 @@
  * lists the same; a test compares them). Pure data, so the CLI and the console bundle it without
  * any server code.
  */
-export const ADMIN_ROLES = ["owner", "admin", "viewer", "verifier"] as const;
+export const ADMIN_ROLES = ["owner", "admin", "viewer", "verifier", "authorizer"] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 /**
  * What a route needs: `read` (seeing tenants, keys, usage, audit), `write` (tenants and keys),
  * `admins` (managing admin users), `verify` (verifying keys, which counts in a key's window and so
- * is a write, though it changes no setting). Roles grant them; root (ADMIN_TOKEN) has all.
+ * is a write, though it changes no setting), `authorize` (completing an OAuth authorization for a
+ * user, which hands an app a grant). Roles grant them; root (ADMIN_TOKEN) has all.
  */
-export type Access = "read" | "write" | "admins" | "verify";
+export type Access = "read" | "write" | "admins" | "verify" | "authorize";
 
 export const ROLE_GRANTS: Readonly<Record<AdminRole, readonly Access[]>> = {
-  owner: ["read", "write", "admins", "verify"],
-  admin: ["read", "write", "verify"],
+  owner: ["read", "write", "admins", "verify", "authorize"],
+  admin: ["read", "write", "verify", "authorize"],
   viewer: ["read"],
   // A service that checks keys needs no view of them: a leaked verifier token reveals nothing.
   verifier: ["verify"],
+  // The operator's consent page: it signs its users in and completes their authorizations, and can
+  // do nothing else, so its token reveals no key, tenant or audit event either.
+  authorizer: ["authorize"],
 };
 
 /** Each role in a few words, for help texts, menus and the API document. */
 export const ROLE_SUMMARIES: Readonly<Record<AdminRole, string>> = {
   owner: "everything, including managing admins",
-  admin: "manages tenants and keys, and verifies keys",
-  viewer: "reads tenants, keys, usage and the audit trail",
+  admin: "manages tenants, keys and OAuth clients, verifies keys and completes OAuth authorizations",
+  viewer: "reads tenants, keys, OAuth clients and grants, usage and the audit trail",
   verifier: "verifies keys (POST /keys/verify) and nothing else",
+  authorizer: "completes OAuth authorizations for the consent page (POST /oauth-authorizations) and nothing else",
 };
 
 export function roleGrants(role: AdminRole, access: Access): boolean {

@@ -34,11 +34,36 @@ export const VERDICT_CODES = {
   invalid: "invalid_key",
 } as const satisfies Record<Verdict, string>;
 
-export type VerdictCode = (typeof VERDICT_CODES)[Verdict];
+/** What was presented: an API key, or an OAuth access token (whose grant is decided like a key). */
+export type CredentialKind = "key" | "access_token";
+
+/** The same verdicts about an access token, in RFC 6750's words where they differ from a key's. */
+export const TOKEN_VERDICT_CODES = {
+  ...VERDICT_CODES,
+  revoked: "revoked_token",
+  expired: "expired_token",
+  invalid: "invalid_token",
+} as const satisfies Record<Verdict, string>;
+
+export type VerdictCode = (typeof VERDICT_CODES)[Verdict] | (typeof TOKEN_VERDICT_CODES)[Verdict];
+
+/** The code a caller sees for a verdict about this kind of credential. */
+export function verdictCode(verdict: Verdict, kind: CredentialKind): VerdictCode {
+  return (kind === "key" ? VERDICT_CODES : TOKEN_VERDICT_CODES)[verdict];
+}
+
+/** Every code a verification can answer, each once. */
+export const ALL_VERDICT_CODES = [...new Set<VerdictCode>([...Object.values(VERDICT_CODES), ...Object.values(TOKEN_VERDICT_CODES)])];
 
 /** The verdict a code stands for: how a verify answer is read back (the `keygate/hono` middleware). */
 export function verdictOf(code: VerdictCode): Verdict {
-  return (Object.keys(VERDICT_CODES) as Verdict[]).find((verdict) => VERDICT_CODES[verdict] === code)!;
+  const verdicts = Object.keys(VERDICT_CODES) as Verdict[];
+  return verdicts.find((verdict) => VERDICT_CODES[verdict] === code) ?? verdicts.find((verdict) => TOKEN_VERDICT_CODES[verdict] === code)!;
+}
+
+/** Whether a code is said only of access tokens. */
+export function isTokenCode(code: string): boolean {
+  return (Object.keys(TOKEN_VERDICT_CODES) as Verdict[]).some((verdict) => TOKEN_VERDICT_CODES[verdict] === code && VERDICT_CODES[verdict] !== code);
 }
 
 /**

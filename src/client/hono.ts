@@ -9,7 +9,7 @@
  *   app.get("/api/me", (c) => c.json(c.get("keygate")));
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { verdictOf, type Refusal } from "../authority/verdicts";
+import { isTokenCode, verdictOf, type Refusal } from "../authority/verdicts";
 import { extractCredential } from "../credentials/extract";
 import { missingCredentials, refusalError } from "../gateway/refusals";
 import type { VerifyResult } from "../gateway/verify-result";
@@ -24,12 +24,17 @@ export interface KeygateBinding {
   verify(input: { key: string; method?: string; path?: string; scopes?: string[] }): Promise<VerifyResult>;
 }
 
-/** Who is calling, on `c.get("keygate")` once a key was admitted. */
+/** Who is calling, on `c.get("keygate")` once a key (or an OAuth access token) was admitted. */
 export interface KeygateIdentity {
+  /** The key's id, or for an access token its grant's (`grt_…`). */
   keyId: string;
   tenantId: string;
   environment: "live" | "test";
   scopes: string[];
+  /** For an OAuth access token: the app it was issued to. */
+  clientId?: string;
+  /** For an access token of a user's grant: the user's subject id (null for client_credentials). */
+  subject?: string | null;
 }
 
 export interface KeygateVariables {
@@ -46,12 +51,12 @@ export interface KeygateOptions<E extends { Variables: KeygateVariables }> {
   scopes?: readonly string[] | ((c: Context<E>) => readonly string[]);
 }
 
-// Any key of keygate's format, whatever its prefix: only used to tell whether an Authorization
-// header next to x-api-key holds a second key. keygate itself checks the key's checksum.
-const KEY_SHAPE = /^[a-z][a-z0-9]{0,15}_(live|test)_[0-9A-Za-z]{28,}$/;
+// Any key or access token of keygate's format, whatever its prefix: only used to tell whether an
+// Authorization header next to x-api-key holds a second one. keygate itself checks the checksum.
+const KEY_SHAPE = /^[a-z][a-z0-9]{0,15}_(live|test|at)_[0-9A-Za-z]{28,}$/;
 
 /**
- * Reads the key as the gateway does (x-api-key, Bearer, or Basic with the key as user name), asks
+ * Reads the key (or OAuth access token) as the gateway does (x-api-key, Bearer, or Basic with the key as user name), asks
  * keygate, and either puts the caller's identity on the context or answers as the gateway would:
  * the same `{success: false, error: {code, message, details}, requestId}` envelope, status,
  * `WWW-Authenticate` and rate-limit headers. Admitted responses carry the rate-limit headers too.
@@ -81,8 +86,10 @@ export function keygate<E extends { Variables: KeygateVariables }>(options: Keyg
       // Only a key keygate's format cannot hold gets here (over 256 characters, say): it is not a valid key.
       return errorResponse(refusalError("invalid", [], {}), requestId);
     }
-    if (!result.valid) return errorResponse(refusalError(verdictOf(result.code) as Refusal, result.missing_scopes, headers), requestId);
-    c.set("keygate", { keyId: result.key_id!, tenantId: result.tenant_id!, environment: result.environment!, scopes: result.scopes });
+    const kind = result.client_id !== null || isTokenCode(result.code) ? "access_token" : "key";
+    if (!result.valid) return errorResponse(refusalError(verdictOf(result.code) as Refusal, result.missing_scopes, headers, kind), requestId);
+    const delegation = result.client_id === null ? {} : { clientId: result.client_id, subject: result.subject };
+    c.set("keygate", { keyId: result.key_id!, tenantId: result.tenant_id!, environment: result.environment!, scopes: result.scopes, ...delegation });
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };

@@ -1,13 +1,15 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { createServices } from "../services";
 import { verificationFacts } from "../usage/context";
-import { invalidVerifyRequest, verifyKey, verifyResult, type VerifyResult } from "./verify";
+import { invalidVerifyRequest, type VerifyResult } from "./verify";
+import { credentialResult, verifyCredential } from "./verify-credential";
 
 /**
  * keygate as a service binding: another Worker on the account declares
  * `services = [{ binding = "KEYGATE", service = "keygate", entrypoint = "Keygate" }]` and calls
  * `env.KEYGATE.verify({ key, method, path, scopes })`: no HTTP hop, no token (the binding is the
- * permission). A verification counts in the key's window exactly like a proxied request. Bad input
+ * permission). `key` may also be an OAuth access token, verified as the proxy verifies one. A
+ * verification counts in the key's window exactly like a proxied request. Bad input
  * is answered, not thrown: `code: "invalid_request"` with a `message`, and nothing is counted.
  */
 export class Keygate extends WorkerEntrypoint<Env> {
@@ -21,6 +23,6 @@ export class Keygate extends WorkerEntrypoint<Env> {
     const services = createServices(this.env, this.ctx);
     const facts = verificationFacts(parsed.data, services.config);
     const scopes = verificationScopes(services.config, parsed.data);
-    return verifyResult(await verifyKey(services, parsed.data.key, scopes, facts, verificationCharge(services.config, parsed.data)));
+    return credentialResult(await verifyCredential(services, parsed.data.key, scopes, facts, verificationCharge(services.config, parsed.data)));
   }
 }

@@ -15,7 +15,7 @@ export const VerifyRequest = z
       .string()
       .min(1)
       .max(MAX_KEY_LENGTH)
-      .openapi({ description: "The API key to verify, as the caller sent it.", example: "kg_live_…" }),
+      .openapi({ description: "The API key (or OAuth access token) to verify, as the caller sent it.", example: "kg_live_…" }),
     method: z
       .string()
       .regex(/^[A-Za-z]{1,32}$/, "must be an HTTP method such as GET")

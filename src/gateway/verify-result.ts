@@ -13,10 +13,15 @@ export interface VerifyResult {
    */
   code: VerdictCode | "invalid_request";
   message?: string;
+  /** The key's id, or for an access token its grant's (`grt_…`). */
   key_id: string | null;
   tenant_id: string | null;
   environment: "live" | "test" | null;
   scopes: string[];
+  /** For an OAuth access token: the app it was issued to (null for a key). */
+  client_id: string | null;
+  /** For an access token of a user's grant: the user's subject id (null for a key and for client_credentials). */
+  subject: string | null;
   /** The scopes the request needed that the key lacks (for insufficient_permissions). */
   missing_scopes: string[];
   /** The key's tightest window after this call; null when the key may not be used at all. */

@@ -35,6 +35,20 @@ export async function verifyKey(
   if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
   const record = await services.keys.findByHash(await hashKey(key));
   if (!record) return { key: null, decision: invalidKeyDecision() };
+  return verifyRecord(services, record, neededScopes, facts, charge);
+}
+
+/**
+ * The decision about a record found by its credential: a key's, or an OAuth grant's (an access
+ * token's grant is decided by its own object exactly as a key is; see verify-credential.ts).
+ */
+export async function verifyRecord(
+  services: Services,
+  record: KeyRecord,
+  neededScopes: readonly string[],
+  facts: RequestFacts,
+  charge: Charge = ONE_REQUEST,
+): Promise<Verification> {
   const use: UseContext = { ...facts, keyId: record.id, tenantId: record.tenantId };
   // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object;
   // a revoked key's use is still recorded there, after the answer (a deleted key is no key).
@@ -82,6 +96,8 @@ export function invalidVerifyRequest(message: string): VerifyResult {
     tenant_id: null,
     environment: null,
     scopes: [],
+    client_id: null,
+    subject: null,
     missing_scopes: [],
     ratelimit: null,
     limits: [],
@@ -99,6 +115,8 @@ export function verifyResult({ key, decision }: Verification): VerifyResult {
     tenant_id: known ? key.tenantId : null,
     environment: known ? key.environment : null,
     scopes: "scopes" in decision ? decision.scopes : known ? key.scopes : [],
+    client_id: null,
+    subject: null,
     missing_scopes: decision.verdict === "insufficient_scope" ? decision.missingScopes : [],
     ratelimit: tightestWindow(limits),
     limits: limitInfos(limits),

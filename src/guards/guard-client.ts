@@ -1,5 +1,19 @@
 import type { KeyPolicy } from "../authority/key";
 
+/** How many objects are written at once when one change reaches many (a tenant's keys and grants, a client's grants). */
+export const FAN_OUT = 32;
+/**
+ * Objects written per admin call at most. Each write is a subrequest, and Workers caps those per
+ * request: 1,000 to Cloudflare services on the Free plan; Paid plans allow 10,000 by default
+ * (formerly 1,000). 500 writes plus a few D1 queries per 100 stays well inside the lowest.
+ */
+export const FANOUT_BUDGET = 500;
+
+/** Runs `write` for every item, FAN_OUT at a time. */
+export async function inChunks<T>(items: readonly T[], write: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += FAN_OUT) await Promise.all(items.slice(i, i + FAN_OUT).map(write));
+}
+
 /**
  * The Durable Objects that guard keys and count attempts, as the rest of keygate reaches them.
  * Built once per request (services.ts).

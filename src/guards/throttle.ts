@@ -1,7 +1,7 @@
 import type { Clock } from "../clock";
 import type { AttemptLimit, Config } from "../config";
 import { addressBucket, clientAddress } from "../http/client-address";
-import { ApiError, RejectedCredential } from "../http/errors";
+import { ApiError, OAuthError, RejectedCredential } from "../http/errors";
 import { retryAfterSeconds } from "../http/ratelimit-headers";
 import { IsolateCache } from "../store/isolate-cache";
 import { addressesKept } from "../usage/addresses";
@@ -28,8 +28,9 @@ export function attemptBucket(ip: string): string {
 
 /**
  * What is being tried, and by whom:
- * - `credential`: an API key, an admin token or a session cookie. Failures are counted per client,
- *   after the check (a RejectedCredential it throws); a client over FAILED_AUTH_LIMIT is refused
+ * - `credential`: an API key, an admin token, a session cookie, or what an OAuth client presents
+ *   (its secret, a code, a refresh token). Failures are counted per client, after the check (a
+ *   RejectedCredential, or an OAuthError that counts, it throws); a client over FAILED_AUTH_LIMIT is refused
  *   before any check runs, from this isolate's memory once it knows.
  * - `password`: an admin's password (a sign-in, a password change). Every attempt is counted,
  *   before the check, per email and per client: a limit that only counted after a wrong answer
@@ -83,7 +84,7 @@ export class Throttle {
     try {
       return await check();
     } catch (error) {
-      if (!(error instanceof RejectedCredential)) throw error;
+      if (!(error instanceof RejectedCredential) && !(error instanceof OAuthError && error.countsAsFailedAttempt)) throw error;
       throw await this.recordFailure(attempt, error);
     }
   }
@@ -93,7 +94,7 @@ export class Throttle {
    * limit). With `detail` (a key's failure, built only now) the IP's object also records it, in the same call,
    * when addresses may be kept: that object is the address, so what it records is about it.
    */
-  private async recordFailure(attempt: Extract<Attempt, { kind: "credential" }>, failure: RejectedCredential): Promise<ApiError> {
+  private async recordFailure(attempt: Extract<Attempt, { kind: "credential" }>, failure: RejectedCredential | OAuthError): Promise<ApiError | OAuthError> {
     const recorded = attempt.detail && addressesKept(this.settings) ? { code: failure.code, ...attempt.detail() } : undefined;
     const { limit, windowSeconds } = this.settings.failedAuth;
     try {

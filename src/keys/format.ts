@@ -16,8 +16,18 @@ export interface ParsedKey {
 }
 
 export function generateKey(prefix: string, environment: Environment): string {
-  const unchecked = `${prefix}_${environment}_${randomBase62(BODY_LENGTH)}`;
+  return withChecksum(`${prefix}_${environment}_${randomBase62(BODY_LENGTH)}`);
+}
+
+/** `unchecked` followed by its checksum: every credential keygate issues ends this way. */
+export function withChecksum(unchecked: string): string {
   return unchecked + base62Fixed(crc32(unchecked), CHECKSUM_LENGTH);
+}
+
+/** Whether the last characters of `candidate` are the checksum of the rest (no I/O). */
+export function checksumHolds(candidate: string): boolean {
+  const checked = candidate.slice(0, candidate.length - CHECKSUM_LENGTH);
+  return base62Fixed(crc32(checked), CHECKSUM_LENGTH) === candidate.slice(-CHECKSUM_LENGTH);
 }
 
 /** Shape, prefix and checksum; null when the key cannot be one of ours. Pure: no I/O. */
@@ -29,8 +39,7 @@ export function parseKey(candidate: string, prefix: string): ParsedKey | null {
   if ((environment !== "live" && environment !== "test") || candidate.charCodeAt(envStart + 4) !== 95) return null;
   const tail = candidate.slice(envStart + 5);
   if (tail.length < BODY_LENGTH + CHECKSUM_LENGTH || !TAIL_PATTERN.test(tail)) return null;
-  const checked = candidate.slice(0, candidate.length - CHECKSUM_LENGTH);
-  if (base62Fixed(crc32(checked), CHECKSUM_LENGTH) !== candidate.slice(-CHECKSUM_LENGTH)) return null;
+  if (!checksumHolds(candidate)) return null;
   return { environment };
 }
 

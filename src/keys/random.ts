@@ -39,7 +39,10 @@ export function base62Fixed(value: number, width: number): string {
   return out;
 }
 
-/** Stripe-style prefixed ids: `ten_…`, `key_…`, `req_…`. ~119 bits, enough to never collide. */
-export function prefixedId(prefix: "ten" | "key" | "req" | "adm" | "evt" | "jti" | "ses"): string {
+/**
+ * Stripe-style prefixed ids: `ten_…`, `key_…`, `req_…`; for OAuth `cli_…` (a client), `grt_…` (a
+ * grant) and `azr_…` (an authorization request). ~119 bits, enough to never collide.
+ */
+export function prefixedId(prefix: "ten" | "key" | "req" | "adm" | "evt" | "jti" | "ses" | "cli" | "grt" | "azr"): string {
   return `${prefix}_${randomBase62(20)}`;
 }

@@ -9,10 +9,15 @@ import { sign } from "./signing";
 
 /** Who the origin is told is calling; null for preflights and public paths. */
 export interface Identity {
+  /** The key's id, or for an OAuth access token its grant's. */
   keyId: string;
   tenantId: string;
   environment: Environment;
   scopes: string[];
+  /** For an OAuth access token: the app it was issued to. */
+  clientId?: string;
+  /** For an access token of a user's grant: the user's subject id (null for client_credentials). */
+  subject?: string | null;
 }
 
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
@@ -98,11 +103,17 @@ async function identify(
   headers.set("x-keygate-tenant-id", identity.tenantId);
   headers.set("x-keygate-environment", identity.environment);
   headers.set("x-keygate-scopes", scopes);
+  // An app acting for a user: which app, and for whom (none for a client's own client_credentials).
+  const delegation = identity.clientId === undefined ? undefined : { clientId: identity.clientId, subject: identity.subject ?? "" };
+  if (delegation) {
+    headers.set("x-keygate-client-id", delegation.clientId);
+    if (delegation.subject) headers.set("x-keygate-subject", delegation.subject);
+  }
   if (!secret) return;
   const timestamp = String(Math.floor(Date.now() / 1000));
   headers.set("x-keygate-timestamp", timestamp);
   const { keyId, tenantId, environment } = identity;
-  headers.set("x-keygate-signature", await sign(secret, { timestamp, ...request, keyId, tenantId, environment, scopes }));
+  headers.set("x-keygate-signature", await sign(secret, { timestamp, ...request, keyId, tenantId, environment, scopes, delegation }));
 }
 
 /** The origin's answer; ORIGIN_TIMEOUT_MS bounds the wait for its headers, not a long download. */

@@ -1,9 +1,15 @@
 import { prefixedId } from "../keys/random";
 import { fetchPage, type Page, type PageRequest } from "./page";
 
-/** `client`: no one signed in, e.g. a failed sign-in; the actor id is the client's address. */
-export type ActorType = "root" | "admin" | "key" | "client";
-export type ResourceType = "tenant" | "api_key" | "admin" | "signin" | "settings";
+/**
+ * `client`: no one signed in, e.g. a failed sign-in or an app registering itself; the actor id is
+ * the client's address. `oauth_client`: an app, by its client id (revoking its own token, or
+ * presenting a refresh token or code a second time).
+ */
+export const ACTOR_TYPES = ["root", "admin", "key", "client", "oauth_client"] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+export const RESOURCE_TYPES = ["tenant", "api_key", "admin", "signin", "settings", "oauth_client", "oauth_grant"] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 export interface AuditEvent {
   actorType: ActorType;

@@ -1,4 +1,5 @@
 import { requestPath, spelledPath } from "../authority/routes";
+import { TOKEN_MARKERS } from "../keys/token-format";
 import { storedAddress } from "./addresses";
 
 /** How the key reached keygate: the header style, or a verification (HTTP verify or RPC). */
@@ -30,19 +31,23 @@ const USER_AGENT_CHARS = 64;
 const PATH_CHARS = 512;
 
 /**
- * Anything that looks like one of our keys (`<prefix>_live_…`, `<prefix>_test_…`), replaced by
- * `<prefix>_live_…`: a client that puts its key in a path or its user agent must not get it stored.
+ * Anything that looks like one of our credentials, replaced by its head and `…`: a key
+ * (`<prefix>_live_…`, `<prefix>_test_…`) or an OAuth token, code or client secret (`<prefix>_at_…`,
+ * `_rt_`, `_ac_`, `_cs_`). A client that puts one in a path or its user agent must not get it stored.
  */
 export function scrub(text: string, keyPrefix: string): string {
   // Nearly every request has nothing to cut: a substring test spares it the regular expression.
   if (!text.includes(`${keyPrefix}_`)) return text;
-  let pattern = KEY_PATTERNS.get(keyPrefix);
-  if (!pattern) KEY_PATTERNS.set(keyPrefix, (pattern = new RegExp(`${keyPrefix}_(live|test)_[0-9A-Za-z]+`, "g")));
+  let pattern = CREDENTIAL_PATTERNS.get(keyPrefix);
+  if (!pattern) {
+    const markers = ["live", "test", ...Object.values(TOKEN_MARKERS)].join("|");
+    CREDENTIAL_PATTERNS.set(keyPrefix, (pattern = new RegExp(`${keyPrefix}_(${markers})_[0-9A-Za-z]+`, "g")));
+  }
   return text.replace(pattern, `${keyPrefix}_$1_…`);
 }
 
 /** One compiled pattern per key prefix (the prefix is fixed per deployment). */
-const KEY_PATTERNS = new Map<string, RegExp>();
+const CREDENTIAL_PATTERNS = new Map<string, RegExp>();
 
 /** A path as recorded: no query, no fragment, no key, bounded. */
 export function recordedPath(path: string, keyPrefix: string): string {

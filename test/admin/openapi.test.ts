@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ERROR_STATUS } from "../../src/http/errors";
+import { ERROR_STATUS, OAUTH_ERROR_STATUS } from "../../src/http/errors";
 import { createKey, uniqueIp } from "../support/client";
 import { BASE, adminUser, adminWith, asKey, expectError, rawAdmin, signin, type SignedIn } from "./support";
 
@@ -79,6 +79,27 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/scopes",
   "GET /_keygate/v1/overview",
   "GET /_keygate/v1/names",
+  "POST /_keygate/v1/oauth-clients",
+  "GET /_keygate/v1/oauth-clients",
+  "GET /_keygate/v1/oauth-clients/{id}",
+  "PATCH /_keygate/v1/oauth-clients/{id}",
+  "DELETE /_keygate/v1/oauth-clients/{id}",
+  "POST /_keygate/v1/oauth-clients/{id}/secret",
+  "POST /_keygate/v1/oauth-authorizations",
+  "GET /_keygate/v1/oauth-grants",
+  "GET /_keygate/v1/oauth-grants/{id}",
+  "POST /_keygate/v1/oauth-grants/{id}/revoke",
+  "POST /_keygate/v1/oauth-grants/revoke",
+].sort();
+
+/** The OAuth endpoints: no bearer token (the app authenticates as a client), RFC 6749's error bodies. */
+const OAUTH_ENDPOINTS = [
+  "GET /.well-known/oauth-authorization-server",
+  "GET /.well-known/oauth-protected-resource",
+  "GET /_keygate/oauth/authorize",
+  "POST /_keygate/oauth/token",
+  "POST /_keygate/oauth/revoke",
+  "POST /_keygate/oauth/register",
 ].sort();
 
 const SIGNIN = "POST /_keygate/v1/signins";
@@ -120,19 +141,18 @@ const SELF_SERVICE = new Set([
 ]);
 
 let spec: Spec;
+/** The admin API's operations (under /_keygate/v1). */
 let operations: { route: string; method: string; path: string; op: Operation }[];
+let oauthOperations: typeof operations;
 
 /** A concrete path for a templated one: ids of the right shape that exist nowhere. */
 function concrete(path: string): string {
-  const id = path.includes("/admins/")
-    ? "adm_00000000000000000000"
-    : path.includes("/tenants/")
-      ? "ten_00000000000000000000"
-      : path.includes("/sessions/")
-        ? "ses_00000000000000000000"
-        : path.includes("/passkeys/")
-          ? "bm8tc3VjaC1wYXNza2V5"
-          : "key_00000000000000000000";
+  const ids: Record<string, string> = { admins: "adm", tenants: "ten", "oauth-clients": "cli", "oauth-grants": "grt", keys: "key" };
+  const id = path.includes("/sessions/")
+    ? "ses_00000000000000000000"
+    : path.includes("/passkeys/")
+      ? "bm8tc3VjaC1wYXNza2V5"
+      : `${ids[path.split("/")[3]!] ?? "key"}_00000000000000000000`;
   return path.replace("/_keygate/v1", "").replace("{id}", id);
 }
 
@@ -140,9 +160,11 @@ beforeAll(async () => {
   const res = await exports.default.fetch(`${BASE}/_keygate/openapi.json`);
   expect(res.status).toBe(200);
   spec = (await res.json()) as Spec;
-  operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
+  const all = Object.entries(spec.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op })),
   );
+  operations = all.filter((o) => o.path.startsWith("/_keygate/v1/"));
+  oauthOperations = all.filter((o) => !o.path.startsWith("/_keygate/v1/"));
 });
 
 describe("GET /_keygate/openapi.json", () => {
@@ -150,10 +172,27 @@ describe("GET /_keygate/openapi.json", () => {
     expect(spec.openapi).toBe("3.1.0");
     expect(spec.info.title).toBe("keygate admin API");
     expect(operations.map((o) => o.route).sort()).toEqual(EXPECTED_ROUTES);
+    expect(oauthOperations.map((o) => o.route).sort()).toEqual(OAUTH_ENDPOINTS);
+  });
+
+  it("documents the OAuth endpoints without a bearer token, their errors in RFC 6749's form from the OAuth error table", async () => {
+    for (const { route, op } of oauthOperations) {
+      expect(op.security, route).toEqual([]);
+      expect(Object.keys(op.responses).some((s) => s.startsWith("2") || s === "302"), route).toBe(true);
+      for (const [status, response] of Object.entries(op.responses)) {
+        const schema = (response.content?.["application/json"]?.schema ?? {}) as { allOf?: [{ $ref: string }, { properties: { error: { enum: string[] } } }] };
+        if (!status.startsWith("4") && !status.startsWith("5")) continue;
+        if (status === "404") continue; // registration while it is off: keygate's envelope, as any missing route
+        expect(schema.allOf?.[0].$ref, `${route} ${status}`).toBe("#/components/schemas/OAuthError");
+        for (const code of schema.allOf![1].properties.error.enum) expect(OAUTH_ERROR_STATUS[code as keyof typeof OAUTH_ERROR_STATUS], `${route} ${code}`).toBe(Number(status));
+      }
+    }
+    const token = oauthOperations.find((o) => o.route === "POST /_keygate/oauth/token")!.op;
+    expect(Object.keys(token.responses).sort()).toEqual(["200", "400", "401", "429", "500", "503"]);
   });
 
   it("names every operation once and puts it in one of the reference's declared groups", async () => {
-    const ids = operations.map(({ route, op }) => {
+    const ids = [...operations, ...oauthOperations].map(({ route, op }) => {
       expect(op.operationId, route).toMatch(/^[a-z][A-Za-z]+$/);
       expect(op.tags, route).toHaveLength(1);
       expect(spec.tags.map((tag) => tag.name), route).toContain(op.tags![0]);

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { AdminRole } from "../../src/authority/roles";
 import { admin, errorOf, uniqueIp } from "../support/client";
 
 /** Admin-suite helpers: admin users, sign-in, self-service calls, stored-state snapshots. */
@@ -37,7 +38,7 @@ export interface SignedIn {
 }
 
 /** An admin user of `role`, created with the ADMIN_TOKEN, and signed in. */
-export async function adminUser(role: "owner" | "admin" | "viewer" | "verifier"): Promise<SignedIn> {
+export async function adminUser(role: AdminRole): Promise<SignedIn> {
   const email = uniqueEmail(role);
   const res = await admin("POST", "/admins", { email, password: PASSWORD, role });
   if (res.status !== 201) throw new Error(`admin create failed: ${res.status} ${await res.text()}`);

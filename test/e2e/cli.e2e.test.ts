@@ -334,6 +334,9 @@ describe("keygate on the command line", () => {
       ["tenants"], ["tenants", "list"], ["tenants", "create"], ["tenants", "suspend"], ["tenants", "activate"], ["tenants", "get"],
       ["keys"], ["keys", "list"], ["keys", "get"], ["keys", "create"], ["keys", "rotate"], ["keys", "revoke"], ["keys", "delete"],
       ["admins"], ["admins", "list"], ["admins", "create"], ["admins", "remove"],
+      ["oauth-clients"], ["oauth-clients", "list"], ["oauth-clients", "get"], ["oauth-clients", "create"], ["oauth-clients", "update"],
+      ["oauth-clients", "secret"], ["oauth-clients", "delete"],
+      ["oauth-grants"], ["oauth-grants", "list"], ["oauth-grants", "revoke"], ["oauth-grants", "revoke-user"],
     ];
     for (const command of commands) {
       const run = await keygate([...command, "--help"]);
@@ -359,6 +362,8 @@ describe("one vocabulary, shared with the API", () => {
       [["keys", "list"], "--status", query("/keys", "status")],
       [["keys", "list"], "--environment", query("/keys", "environment")],
       [["keys", "create"], "--environment", schema("KeyCreate", "environment")],
+      [["oauth-clients", "create"], "--type", schema("OAuthClientCreate", "type")],
+      [["oauth-grants", "list"], "--status", query("/oauth-grants", "status")],
     ];
     for (const [command, option, api] of pairs) {
       expect(api, `${command.join(" ")} ${option}`).toBeDefined();
@@ -483,6 +488,30 @@ describe("output for scripts and people", () => {
     expect(await statusWith(key)).toBe(401);
     expect((await keygate(["keys", "revoke", newId, "--yes"], asRoot())).code).toBe(0);
     expect(await statusWith(newKey)).toBe(401);
+  });
+
+  it("registers an OAuth client, its secret printed once and for a script with --quiet, then deletes it", async () => {
+    const tenant = await kg.admin.createTenant("App maker");
+    const args = ["--tenant", tenant.id, "--name", "Nightly sync", "--type", "confidential", "--redirect-uri", "https://sync.example.com/cb", "--scope", "read"];
+    const created = await keygate(["oauth-clients", "create", ...args, "--quiet"], asRoot());
+    expect(created.code, created.stderr).toBe(0);
+    const [clientId, secret] = created.stdout.trimEnd().split("\t") as [string, string];
+    expect(clientId).toMatch(/^cli_\w+$/);
+    expect(secret).toMatch(/^kg_cs_\w+$/);
+    const listed = await keygate(["oauth-clients", "list", "--tenant", tenant.id], asRoot());
+    expect(listed.stdout).toMatch(new RegExp(`${clientId}\\s+Nightly sync\\s+confidential\\s+${tenant.id}\\s+read`));
+    expect(listed.stdout).not.toContain(secret);
+    // The secret works: the app gets a token for its own tenant.
+    const token = await fetch(`${kg.url}/_keygate/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa(`${clientId}:${secret}`)}` },
+      body: "grant_type=client_credentials",
+    });
+    expect(token.status).toBe(200);
+    const updated = await keygate(["oauth-clients", "update", clientId, "--scope", "read", "--scope", "reports", "--json"], asRoot());
+    expect(JSON.parse(updated.stdout)).toMatchObject({ scopes: ["read", "reports"], fanout: { pending: false } });
+    expect((await keygate(["oauth-clients", "delete", clientId, "--yes"], asRoot())).code).toBe(0);
+    expect((await keygate(["oauth-clients", "get", clientId], asRoot())).code).toBe(1);
   });
 
   it("usage shows totals and only the hours with traffic, never raw JSON", async () => {

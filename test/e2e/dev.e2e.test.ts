@@ -58,6 +58,15 @@ describe("npm run dev, once it says it is running", () => {
     const res = await curl(`${banner.url}/hello`, ["-H", `x-api-key: ${banner.key}`]);
     expect(res.status, res.text()).toBe(200);
     expect(res.json().path).toBe("/hello"); // the demo origin's echo
+    // The OAuth demo: its app sends the browser through keygate to the example consent page.
+    expect(banner.oauthDemoUrl).toBe(`http://127.0.0.1:${ports.originPort}/oauth/demo`);
+    const start = await fetch(banner.oauthDemoUrl, { redirect: "manual" });
+    const authorize = new URL(start.headers.get("location")!);
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${banner.url}/_keygate/oauth/authorize`);
+    const toConsent = await fetch(authorize, { redirect: "manual" });
+    const consent = await fetch(toConsent.headers.get("location")!);
+    expect(new URL(consent.url).pathname).toBe("/oauth/consent");
+    expect(await consent.text()).toContain("<strong>Demo app</strong> would like to act for you");
   });
 
   it("prints the console's address and a sign-in: a browser opens it and signs in with what was printed", async () => {
@@ -166,7 +175,9 @@ describe("npm run dev, started three times on one state", () => {
 
     expect((await adminGet("/tenants")).data.map((t) => t.name)).toEqual(["Demo tenant"]);
     expect((await adminGet("/keys")).data.map((k) => k.id)).toEqual([banner.keyId]);
-    expect((await adminGet("/admins")).data.map((a) => [a.email, a.role])).toEqual([[banner.email, "owner"]]);
+    // Besides the owner, the OAuth demo's consent page signs in as an authorizer; it and the demo app are made once too.
+    expect((await adminGet("/admins")).data.map((a) => [a.email, a.role]).sort()).toEqual([["consent@keygate.localhost", "authorizer"], [banner.email, "owner"]]);
+    expect((await adminGet("/oauth-clients")).data.map((c) => c.name)).toEqual(["Demo app"]);
     expect((await curl(`${banner.url}/hello`, ["-H", `x-api-key: ${banner.key}`])).status).toBe(200);
     const signin = await fetch(`${banner.url}/_keygate/v1/signins`, {
       method: "POST",

@@ -23,7 +23,16 @@ describe("the OpenAPI document", () => {
     // private and names none), and the API a deployment serves is its operator's to license.
     const config = await createConfig({ extends: ["recommended"], rules: { "info-license": "off" } });
     const problems = await lintFromString({ source, absoluteRef: "openapi.json", config });
-    expect(problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? "?"}`)).toEqual([]);
+    const found = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? "?"}`);
+    // Two of the OAuth endpoints cannot answer as the rules expect of an API call, by their RFCs:
+    // the metadata documents (RFC 8414, RFC 9728) are the same for every request, with no client
+    // error to give, and the authorization endpoint answers only with redirects (RFC 6749 §4.1).
+    const byTheirRfcs = [
+      "warn operation-4xx-response: Operation must have at least one `4XX` response. at #/paths/~1.well-known~1oauth-authorization-server/get/responses",
+      "warn operation-4xx-response: Operation must have at least one `4XX` response. at #/paths/~1.well-known~1oauth-protected-resource/get/responses",
+      "warn operation-2xx-response: Operation must have at least one `2XX` response. at #/paths/~1_keygate~1oauth~1authorize/get/responses",
+    ];
+    expect(found.filter((problem) => !byTheirRfcs.includes(problem))).toEqual([]);
   });
 
   it("names its server: the host it was asked on", async () => {

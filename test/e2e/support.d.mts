@@ -24,7 +24,7 @@ export interface AdminClient {
   updateKey(id: string, fields: Record<string, unknown>): Promise<KeyView>;
   revokeKey(id: string): Promise<KeyView>;
   deleteKey(id: string): Promise<null>;
-  createAdmin(fields: { email: string; password: string; role: "owner" | "admin" | "viewer" }): Promise<{ id: string; email: string; role: string }>;
+  createAdmin(fields: { email: string; password: string; role: "owner" | "admin" | "viewer" | "verifier" | "authorizer" }): Promise<{ id: string; email: string; role: string }>;
 }
 
 export interface Keygate {
@@ -40,6 +40,15 @@ export interface Keygate {
   /** Requests the origin saw, per path. */
   originPaths(): Promise<Record<string, number>>;
   wranglerLogs(): string;
+  /**
+   * Serves the example consent page (examples/oauth-consent/consent.mjs) on the origin, where
+   * OAUTH_CONSENT_URL points: it signs in `users` and completes authorizations as `authorizer`.
+   */
+  consentPage(options: {
+    authorizer: { email: string; password: string };
+    users: { username: string; password: string; subject: string; tenantId: string }[];
+    demoApp?: { clientId: string; redirectUri: string; apiPath?: string };
+  }): void;
   stop(): Promise<void>;
 }
 
@@ -129,6 +138,8 @@ export interface DevBanner {
   tenantId: string;
   key: string;
   keyId: string;
+  /** The OAuth demo app on the demo origin. */
+  oauthDemoUrl: string;
 }
 
 export function readDevBanner(text: string): DevBanner;

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOrigin } from "../../scripts/origin.mjs";
+import { oauthConsent } from "../../examples/oauth-consent/consent.mjs";
 import {
   adminClient,
   applyMigrations,
@@ -48,6 +49,8 @@ export async function startKeygate({ vars = {} } = {}) {
       registryPath: join(dir, "registry"),
       vars: {
         ORIGIN_URL: origin.url,
+        // The example consent page, served by the origin once a test mounts it (consentPage below).
+        OAUTH_CONSENT_URL: `${origin.url}/oauth/consent`,
         ADMIN_TOKEN: adminToken,
         JWT_SECRET: randomSecret(),
         ORIGIN_SIGNING_SECRET: randomSecret(),
@@ -65,6 +68,7 @@ export async function startKeygate({ vars = {} } = {}) {
       originCounts: () => originJson("/__origin/counts"),
       originPaths: () => originJson("/__origin/paths"),
       wranglerLogs: () => wrangler.logs(),
+      consentPage: (options) => origin.serve(oauthConsent({ keygateUrl: wrangler.url, ...options })),
       stop,
     };
   } catch (error) {
@@ -272,6 +276,7 @@ export function readDevBanner(text) {
     tenantId: field(/ tenant\s+(ten_\w+)/),
     key: field(/ key\s+(\S+)/),
     keyId: field(/\((key_\w+);/),
+    oauthDemoUrl: field(/open (\S+\/oauth\/demo) /),
   };
 }
 

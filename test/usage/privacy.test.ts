@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
+import { ADMIN_TOKEN, admin, createKey, createTenant, uniqueIp } from "../support/client";
 import { json } from "../admin/support";
 import { basic, callWorker, unknownKey } from "../gateway/helpers";
+import { authorizeAndExchange, registerClient } from "../oauth/support";
 import { failedAttempts, forwardNow, keyEvents, keyUsage } from "./support";
 
 /** Every row of every table of every object of a namespace, as text. */
@@ -50,6 +51,24 @@ describe("what is recorded never holds a key, an Authorization value or a query"
     expect(stored).toContain("/x/kg_live_…");
     expect(stored).toContain(`${probe.slice(0, 12)}…`);
     for (const secret of [key.key, probe, basic(key.key), "api_key=", "q=1", "k=kg"]) expect(stored).not.toContain(secret);
+  });
+});
+
+describe("what is recorded never holds an OAuth token either", () => {
+  it("an access or refresh token sent in the path or the user agent is stored cut, like a key", async () => {
+    const app = await registerClient({ scopes: ["read"] });
+    const tenant = await createTenant("Privacy users");
+    const tokens = await authorizeAndExchange(app, { tenant_id: tenant.id, subject: "user_private", scopes: ["read"] });
+    const res = await callWorker(`/t/${tokens.access_token}/${tokens.refresh_token}`, {
+      headers: { authorization: `Bearer ${tokens.access_token}`, "user-agent": `app ${tokens.refresh_token}`, "cf-connecting-ip": uniqueIp() },
+    });
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    await forwardNow(tokens.grantId);
+    const stored = [await objectStorageText(env.KEY_GUARD), await d1Text()].join("\n");
+    expect(stored).toContain("/t/kg_at_…/kg_rt_…");
+    expect(stored).toContain("app kg_rt_…");
+    for (const secret of [tokens.access_token, tokens.refresh_token!]) expect(stored).not.toContain(secret);
   });
 });
 

@@ -1,0 +1,158 @@
+import type { Environment, KeyPolicy, KeyRecord } from "./key";
+import { DEFAULT_WINDOW_NAME, type RateWindow } from "./plan";
+import { SELF_SERVICE_SCOPE } from "./scopes";
+
+/**
+ * The rules of OAuth in keygate, in one place: what a client is, what it may be given, how a
+ * redirect URI and a scope parameter are read, PKCE, and how long each credential lives. Pure, so
+ * the CLI and the console share the lists.
+ */
+
+/** A public client (a browser or native app) holds no secret; a confidential one (a server) does. */
+export const CLIENT_TYPES = ["public", "confidential"] as const;
+export type ClientType = (typeof CLIENT_TYPES)[number];
+
+/** What the API shows of a grant. */
+export const GRANT_STATES = ["active", "revoked"] as const;
+export type GrantState = (typeof GRANT_STATES)[number];
+
+/**
+ * Why a grant ended: an admin revoked it (or the user's grants, or its client), the app revoked one
+ * of its tokens (RFC 7009), a refresh token or an authorization code was used a second time (a
+ * sign that it was stolen), or its client was deleted.
+ */
+export const GRANT_END_REASONS = ["revoked", "token_revoked", "refresh_token_reused", "code_reused", "client_deleted"] as const;
+export type GrantEndReason = (typeof GRANT_END_REASONS)[number];
+
+/** Grants reach the origin for live keys (ORIGIN_URL): an app acts on the real API. */
+export const GRANT_ENVIRONMENT: Environment = "live";
+
+/** A third-party app (camelCase here; snake_case only in SQL and on the wire, as for keys). */
+export interface OAuthClient {
+  id: string;
+  /** The tenant that registered the app; null for an app that registered itself (RFC 7591). */
+  tenantId: string | null;
+  name: string;
+  type: ClientType;
+  redirectUris: string[];
+  /** What the app may be granted. */
+  scopes: string[];
+  /** Each of its grants' rate limit. */
+  limit: number;
+  windowSeconds: number;
+  secretHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+}
+
+/**
+ * What one user of one tenant let one app do (`subject`), or what a confidential app may do for
+ * its own tenant (no subject: client_credentials). Counted and revoked like a key: its own
+ * Durable Object, addressed by the grant's id, holds its policy.
+ */
+export interface Grant {
+  id: string;
+  tenantId: string;
+  clientId: string;
+  subject: string | null;
+  scopes: string[];
+  limit: number;
+  windowSeconds: number;
+  createdAt: number;
+  updatedAt: number;
+  revokedAt: number | null;
+  revokedReason: GrantEndReason | null;
+  tenantActive: boolean;
+  /** The version of the tenant's status (tenants.updated_at), as for keys. */
+  tenantVersion: number;
+}
+
+/** A grant's one rate window: its client's rate limit. */
+export function grantWindows(limit: number, windowSeconds: number): RateWindow[] {
+  return [{ name: DEFAULT_WINDOW_NAME, limit, windowSeconds }];
+}
+
+/**
+ * The grant's policy, as its object holds it: a grant never expires (its tokens do), counts in
+ * one window (its client's rate limit), and spends no credits or quota.
+ */
+export function grantPolicy(grant: Grant): KeyPolicy {
+  const { scopes, limit, windowSeconds, tenantActive } = grant;
+  const status = grant.revokedAt === null ? "active" : "revoked";
+  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota: null };
+}
+
+/** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */
+export function grantRecord(grant: Grant): KeyRecord {
+  return { id: grant.id, tenantId: grant.tenantId, environment: GRANT_ENVIRONMENT, ...grantPolicy(grant) };
+}
+
+export function grantState(grant: Pick<Grant, "revokedAt">): GrantState {
+  return grant.revokedAt === null ? "active" : "revoked";
+}
+
+/**
+ * Scopes an app is never allowed: `*` (an app is given what it names, nothing open-ended) and the
+ * self-service scope (managing a tenant's keys is the tenant's own business, never an app's).
+ */
+export function delegationProblem(scope: string): string | null {
+  if (scope === "*") return "an app is given named scopes, never *";
+  if (scope === SELF_SERVICE_SCOPE) return `${SELF_SERVICE_SCOPE} is for a tenant's own keys, never an app's`;
+  return null;
+}
+
+export const MAX_REDIRECT_URIS = 10;
+export const MAX_REDIRECT_URI_LENGTH = 2000;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
+
+/**
+ * OAuth 2.1 §2.3 and RFC 8252: an absolute URI without a fragment, served over https, or over http
+ * on this machine's loopback (a native app's local listener), or a private-use scheme named after
+ * a domain the app owns (`com.example.app:/callback`). Compared exactly, character for character.
+ */
+export function redirectUriProblem(uri: string): string | null {
+  if (uri.length > MAX_REDIRECT_URI_LENGTH) return `must be at most ${MAX_REDIRECT_URI_LENGTH} characters`;
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return "must be an absolute URI";
+  }
+  if (uri.includes("#")) return "must not have a fragment";
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === "https") return url.host ? null : "must name a host";
+  if (scheme === "http") return LOOPBACK_HOSTS.has(url.hostname) ? null : "must use https (http only on 127.0.0.1, [::1] or localhost)";
+  if (/^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+$/.test(scheme)) return null;
+  return "must use https, http on loopback, or an app's own scheme such as com.example.app";
+}
+
+/** RFC 6749 §3.3: a scope parameter is a space-separated list; each scope once, in the order given. */
+export function scopeList(param: string): string[] {
+  return [...new Set(param.split(" ").filter(Boolean))];
+}
+
+export function scopeParam(scopes: readonly string[]): string {
+  return scopes.join(" ");
+}
+
+/** The scopes of `requested` that `allowed` does not hold (exact names: no `*` among an app's scopes). */
+export function scopesBeyond(requested: readonly string[], allowed: readonly string[]): string[] {
+  return requested.filter((scope) => !allowed.includes(scope));
+}
+
+/** PKCE (RFC 7636): S256 only, as OAuth 2.1 asks; `plain` would show the verifier to whoever sees the request. */
+export const PKCE_METHOD = "S256";
+/** A code verifier: 43-128 unreserved characters. */
+export const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+/** An S256 challenge: base64url of a SHA-256, 43 characters. */
+export const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+
+/** How long an access token is accepted, unless OAUTH_ACCESS_TOKEN_TTL_SECONDS says otherwise. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+/** How long a refresh token can be exchanged, unless OAUTH_REFRESH_TOKEN_TTL_SECONDS says; each exchange gives a new one. */
+export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 86_400;
+/** An authorization code: exchanged at once by the app that asked for it, or never. */
+export const CODE_TTL_SECONDS = 60;
+/** The signed request the consent page receives: time for a user to sign in and decide. */
+export const REQUEST_TTL_SECONDS = 600;

@@ -1,0 +1,292 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import {
+  CLIENT_TYPES,
+  CODE_CHALLENGE,
+  delegationProblem,
+  MAX_REDIRECT_URIS,
+  PKCE_METHOD,
+  redirectUriProblem,
+  scopeList,
+  scopeParam,
+  scopesBeyond,
+} from "../authority/oauth";
+import { DEFAULT_SCOPES } from "../authority/scopes";
+import type { Config } from "../config";
+import { clientIp } from "../guards/throttle";
+import { ApiError, errorResponse, OAuthError, oauthErrorResponse, type AuthorizationErrorCode } from "../http/errors";
+import { toApiError } from "../http/on-error";
+import type { RequestVariables } from "../request-context";
+import { storedAddress } from "../usage/addresses";
+import { getClient } from "../store/oauth-client-repo";
+import { getTenant } from "../store/tenant-repo";
+import { hashKey } from "../keys/hash";
+import { isWellFormedToken } from "../keys/token-format";
+import { getToken } from "../store/oauth-token-repo";
+import { appActor } from "../admin/audit-trail";
+import { redirectBack } from "./authorizations";
+import { authenticateClient } from "./client-auth";
+import { createClient } from "./clients";
+import { endGrant } from "./grants";
+import { formParams, required, singleParams } from "./params";
+import { signRequest } from "./requests";
+import { describeOAuthServer } from "./server-docs";
+import { AUTHORIZATION_SERVER_METADATA, PROTECTED_RESOURCE_METADATA } from "./well-known";
+import { clientCredentials, exchangeCode, refreshTokens, type TokenRequest } from "./token-grants";
+import type { TokenResponse } from "./tokens";
+
+/**
+ * keygate as an OAuth 2.1 authorization server for the API it fronts: metadata (RFC 8414, RFC
+ * 9728) on the API's own host, and the authorization, token, revocation (RFC 7009) and, when the
+ * operator turns it on, registration (RFC 7591) endpoints under keygate's prefix. Their errors are
+ * RFC 6749's `{"error", "error_description"}`, never keygate's envelope.
+ */
+type OAuthEnv = { Bindings: Env; Variables: RequestVariables };
+
+export const OAUTH_PREFIX = "/_keygate/oauth";
+
+const AUTHORIZE = `${OAUTH_PREFIX}/authorize`;
+const TOKEN = `${OAUTH_PREFIX}/token`;
+const REVOKE = `${OAUTH_PREFIX}/revoke`;
+const REGISTER = `${OAUTH_PREFIX}/register`;
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_STATE_LENGTH = 1024;
+
+export const oauthServer = new OpenAPIHono<OAuthEnv>();
+describeOAuthServer(oauthServer, {
+  authorize: AUTHORIZE,
+  token: TOKEN,
+  revoke: REVOKE,
+  register: REGISTER,
+  serverMetadata: AUTHORIZATION_SERVER_METADATA,
+  resourceMetadata: PROTECTED_RESOURCE_METADATA,
+});
+
+oauthServer.use(
+  `${OAUTH_PREFIX}/*`,
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new OAuthError("invalid_request", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+
+/** keygate's issuer identifier: the origin (scheme, host and port) the client reached it at. */
+function issuerOf(c: Context<OAuthEnv>): string {
+  return new URL(c.req.url).origin;
+}
+
+/** What apps may ask for: the scopes ROUTE_SCOPES names and the defaults, never `*` or keys:manage. */
+function scopesSupported(config: Config): string[] {
+  const named = [...config.routeScopes.map((rule) => rule.scope), ...DEFAULT_SCOPES];
+  return [...new Set(named)].filter((scope) => delegationProblem(scope) === null);
+}
+
+const CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"];
+const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"];
+
+oauthServer.get(AUTHORIZATION_SERVER_METADATA, (c) => {
+  const issuer = issuerOf(c);
+  const { config } = c.get("services");
+  return c.json({
+    issuer,
+    authorization_endpoint: `${issuer}${AUTHORIZE}`,
+    token_endpoint: `${issuer}${TOKEN}`,
+    revocation_endpoint: `${issuer}${REVOKE}`,
+    ...(config.oauth.dynamicRegistration ? { registration_endpoint: `${issuer}${REGISTER}` } : {}),
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types_supported: GRANT_TYPES,
+    code_challenge_methods_supported: [PKCE_METHOD],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    scopes_supported: scopesSupported(config),
+    authorization_response_iss_parameter_supported: true,
+  });
+});
+
+oauthServer.get(PROTECTED_RESOURCE_METADATA, (c) => {
+  const issuer = issuerOf(c);
+  return c.json({
+    resource: issuer,
+    authorization_servers: [issuer],
+    scopes_supported: scopesSupported(c.get("services").config),
+    bearer_methods_supported: ["header"],
+  });
+});
+
+/**
+ * An error the authorization endpoint sends back to the app, once the app and its redirect URI are
+ * known to be real (RFC 6749 §4.1.2.1): before that, nothing is redirected anywhere.
+ */
+class RedirectedError extends Error {
+  constructor(
+    readonly code: AuthorizationErrorCode,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+oauthServer.get(AUTHORIZE, async (c) => {
+  const services = c.get("services");
+  const { config } = services;
+  const params = singleParams(new URL(c.req.url).searchParams);
+  const clientId = required(params, "client_id");
+  const client = await getClient(services.db, clientId);
+  if (!client || client.deletedAt !== null) throw new OAuthError("invalid_request", "Unknown client_id.");
+  const redirectUri = required(params, "redirect_uri");
+  if (!client.redirectUris.includes(redirectUri)) throw new OAuthError("invalid_request", "redirect_uri is not one the client registered (they are compared exactly).");
+  const state = params.get("state");
+  if (state !== null && state.length > MAX_STATE_LENGTH) throw new OAuthError("invalid_request", `state must be at most ${MAX_STATE_LENGTH} characters.`);
+  const back = { redirectUri, state, issuer: issuerOf(c) };
+  try {
+    if (params.get("response_type") !== "code") throw new RedirectedError("unsupported_response_type", 'response_type must be "code".');
+    const challenge = params.get("code_challenge");
+    if (challenge === null) throw new RedirectedError("invalid_request", "code_challenge is required: keygate requires PKCE.");
+    if (params.get("code_challenge_method") !== PKCE_METHOD) throw new RedirectedError("invalid_request", "code_challenge_method must be S256.");
+    if (!CODE_CHALLENGE.test(challenge)) throw new RedirectedError("invalid_request", "code_challenge must be the base64url SHA-256 of the code verifier (43 characters).");
+    const scope = params.get("scope");
+    const scopes = scope === null ? client.scopes : scopeList(scope);
+    const excess = scopesBeyond(scopes, client.scopes);
+    if (excess.length > 0) throw new RedirectedError("invalid_scope", `The app may not be granted ${excess.join(", ")}.`);
+    if (client.tenantId !== null && (await getTenant(services.db, client.tenantId))?.status !== "active") {
+      throw new RedirectedError("unauthorized_client", "The app's tenant is suspended.");
+    }
+    if (!config.oauth.consentUrl) throw new RedirectedError("server_error", "No consent page is configured (OAUTH_CONSENT_URL).");
+    const request = await signRequest(config, { issuer: back.issuer, clientId: client.id, clientName: client.name, redirectUri, scopes, state, codeChallenge: challenge }, services.clock.now());
+    const consent = new URL(config.oauth.consentUrl);
+    consent.searchParams.set("request", request);
+    return c.redirect(consent.toString(), 302);
+  } catch (error) {
+    if (!(error instanceof RedirectedError)) throw error;
+    return c.redirect(redirectBack(back, { error: error.code, error_description: error.description }), 302);
+  }
+});
+
+const TOKEN_GRANTS: Record<string, (request: TokenRequest) => Promise<TokenResponse>> = {
+  authorization_code: exchangeCode,
+  refresh_token: refreshTokens,
+  client_credentials: clientCredentials,
+};
+
+oauthServer.post(TOKEN, async (c) => {
+  const services = c.get("services");
+  const params = await formParams(c.req.raw);
+  const grantType = required(params, "grant_type");
+  const grant = TOKEN_GRANTS[grantType];
+  if (!grant || !Object.hasOwn(TOKEN_GRANTS, grantType)) {
+    throw new OAuthError("unsupported_grant_type", `grant_type must be one of ${Object.keys(TOKEN_GRANTS).join(", ")}.`);
+  }
+  // A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
+  const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
+    const client = await authenticateClient(services, c.req.raw.headers, params);
+    return grant({ services, client, params, requestId: c.get("requestId") });
+  });
+  return c.json(response, 200, { pragma: "no-cache" });
+});
+
+/**
+ * RFC 7009: revoking an access or refresh token revokes its whole grant (the RFC lets a server
+ * revoke related tokens), so every token of it is refused on its very next use without any
+ * per-token state in the grant's object. An unknown token is answered 200, as the RFC asks.
+ */
+oauthServer.post(REVOKE, async (c) => {
+  const services = c.get("services");
+  const params = await formParams(c.req.raw);
+  const token = required(params, "token");
+  await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
+    const client = await authenticateClient(services, c.req.raw.headers, params);
+    const { keyPrefix } = services.config;
+    if (!isWellFormedToken(token, keyPrefix, "access") && !isWellFormedToken(token, keyPrefix, "refresh")) return;
+    const stored = await getToken(services.db, await hashKey(token));
+    if (!stored) return;
+    if (stored.clientId !== client.id) throw new OAuthError("invalid_grant", "The token was issued to another client.");
+    await endGrant(services, appActor(client.id, c.get("requestId")), stored.grant, "token_revoked");
+  });
+  return c.body(null, 200);
+});
+
+const Registration = z.object({
+  redirect_uris: z.array(z.string()).min(1).max(MAX_REDIRECT_URIS),
+  client_name: z.string().trim().min(1).max(200).optional(),
+  token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS as [string, ...string[]]).default("client_secret_basic"),
+  grant_types: z.array(z.enum(["authorization_code", "refresh_token"])).default(["authorization_code", "refresh_token"]),
+  response_types: z.array(z.literal("code")).default(["code"]),
+  scope: z.string().max(4000).optional(),
+});
+
+/**
+ * RFC 7591, when OAUTH_DYNAMIC_REGISTRATION=true: an app registers itself, as MCP clients do. It
+ * belongs to no tenant (so it has no client_credentials), may ask only for the scopes the metadata
+ * offers, and gets the default rate limit per grant. Off, the endpoint does not exist (404).
+ */
+oauthServer.post(REGISTER, async (c) => {
+  const services = c.get("services");
+  const { config } = services;
+  if (!config.oauth.dynamicRegistration) {
+    throw new ApiError("not_found", "Dynamic client registration is turned off here (OAUTH_DYNAMIC_REGISTRATION).");
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new OAuthError("invalid_client_metadata", "The body must be a JSON object.");
+  }
+  const parsed = Registration.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join(".") || "body";
+    throw new OAuthError(field.startsWith("redirect_uris") ? "invalid_redirect_uri" : "invalid_client_metadata", `${field}: ${issue.message}`);
+  }
+  const input = parsed.data;
+  for (const uri of input.redirect_uris) {
+    const problem = redirectUriProblem(uri);
+    if (problem) throw new OAuthError("invalid_redirect_uri", `${uri}: ${problem}`);
+  }
+  const supported = scopesSupported(config);
+  const scopes = input.scope === undefined ? supported : scopeList(input.scope);
+  const excess = scopesBeyond(scopes, supported);
+  if (excess.length > 0 || scopes.length === 0) throw new OAuthError("invalid_client_metadata", `scope may name only ${supported.join(", ")}.`);
+  const type = input.token_endpoint_auth_method === "none" ? CLIENT_TYPES[0] : CLIENT_TYPES[1];
+  const actor = { type: "client" as const, id: storedAddress(config, c.req.raw.headers) ?? "unknown", requestId: c.get("requestId") };
+  const { limit, windowSeconds } = config.defaultRateLimit;
+  const name = input.client_name ?? "Unnamed app";
+  const { client, secret } = await createClient(services, actor, { tenantId: null, name, type, redirectUris: input.redirect_uris, scopes, limit, windowSeconds });
+  return c.json(
+    {
+      client_id: client.id,
+      ...(secret === null ? {} : { client_secret: secret, client_secret_expires_at: 0 }),
+      client_id_issued_at: Math.floor(client.createdAt / 1000),
+      client_name: client.name,
+      redirect_uris: client.redirectUris,
+      token_endpoint_auth_method: input.token_endpoint_auth_method,
+      grant_types: input.grant_types,
+      response_types: input.response_types,
+      scope: scopeParam(client.scopes),
+    },
+    201,
+  );
+});
+
+/**
+ * Every refusal in RFC 6749's form. keygate's own refusals on the way (the failed-attempt limit,
+ * storage or configuration trouble) are said in the same form with the nearest code.
+ */
+oauthServer.onError((error, c) => {
+  const requestId = c.get("requestId");
+  if (error instanceof OAuthError) return oauthErrorResponse(error, requestId);
+  const api = toApiError(error);
+  // The registration endpoint while it is off: no such route, as any other of keygate's would say.
+  if (api.code === "not_found") return errorResponse(api, requestId);
+  return oauthErrorResponse(asOAuthError(api), requestId);
+});
+
+function asOAuthError(error: ApiError): OAuthError {
+  if (error.code === "too_many_failed_attempts") return new OAuthError("too_many_failed_attempts", error.message, error.headers);
+  if (error.status === 503) return new OAuthError("temporarily_unavailable", error.message);
+  if (error.status >= 500) return new OAuthError("server_error", error.message);
+  return new OAuthError("invalid_request", error.message);
+}
