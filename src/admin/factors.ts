@@ -22,7 +22,8 @@ import {
 } from "../store/factor-repo";
 import { endEnrolmentOnly } from "../store/session-repo";
 import { ownAdmin, passkeyView } from "./account";
-import { actorOf, adminResource, auditStatement } from "./audit-trail";
+import { actorOf } from "./audit-trail";
+import { adminResource, auditStatement } from "../store/audit-trail";
 import type { AdminEnv } from "./context";
 import { Code, PasskeyCreated, PasskeyOptions, PasskeyRegistration, RecoveryCodes, TotpEnrolment } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";

@@ -8,7 +8,7 @@ import { prefixedId } from "../keys/random";
 import type { Services } from "../services";
 import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
 import { getTenant } from "../store/tenant-repo";
-import { auditStatement, keyResource, type Actor } from "./audit-trail";
+import { auditStatement, keyResource, type Actor } from "../store/audit-trail";
 import type { KeySettings } from "./key-bounds";
 import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { ERROR_STATUS, type ErrorCode } from "../http/errors";
+import { ERROR_CODES, ERROR_STATUS, type ErrorCode } from "../http/errors";
+import { ErrorEnvelope } from "../http/error-envelope";
 
 /** OpenAPI response declarations, so every route documents its answers the same way. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
@@ -9,26 +10,11 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({ 
 // Codes only the proxy gives: the admin API never talks to the origin.
 const PROXY_ONLY = new Set<ErrorCode>(["origin_unreachable", "origin_timeout"]);
 
-const ALL_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
-
-/** The error envelope, its `code` an enum of the one error table (http/errors.ts). */
-export const ErrorEnvelope = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.enum(ALL_CODES as [ErrorCode, ...ErrorCode[]]),
-      message: z.string(),
-      details: z.record(z.string(), z.unknown()).nullable(),
-    }),
-    requestId: z.string(),
-  })
-  .openapi("Error");
-
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 
 /** The codes the admin API answers with `status`, read off the error table. */
 export function codesFor(status: ErrorStatus): ErrorCode[] {
-  return ALL_CODES.filter((code) => ERROR_STATUS[code] === status && !PROXY_ONLY.has(code));
+  return ERROR_CODES.filter((code) => ERROR_STATUS[code] === status && !PROXY_ONLY.has(code));
 }
 
 /** One status's envelope: the shared schema, with this status's codes listed. */

@@ -10,7 +10,8 @@ import { MAX_SESSION_SECONDS, sessionEnd, signInAgain } from "../identity/sessio
 import { hashKey } from "../keys/hash";
 import { getAdmin, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { getSessionBySecretHash, revokeSession, type SessionRow } from "../store/session-repo";
-import { actorOf, adminResource, auditStatement } from "./audit-trail";
+import { actorOf } from "./audit-trail";
+import { adminResource, auditStatement } from "../store/audit-trail";
 import type { MiddlewareHandler } from "hono";
 import type { AdminEnv, Principal } from "./context";
 import { invalidToken, sessionEnded } from "./credentials";

@@ -15,7 +15,7 @@ import { insertChallenge, peekChallenge, pruneChallenges, takeChallenge } from "
 import { factorSummary } from "../store/factor-repo";
 import { insertSession, pruneSessions, type SessionKind, type SessionRow } from "../store/session-repo";
 import { storedAddress } from "../usage/addresses";
-import { adminResource, auditStatement } from "./audit-trail";
+import { adminResource, auditStatement } from "../store/audit-trail";
 import { invalidToken } from "./credentials";
 
 /**

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { signinSettings, storeSigninSettings, type SigninSettings } from "../identity/signin-settings";
-import { actorOf, auditStatement, type Resource } from "./audit-trail";
+import { actorOf } from "./audit-trail";
+import { auditStatement, type Resource } from "../store/audit-trail";
 import type { AdminEnv } from "./context";
 import { SigninMethods, SigninSettingsUpdate, SigninSettingsView } from "./identity-schemas";
 import { permit } from "./permissions";

@@ -12,7 +12,7 @@ import { isLoopbackHost } from "../settings";
 import { getAdminByEmail, insertAdmin, type AdminRow } from "../store/admin-repo";
 import { insertAuditEvent } from "../store/audit-repo";
 import { storedAddress } from "../usage/addresses";
-import { adminResource, auditStatement } from "./audit-trail";
+import { adminResource, auditStatement } from "../store/audit-trail";
 import { CONSOLE_PATH } from "./console";
 import type { AdminEnv } from "./context";
 import { errors } from "./responses";

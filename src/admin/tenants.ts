@@ -19,7 +19,8 @@ import {
   updateTenant,
   type TenantRow,
 } from "../store/tenant-repo";
-import { actorOf, auditStatement, tenantResource } from "./audit-trail";
+import { actorOf } from "./audit-trail";
+import { auditStatement, tenantResource } from "../store/audit-trail";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";

@@ -1,9 +1,8 @@
 import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config";
-import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
 import { isAdminRole, type AdminRole } from "../authority/roles";
-import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
+import { signingKey } from "../identity/signing-key";
 import { invalidToken } from "./credentials";
 
 /**
@@ -37,17 +36,6 @@ export interface TokenSubject {
   id: string;
   role: AdminRole;
   session_epoch: number;
-}
-
-const encoder = new TextEncoder();
-
-/** JWT_SECRET, which signs admin tokens and the OAuth consent page's requests (each with its own audience and type). */
-export function signingKey(config: Config): Uint8Array {
-  const secret = config.jwtSecret;
-  if (!secret || tooShortSecret(secret)) {
-    throw new ApiError("configuration_error", `keygate is misconfigured: JWT_SECRET must be set, at least ${MIN_SECRET_LENGTH} characters.`);
-  }
-  return encoder.encode(secret);
 }
 
 /** Fails fast (500 configuration_error) before any password is checked or sign-in recorded. */

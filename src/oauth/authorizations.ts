@@ -7,7 +7,7 @@ import type { Services } from "../services";
 import { getClient } from "../store/oauth-client-repo";
 import { insertCode, pruneCodes } from "../store/oauth-token-repo";
 import { getTenant } from "../store/tenant-repo";
-import { auditStatement, type Actor } from "../admin/audit-trail";
+import { auditStatement, type Actor } from "../store/audit-trail";
 import { readRequest, type AuthorizationRequest } from "./requests";
 
 /**

@@ -6,7 +6,7 @@ import { generateToken } from "../keys/token-format";
 import type { Services } from "../services";
 import { getClient, insertClient, markClientDeleted, updateClient, type ClientChange } from "../store/oauth-client-repo";
 import { getTenant } from "../store/tenant-repo";
-import { auditStatement, oauthClientResource, type Actor } from "../admin/audit-trail";
+import { auditStatement, oauthClientResource, type Actor } from "../store/audit-trail";
 import { conformGrants, endGrants, type FanoutResult } from "./grants";
 
 /**

@@ -14,7 +14,7 @@ import {
   type NewGrant,
 } from "../store/oauth-grant-repo";
 import { getTenant } from "../store/tenant-repo";
-import { auditStatement, grantResource, type Actor } from "../admin/audit-trail";
+import { auditStatement, grantResource, type Actor } from "../store/audit-trail";
 
 /**
  * A grant's life follows a key's order: its Durable Object first (it alone decides requests with

@@ -1,7 +1,7 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { CODE_TTL_SECONDS, REQUEST_TTL_SECONDS } from "../authority/oauth";
 import { OAUTH_ERROR_STATUS, type OAuthErrorCode } from "../http/errors";
-import { ErrorEnvelope } from "../admin/responses";
+import { ErrorEnvelope } from "../http/error-envelope";
 
 /**
  * The OAuth endpoints in the API document. They are plain routes (their validation must answer in

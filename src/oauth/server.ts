@@ -24,7 +24,7 @@ import { getTenant } from "../store/tenant-repo";
 import { hashKey } from "../keys/hash";
 import { isWellFormedToken } from "../keys/token-format";
 import { getToken } from "../store/oauth-token-repo";
-import { appActor } from "../admin/audit-trail";
+import { appActor } from "../store/audit-trail";
 import { redirectBack } from "./authorizations";
 import { authenticateClient } from "./client-auth";
 import { createClient } from "./clients";

@@ -8,7 +8,7 @@ import { isWellFormedToken } from "../keys/token-format";
 import type { Services } from "../services";
 import { clientOwnGrant, getGrant } from "../store/oauth-grant-repo";
 import { getCodeByHash, getToken, markCodeUsed, markRefreshUsed, pruneExpiredTokens, type StoredCode } from "../store/oauth-token-repo";
-import { appActor } from "../admin/audit-trail";
+import { appActor } from "../store/audit-trail";
 import { createGrant, endGrant } from "./grants";
 import { required, type OAuthParams } from "./params";
 import { s256Challenge } from "./pkce";
