@@ -46,7 +46,7 @@ adminRoutes.openapi(
   async (c) => {
     const { email, password, role } = c.req.valid("json");
     if (await getAdminByEmail(c.var.services.db, email)) throw emailTaken();
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const row: AdminRow = {
       id: prefixedId("adm"),
       email,
@@ -107,7 +107,7 @@ adminRoutes.openapi(
     const change = c.req.valid("json");
     const current = await loadAdmin(c.var.services, c.req.valid("param").id);
     if (change.role !== undefined && change.role !== "owner") await assertNotLastOwner(c.var.services, current);
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const password = change.password !== undefined ? await hashPassword(change.password) : undefined;
     // The audit trail says that the password changed, never what to.
     const details = { ...(change.role !== undefined ? { role: change.role } : {}), ...(password ? { password_changed: true } : {}) };
@@ -134,7 +134,7 @@ adminRoutes.openapi(
   async (c) => {
     const row = await loadAdmin(c.var.services, c.req.valid("param").id);
     await assertNotLastOwner(c.var.services, row);
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     await c.var.services.db.batch([
       deleteAdmin(c.var.services.db, row.id),
       auditStatement(c.var.services.db, actorOf(c), "admin.deleted", adminResource(row), now, { email: row.email }, { ifChanged: true }),

@@ -55,7 +55,7 @@ tenantRoutes.openapi(
   }),
   async (c) => {
     const { name } = c.req.valid("json");
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const row: TenantRow = { id: prefixedId("ten"), name, status: "active", created_at: now, updated_at: now };
     await c.var.services.db.batch([insertTenant(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "tenant.created", tenantResource(row), now)]);
     return c.json(tenantView(row), 201);
@@ -114,7 +114,7 @@ tenantRoutes.openapi(
     const id = c.req.valid("param").id;
     const current = await loadTenant(c.var.services, id);
     const db = c.var.services.db;
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const action =
       change.status !== undefined && change.status !== current.status ? (change.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated";
     // The update changes no row when nothing differs (a repeat, or a concurrent call made the
