@@ -80,7 +80,7 @@ function adminTokenTooShort(): ApiError {
  * (`sid`) also needs that session to be live (session-policy.ts): signing out ends its tokens at once.
  */
 export async function verifyAdminToken(services: Services, token: string): Promise<{ admin: AdminRow; claims: TokenClaims }> {
-  const claims = await verifyToken(services.config, token);
+  const claims = await verifyToken(services, token);
   const admin = await getAdmin(services.db, claims.sub);
   if (!admin || admin.session_epoch !== claims.epoch) throw invalidToken();
   if (claims.sid !== undefined) {

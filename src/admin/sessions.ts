@@ -111,7 +111,7 @@ sessionRoutes.openapi(
     const session = startSession(admin, await hashKey(secret), services.clock.now());
     await insertSession(services.db, session).run();
     sessionCookie(c, secret);
-    return tokenResponse(c, await issueToken(services.config, admin, authTime, session.id));
+    return tokenResponse(c, await issueToken(services, admin, authTime, session.id));
   },
 );
 
@@ -128,7 +128,7 @@ sessionRoutes.openapi(
     assertSameSite(c);
     const { services } = c.var;
     const { session, admin } = await cookieSession(c);
-    return tokenResponse(c, await issueToken(services.config, admin, Math.floor(session.created_at / 1000), session.id));
+    return tokenResponse(c, await issueToken(services, admin, Math.floor(session.created_at / 1000), session.id));
   },
 );
 

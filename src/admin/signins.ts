@@ -39,7 +39,7 @@ signinRoutes.openapi(
     const { services } = c.var;
     const { admin, authTime, sessionId } =
       body.grant_type === "password" ? await passwordGrant(services, caller, body.email, body.password) : await refreshGrant(services, caller);
-    const token = await issueToken(c.var.services.config, admin, authTime, sessionId);
+    const token = await issueToken(services, admin, authTime, sessionId);
     return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: TOKEN_TTL_SECONDS }, 200);
   },
 );

@@ -1,4 +1,5 @@
 import { jwtVerify, SignJWT } from "jose";
+import type { Clock } from "../clock";
 import type { Config } from "../config";
 import { ApiError } from "../http/errors";
 import { prefixedId } from "../keys/random";
@@ -49,26 +50,37 @@ function signingKey(config: Config): Uint8Array {
   return encoder.encode(secret);
 }
 
+/**
+ * What signing and checking a token need: the secret, and the clock its `iat` and `exp` are read
+ * on (jose would otherwise read the platform's time, so a moved clock and a token's expiry would
+ * disagree).
+ */
+export interface TokenServices {
+  config: Config;
+  clock: Clock;
+}
+
 /** Fails fast (500 configuration_error) before any password is checked or sign-in recorded. */
 export function assertTokensConfigured(config: Config): void {
   signingKey(config);
 }
 
 /** `authTime`: when the password was given (now for a password grant, the old token's for a refresh). */
-export function issueToken(config: Config, admin: TokenSubject, authTime: number, sessionId?: string): Promise<string> {
+export function issueToken({ config, clock }: TokenServices, admin: TokenSubject, authTime: number, sessionId?: string): Promise<string> {
+  const issuedAt = Math.floor(clock.now() / 1000);
   return new SignJWT({ role: admin.role, epoch: admin.session_epoch, auth_time: authTime, ...(sessionId ? { sid: sessionId } : {}) })
     .setProtectedHeader({ alg: ALGORITHM, typ: TYPE })
     .setSubject(admin.id)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setJti(prefixedId("jti"))
-    .setIssuedAt()
-    .setExpirationTime(`${TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + TOKEN_TTL_SECONDS)
     .sign(signingKey(config));
 }
 
 /** The claims of a valid token, or 401 invalid_token: the caller learns nothing more specific. */
-export async function verifyToken(config: Config, token: string): Promise<TokenClaims> {
+export async function verifyToken({ config, clock }: TokenServices, token: string): Promise<TokenClaims> {
   const key = signingKey(config);
   try {
     const { payload } = await jwtVerify(token, key, {
@@ -76,6 +88,7 @@ export async function verifyToken(config: Config, token: string): Promise<TokenC
       issuer: ISSUER,
       audience: AUDIENCE,
       typ: TYPE,
+      currentDate: new Date(clock.now()),
       requiredClaims: ["sub", "jti", "iat", "exp", "epoch", "auth_time"],
     });
     const { sub, jti, iat, exp, role, epoch, auth_time, sid } = payload;
