@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keygate, type KeygateVariables } from "../../src/client/hono";
 import { keyEvents } from "../usage/support";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
@@ -221,7 +221,6 @@ describe("every way in reads a verification's path as the proxy reads a request'
     const key = await createKey({ scopes: ["read", "servers"] });
     await verifyOverHttp({ key: key.key, method: "GET", path: "/x/../servers?format=csv#top" });
     await keygateBinding.verify({ key: key.key, path: "/servers/./1?secret=1" });
-    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(2));
     expect((await keyEvents(key.id)).map((event) => event.path)).toEqual(["/servers/1", "/servers"]);
   });
 });
