@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { keygate, type KeygateVariables } from "../../src/client/hono";
+import { systemClock } from "../../src/clock";
 import { keyEvents } from "../usage/support";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { honoApi, keygateBinding, verifyOverHttp } from "../support/verify";
@@ -78,7 +79,7 @@ describe("what verify answers", () => {
       limits: [{ name: "default", limit: 60, remaining: 59, window_seconds: 60 }],
       retry_after: null,
     });
-    expect(valid.ratelimit!.reset).toBeGreaterThan(Date.now());
+    expect(valid.ratelimit!.reset).toBeGreaterThan(systemClock.now());
     expect(valid.limits[0]!.reset).toBe(valid.ratelimit!.reset);
     expect(await keygateBinding.verify({ key: "kg_live_notakey" })).toEqual({
       valid: false,

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
 import { attemptBucket, clientIp } from "../../src/guards/throttle";
 import { hashKey } from "../../src/keys/hash";
 import { generateKey } from "../../src/keys/format";
@@ -66,7 +67,7 @@ describe("failed authentications are limited per client address (30 per minute)"
     const revoked = await createKey();
     expect((await admin("POST", `/keys/${revoked.id}/revoke`)).status).toBe(200);
     const expired = await createKey();
-    await writeThroughKeyGuard(expired, { expiresAt: Date.now() - 1 });
+    await writeThroughKeyGuard(expired, { expiresAt: systemClock.now() - 1 });
 
     for (let i = 0; i < 10; i++) expect(await attempt(unknownKey(), ip)).toMatchObject({ status: 401, code: "invalid_key" });
     for (let i = 0; i < 10; i++) expect(await attempt(revoked.key, ip)).toMatchObject({ status: 401, code: "revoked_key" });
