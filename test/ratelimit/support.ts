@@ -107,7 +107,7 @@ export async function resetObject(keyId: string): Promise<void> {
  * counted. For tests that move the clock past that moment, or restart the object, rather than
  * wait for it.
  */
-export function runDueWrite(key: string | DurableObjectStub<KeyGuard> | DurableObjectStub<AttemptGuard>): Promise<void> {
-  const stub: DurableObjectStub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
-  return runInDurableObject(stub, (instance) => (instance as unknown as { writeDue(): void }).writeDue());
+export function runDueWrite<T extends KeyGuard | AttemptGuard>(key: string | DurableObjectStub<T>): Promise<void> {
+  const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
+  return runInDurableObject<KeyGuard | T, void>(stub, (instance) => (instance as unknown as { writeDue(): void }).writeDue());
 }

@@ -5,13 +5,21 @@ import { ADMIN_TOKEN, admin, createKey, uniqueIp } from "../support/client";
 import { json } from "../admin/support";
 import { basic, callWorker, unknownKey } from "../gateway/helpers";
 import { failedAttempts, forwardNow, keyEvents, keyUsage } from "./support";
+import { runDueWrite } from "../ratelimit/support";
+import type { AttemptGuard } from "../../src/guards/attempt-guard";
+import type { KeyGuard } from "../../src/guards/key-guard";
 
-/** Every row of every table of every object of a namespace, as text. */
-async function objectStorageText<T extends Rpc.DurableObjectBranded>(namespace: DurableObjectNamespace<T>): Promise<string> {
+/**
+ * Every row of every table of every object of a namespace, as text, once each object has written
+ * what it counted in memory (its timer's write, run now rather than waited for).
+ */
+async function objectStorageText<T extends KeyGuard | AttemptGuard>(namespace: DurableObjectNamespace<T>): Promise<string> {
   const texts: string[] = [];
   for (const id of await listDurableObjectIds(namespace)) {
+    const stub = namespace.get(id);
+    await runDueWrite(stub);
     texts.push(
-      await runInDurableObject(namespace.get(id), (_instance, state) => {
+      await runInDurableObject(stub, (_instance, state) => {
         const sql = state.storage.sql;
         const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray();
         return JSON.stringify(tables.map(({ name }) => sql.exec(`SELECT * FROM "${name}"`).toArray()));
