@@ -53,7 +53,7 @@ tenantRoutes.openapi(
   }),
   async (c) => {
     const { name } = c.req.valid("json");
-    const now = Date.now();
+    const now = c.var.services.clock.now();
     const row: TenantRow = { id: prefixedId("ten"), name, status: "active", created_at: now, updated_at: now };
     await c.var.services.db.batch([insertTenant(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "tenant.created", tenantResource(row), now)]);
     return c.json(tenantView(row), 201);

@@ -32,7 +32,7 @@ gatewayApp.use(requestContext());
 gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.get("neededScopes"), charge: (c) => ({ units: c.get("cost"), counted: true }) }), async (c) => {
   // c.get, not c.var, on this path: each c.var read copies every variable into a new object.
   const identity = c.get("keygate");
-  return forwardToOrigin(c.req.raw, c.get("url"), c.get("services").config, { identity, carriers: c.get("keyCarriers"), body: c.get("body") }, c.get("requestId"));
+  return forwardToOrigin(c.req.raw, c.get("url"), c.get("services"), { identity, carriers: c.get("keyCarriers"), body: c.get("body") }, c.get("requestId"));
 });
 gatewayApp.onError(onError);
 
@@ -53,11 +53,12 @@ function routeAccess(): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const request = c.req.raw;
     const url = new URL(request.url);
-    const { config } = c.get("services");
+    const services = c.get("services");
+    const { config } = services;
     const preflight = isPreflight(request);
     if (preflight || isPublicPath(config, spelledPath(request.url))) {
       const carriers = keyCarriers(request.headers, (candidate) => isWellFormedKey(candidate, config.keyPrefix));
-      return forwardToOrigin(request, url, config, { identity: null, carriers, body: preflight ? null : request.body }, c.get("requestId"));
+      return forwardToOrigin(request, url, services, { identity: null, carriers, body: preflight ? null : request.body }, c.get("requestId"));
     }
     const { scopes, cost, body } = await scopesOf(config, request, url);
     c.set("url", url);

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { systemClock, type Clock } from "../clock";
 import type { WindowState } from "../authority/window";
 import { ATTEMPT_RETENTION_MS, bucketStart } from "../usage/buckets";
 import { ATTEMPT_FLUSH_MS, AttemptLog, type AttemptDetail, type AttemptEventRow } from "../usage/attempt-log";
@@ -19,11 +20,12 @@ export interface AttemptWindow extends WindowState {
  * nobody can probe keys or passwords at line rate.
  */
 export class AttemptGuard extends DurableObject<Env> {
+  private readonly clock: Clock = systemClock;
   private readonly window: SlidingWindow;
   private readonly windowRows: WindowRows;
   private readonly attempts: AttemptLog;
   /** Attempts are written after the reply, at most once every ATTEMPT_FLUSH_MS (see WriteBehind). */
-  private readonly writes = new WriteBehind(() => this.persist());
+  private readonly writes = new WriteBehind(() => this.writeDue());
   private writtenAt = Number.NEGATIVE_INFINITY;
   /** Until when the last refusal said the subject is blocked (memory only: after a restart, one more "first"). */
   private blockedUntil = 0;
@@ -43,7 +45,7 @@ export class AttemptGuard extends DurableObject<Env> {
    * also recorded: what the client was answered, where, and with which key's display form.
    */
   recordAttempt(limit: number, windowSeconds: number, failure?: { code: string } & AttemptDetail): AttemptWindow {
-    const window = this.window.tryAdmit(Date.now(), limit, windowSeconds * 1000);
+    const window = this.window.tryAdmit(this.clock.now(), limit, windowSeconds * 1000);
     const firstRefusal = !window.admitted && window.now >= this.blockedUntil;
     if (!window.admitted) this.blockedUntil = window.now + window.retryAfterMs;
     if (failure) this.attempts.record(window.now, window.admitted ? failure.code : "too_many_failed_attempts", failure);
@@ -55,19 +57,20 @@ export class AttemptGuard extends DurableObject<Env> {
 
   /** An alarm set by an earlier release, which wrote failures this way: writes what waits. */
   override alarm(): void {
-    this.persist();
+    this.writeDue();
   }
 
-  private persist(): void {
+  /** What the timer writes: the window's changes and the failures counted since the last write. */
+  private writeDue(): void {
     this.writes.cancel();
-    this.writtenAt = Date.now();
+    this.writtenAt = this.clock.now();
     this.windowRows.write(this.window.takeChanges());
     this.attempts.flush();
   }
 
   /** The recorded failures: hourly counts of the last 7 days and the newest `limit` events. */
   failures(limit: number): { hours: { hour: number; counts: Record<string, number> }[]; events: AttemptEventRow[] } {
-    const now = Date.now();
+    const now = this.clock.now();
     this.attempts.flush();
     return {
       hours: this.attempts.hours.read(bucketStart(now - ATTEMPT_RETENTION_MS, "hour"), now + 1).map(([hour, counts]) => ({ hour, counts })),

@@ -1,3 +1,4 @@
+import type { Clock } from "../clock";
 import type { Config } from "../config";
 import type { Carrier } from "../credentials/extract";
 import { OVERRIDE_HEADERS } from "../http/method-overrides";
@@ -73,7 +74,7 @@ export interface Forwarding {
 export async function forwardToOrigin(
   request: Request,
   url: URL,
-  config: Config,
+  { config, clock }: { config: Config; clock: Clock },
   { identity, carriers, body }: Forwarding,
   requestId: string,
 ): Promise<Response> {
@@ -86,16 +87,21 @@ export async function forwardToOrigin(
 
   const headers = upstreamHeaders(request.headers, url, carriers);
   headers.set("x-request-id", requestId);
-  if (identity) await identify(headers, identity, config.originSigningSecret, { method: request.method, pathAndQuery, requestId });
+  if (identity) await identify(headers, identity, config.originSigningSecret, clock.now(), { method: request.method, pathAndQuery, requestId });
   const upstream = await fetchOrigin(target, { method: request.method, headers, body }, config.originTimeoutMs);
   return downstream(upstream, url, config, origin);
 }
 
-/** The caller's identity for the origin, signed when there is a secret to sign it with. */
+/**
+ * The caller's identity for the origin, signed when there is a secret to sign it with. `signedAt`
+ * is keygate's clock, the time of everything else it records about the request; the origin checks
+ * it against its own clock, so a keygate whose clock runs ahead is refused there as it should be.
+ */
 async function identify(
   headers: Headers,
   identity: Identity,
   secret: string | null,
+  signedAt: number,
   request: { method: string; pathAndQuery: string; requestId: string },
 ): Promise<void> {
   const scopes = identity.scopes.join(",");
@@ -110,7 +116,7 @@ async function identify(
     if (delegation.subject) headers.set("x-keygate-subject", delegation.subject);
   }
   if (!secret) return;
-  const timestamp = String(Math.floor(Date.now() / 1000));
+  const timestamp = String(Math.floor(signedAt / 1000));
   headers.set("x-keygate-timestamp", timestamp);
   const { keyId, tenantId, environment } = identity;
   headers.set("x-keygate-signature", await sign(secret, { timestamp, ...request, keyId, tenantId, environment, scopes, delegation }));

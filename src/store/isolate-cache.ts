@@ -7,7 +7,8 @@ export class IsolateCache<V> {
 
   constructor(private readonly maxEntries: number, private readonly ttlMs: number) {}
 
-  get(key: string, now = Date.now()): V | undefined {
+  /** `now`: the caller's clock reading, so a moved clock expires entries as it would in time. */
+  get(key: string, now: number): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -16,7 +17,7 @@ export class IsolateCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V, now = Date.now()): void {
+  set(key: string, value: V, now: number): void {
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: now + this.ttlMs });
     if (this.entries.size > this.maxEntries) {

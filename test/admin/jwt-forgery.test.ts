@@ -1,5 +1,7 @@
 import { decodeJwt, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
+import { moveClockTo } from "../support/clock";
 import { admin } from "../support/client";
 import { TEST_JWT_SECRET } from "../support/constants";
 import { adminUser, adminWith, expectError, signin, storedState } from "./support";
@@ -13,7 +15,7 @@ const secret = (s: string) => new TextEncoder().encode(s);
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 function claimsFor(sub: string, role = "owner", overrides: JWTPayload = {}): JWTPayload {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(systemClock.now() / 1000);
   return { sub, role, iss: "keygate", aud: "keygate-admin", jti: `jti_forged${now}`, iat: now, exp: now + 3600, epoch: 0, auth_time: now, ...overrides };
 }
 
@@ -66,7 +68,7 @@ describe("forged and stale admin tokens", () => {
 
   it("refuses an expired token, on the API and for refresh", async () => {
     const owner = await adminUser("owner");
-    const past = Math.floor(Date.now() / 1000) - 7200;
+    const past = Math.floor(systemClock.now() / 1000) - 7200;
     await expectRefused(await sign(claimsFor(owner.id, "owner", { iat: past, exp: past + 3600 }), secret(TEST_JWT_SECRET)));
   });
 
@@ -75,7 +77,7 @@ describe("forged and stale admin tokens", () => {
     const [header, payload, signature] = viewer.token.split(".") as [string, string, string];
     const promoted = b64url({ ...decodeJwt(viewer.token), role: "owner" });
     await expectRefused(`${header}.${promoted}.${signature}`);
-    const extended = b64url({ ...decodeJwt(viewer.token), exp: Math.floor(Date.now() / 1000) + 86_400 * 365 });
+    const extended = b64url({ ...decodeJwt(viewer.token), exp: Math.floor(systemClock.now() / 1000) + 86_400 * 365 });
     await expectRefused(`${header}.${extended}.${signature}`);
     const flipped = signature.slice(0, -2) + (signature.at(-2) === "A" ? "B" : "A") + signature.at(-1);
     await expectRefused(`${header}.${payload}.${flipped}`);
@@ -117,8 +119,17 @@ describe("forged and stale admin tokens", () => {
 
   it("refuses a refresh with an expired token, so a stolen old token cannot be renewed", async () => {
     const owner = await adminUser("owner");
-    const past = Math.floor(Date.now() / 1000) - 3601;
+    const past = Math.floor(systemClock.now() / 1000) - 3601;
     const expired = await sign(claimsFor(owner.id, "owner", { iat: past - 1, exp: past + 1 }), secret(TEST_JWT_SECRET));
     await expectError(await signin({ grant_type: "refresh" }, { authorization: `Bearer ${expired}` }), 401, "invalid_token");
+  });
+
+  it("refuses a token keygate issued from the second its exp says, by keygate's clock", async () => {
+    const owner = await adminUser("owner");
+    const expiresAt = decodeJwt(owner.token).exp! * 1000;
+    moveClockTo(expiresAt - 1000);
+    expect((await admin("GET", "/tenants", undefined, owner.token)).status).toBe(200);
+    moveClockTo(expiresAt);
+    await expectRefused(owner.token);
   });
 });

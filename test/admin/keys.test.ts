@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
 import { hashKey } from "../../src/keys/hash";
+import { moveClockTo } from "../support/clock";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { expectError, failingFields, json, storedState, type KeyBody, type List } from "./support";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+const inMs = (ms: number) => new Date(systemClock.now() + ms).toISOString();
 
 async function listAll(query: string, limit = 100): Promise<KeyBody[]> {
   const out: KeyBody[] = [];
@@ -25,11 +26,11 @@ describe("GET /keys", () => {
     const test = await createKey({ tenant_id: tenant.id, name: "test", environment: "test" });
     const revoked = await createKey({ tenant_id: tenant.id, name: "revoked" });
     const deleted = await createKey({ tenant_id: tenant.id, name: "deleted" });
-    const expiring = await createKey({ tenant_id: tenant.id, name: "expired", expires_at: inMs(1200) });
+    const expiring = await createKey({ tenant_id: tenant.id, name: "expired", expires_at: inMs(60_000) });
     const elsewhere = await createKey({ name: "other tenant" });
     await json(await admin("POST", `/keys/${revoked.id}/revoke`), 200);
     expect((await admin("DELETE", `/keys/${deleted.id}`)).status).toBe(204);
-    await sleep(1300);
+    moveClockTo(Date.parse(expiring.expires_at as string));
 
     const ids = async (query: string) => (await listAll(`tenant_id=${tenant.id}${query}`)).map((k) => k.id).sort();
     expect(await ids("")).toEqual([live.id, test.id, revoked.id, expiring.id].sort());
@@ -98,7 +99,7 @@ describe("PATCH /keys/:id", () => {
     const requestId = res.headers.get("x-request-id");
     const body = await json<KeyBody>(res, 200);
     expect(body).toMatchObject({ name: "new", description: null, scopes: ["read", "write:servers"], rate_limit: { limit: 5, window_seconds: 10 }, status: "active" });
-    expect(Date.parse(body.expires_at!)).toBeGreaterThan(Date.now() + 86_000_000);
+    expect(Date.parse(body.expires_at!)).toBeGreaterThan(systemClock.now() + 86_000_000);
     expect(await json<KeyBody>(await admin("GET", `/keys/${key.id}`), 200)).toEqual(body);
     const event = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(requestId).first<{ action: string; details: string }>();
     expect(event).toMatchObject({ action: "key.updated", actor_type: "root", resource_id: key.id, tenant_id: key.tenant_id });
@@ -130,9 +131,10 @@ describe("PATCH /keys/:id", () => {
     expect((await errorOf(await get())).error.code).toBe("rate_limit_exceeded");
     await json(await admin("PATCH", `/keys/${key.id}`, { rate_limit: { limit: 100, window_seconds: 60 } }), 200);
 
-    await json(await admin("PATCH", `/keys/${key.id}`, { expires_at: inMs(800) }), 200);
+    const expiresAt = inMs(60_000);
+    await json(await admin("PATCH", `/keys/${key.id}`, { expires_at: expiresAt }), 200);
     expect((await get()).status).toBe(200);
-    await sleep(900);
+    moveClockTo(Date.parse(expiresAt));
     const expired = await errorOf(await get());
     expect([expired.status, expired.error.code]).toEqual([401, "expired_key"]);
     // An expired key is not final: moving its expiry brings it back.

@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
+import { moveClockTo } from "../support/clock";
 import { ADMIN_TOKEN, admin, createKey, useKey } from "../support/client";
 import { expectError, failingFields, json, rawAdmin, storedState, type KeyBody } from "./support";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 
 describe("POST /keys/:id/rotate", () => {
   it("issues a new key with the same settings, shown once, and ends the old one at once by default", async () => {
@@ -14,7 +13,7 @@ describe("POST /keys/:id/rotate", () => {
       environment: "test",
       scopes: ["read", "write:servers"],
       rate_limit: { limit: 7, window_seconds: 30 },
-      expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      expires_at: new Date(systemClock.now() + 30 * 86_400_000).toISOString(),
     });
     expect(await useKey(old.key)).toBe("ok");
     // No body at all: grace_seconds defaults to 0.
@@ -46,20 +45,22 @@ describe("POST /keys/:id/rotate", () => {
 
   it("keeps the old key working through the grace period, then fails it as expired_key", async () => {
     const old = await createKey();
-    const next = await json<KeyBody>(await admin("POST", `/keys/${old.id}/rotate`, { grace_seconds: 2 }), 201);
-    const deadline = Date.now() + 2000;
+    const next = await json<KeyBody>(await admin("POST", `/keys/${old.id}/rotate`, { grace_seconds: 30 }), 201);
+    const deadline = systemClock.now() + 30_000;
     expect(await useKey(old.key)).toBe("ok");
     expect(await useKey(next.key!)).toBe("ok");
     const during = await json<KeyBody>(await admin("GET", `/keys/${old.id}`), 200);
     expect(during.status).toBe("active");
     expect(Math.abs(Date.parse(during.expires_at!) - deadline)).toBeLessThan(1500);
-    await sleep(Math.max(0, Date.parse(during.expires_at!) - Date.now()) + 150);
+    moveClockTo(Date.parse(during.expires_at!) - 1_000);
+    expect(await useKey(old.key)).toBe("ok");
+    moveClockTo(Date.parse(during.expires_at!));
     expect(await useKey(old.key)).toBe("expired_key");
     expect(await useKey(next.key!)).toBe("ok");
   });
 
   it("never extends an old key's life beyond its own expiry", async () => {
-    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    const expiresAt = new Date(systemClock.now() + 60_000).toISOString();
     const old = await createKey({ expires_at: expiresAt });
     await json(await admin("POST", `/keys/${old.id}/rotate`, { grace_seconds: 86_400 }), 201);
     expect((await json<KeyBody>(await admin("GET", `/keys/${old.id}`), 200)).expires_at).toBe(expiresAt);
@@ -84,11 +85,11 @@ describe("POST /keys/:id/rotate", () => {
     const revoked = await createKey();
     const deleted = await createKey();
     const rotated = await createKey();
-    const expiring = await createKey({ expires_at: new Date(Date.now() + 600).toISOString() });
+    const expiring = await createKey({ expires_at: new Date(systemClock.now() + 60_000).toISOString() });
     await json(await admin("POST", `/keys/${revoked.id}/revoke`), 200);
     expect((await admin("DELETE", `/keys/${deleted.id}`)).status).toBe(204);
     await json(await admin("POST", `/keys/${rotated.id}/rotate`, { grace_seconds: 60 }), 201);
-    await sleep(700);
+    moveClockTo(Date.parse(expiring.expires_at as string));
     const before = await storedState();
     for (const id of [revoked.id, deleted.id, rotated.id, expiring.id]) {
       await expectError(await admin("POST", `/keys/${id}/rotate`, { grace_seconds: 60 }), 409, "conflict");

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
+import { moveClockTo } from "../support/clock";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { asKey, expectError, json, rawAdmin, storedState, type KeyBody, type List } from "./support";
 
@@ -77,8 +79,8 @@ describe("keys that may not self-serve", () => {
     expect((await admin("DELETE", `/keys/${deleted.id}`)).status).toBe(204);
     await expectError(await asKey(deleted.key, "GET", "/keys"), 401, "invalid_key");
 
-    const expiring = await createKey({ scopes: ["keys:manage"], expires_at: new Date(Date.now() + 500).toISOString() });
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const expiring = await createKey({ scopes: ["keys:manage"], expires_at: new Date(systemClock.now() + 60_000).toISOString() });
+    moveClockTo(Date.parse(expiring.expires_at as string));
     await expectError(await asKey(expiring.key, "GET", "/keys"), 401, "expired_key");
 
     const suspendedTenant = await createTenant("Suspended");
@@ -91,7 +93,7 @@ describe("keys that may not self-serve", () => {
 });
 
 describe("a tenant's key hands out keys no stronger than itself", () => {
-  const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+  const inAnHour = () => new Date(systemClock.now() + 3_600_000).toISOString();
 
   it("issues keys of its own environment only; an omitted environment is its own", async () => {
     const manager = await createKey({ scopes: MANAGER_SCOPES, environment: "test" });

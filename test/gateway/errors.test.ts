@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
 import { hashKey } from "../../src/keys/hash";
+import { moveClockTo } from "../support/clock";
 import { admin, createKey, createTenant, errorOf, gateway, uniqueIp } from "../support/client";
 import { callWorker, echoOf, kvEntryFor, unknownKey } from "./helpers";
 
@@ -53,11 +55,11 @@ describe("refusals of a key", () => {
     const ip = uniqueIp();
     const revoked = await createKey();
     expect((await admin("POST", `/keys/${revoked.id}/revoke`)).status).toBe(200);
-    const expiring = await createKey({ expires_at: new Date(Date.now() + 1200).toISOString() });
+    const expiring = await createKey({ expires_at: new Date(systemClock.now() + 60_000).toISOString() });
     const tenant = await createTenant("to suspend");
     const suspended = await createKey({ tenant_id: tenant.id });
     expect((await admin("PATCH", `/tenants/${tenant.id}`, { status: "suspended" })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    moveClockTo(Date.parse(expiring.expires_at as string));
 
     for (const [key, code] of [[revoked.key, "revoked_key"], [expiring.key, "expired_key"], [suspended.key, "tenant_inactive"]] as const) {
       const res = await gateway("/x", { headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": ip } });
@@ -139,7 +141,7 @@ describe("auth_unavailable: D1 failing fails closed", () => {
     expect(await kvEntryFor(key)).toBeNull();
 
     // The key is issued now (as a row written straight to D1): the very next request finds it.
-    const now = Date.now();
+    const now = systemClock.now();
     await env.DB.prepare(
       `INSERT INTO api_keys (id, tenant_id, key_hash, display, environment, scopes, rate_limit, rate_window_seconds, created_at, updated_at)
        VALUES (?, ?, ?, 'kg_live_…', 'live', '["read"]', 10, 60, ?, ?)`,

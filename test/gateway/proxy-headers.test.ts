@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
 import { createKey, gateway, type Created, type Echo } from "../support/client";
 import { TEST_SIGNING_SECRET } from "../support/constants";
 import { echoOf, randomBytes, sha256Hex } from "./helpers";
@@ -47,7 +48,7 @@ describe("identity headers", () => {
       "x-forwarded-host": "api.example.com",
       "x-forwarded-proto": "https",
     });
-    expect(Math.abs(Number(echo.headers["x-keygate-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
+    expect(Math.abs(Number(echo.headers["x-keygate-timestamp"]) - systemClock.now() / 1000)).toBeLessThan(60);
   });
 
   it("replaces every client-sent x-keygate-* header and the client's x-request-id, whatever their case", async () => {

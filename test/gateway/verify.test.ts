@@ -1,6 +1,7 @@
 import { Hono } from "hono";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keygate, type KeygateVariables } from "../../src/client/hono";
+import { systemClock } from "../../src/clock";
 import { keyEvents } from "../usage/support";
 import { admin, createKey, errorOf, gateway, uniqueIp, withKey } from "../support/client";
 import { honoApi, keygateBinding, verifyOverHttp } from "../support/verify";
@@ -80,7 +81,7 @@ describe("what verify answers", () => {
       limits: [{ name: "default", limit: 60, remaining: 59, window_seconds: 60 }],
       retry_after: null,
     });
-    expect(valid.ratelimit!.reset).toBeGreaterThan(Date.now());
+    expect(valid.ratelimit!.reset).toBeGreaterThan(systemClock.now());
     expect(valid.limits[0]!.reset).toBe(valid.ratelimit!.reset);
     expect(await keygateBinding.verify({ key: "kg_live_notakey" })).toEqual({
       valid: false,
@@ -225,7 +226,6 @@ describe("every way in reads a verification's path as the proxy reads a request'
     const key = await createKey({ scopes: ["read", "servers"] });
     await verifyOverHttp({ key: key.key, method: "GET", path: "/x/../servers?format=csv#top" });
     await keygateBinding.verify({ key: key.key, path: "/servers/./1?secret=1" });
-    await vi.waitFor(async () => expect(await keyEvents(key.id)).toHaveLength(2));
     expect((await keyEvents(key.id)).map((event) => event.path)).toEqual(["/servers/1", "/servers"]);
   });
 });

@@ -4,8 +4,9 @@ import { hashKey } from "../../src/keys/hash";
 import { createExecutionContext } from "cloudflare:test";
 import { createServices } from "../../src/services";
 import type { KeyRecord } from "../../src/authority/key";
+import { systemClock } from "../../src/clock";
 import { admin, createKey, createTenant, errorOf, gateway, originCounts, withKey, type Created } from "../support/client";
-import { sleep, statuses } from "./support";
+import { statuses } from "./support";
 
 async function remainingAfterOne(key: Created): Promise<{ status: number; limit: string | null; remaining: string | null; policy: string | null }> {
   const res = await gateway("/limits", withKey(key.key));
@@ -90,7 +91,7 @@ describe("a key's limit change through PATCH /_keygate/v1/keys/:id takes effect 
     const key = await createKey({ rate_limit: { limit: 2, window_seconds: 60 } });
     expect(await statuses(key.key, 3)).toEqual([200, 200, 429]);
     await patchRateLimit(key, 2, 1);
-    await sleep(1_100);
+    systemClock.advance(1_000);
     expect(await remainingAfterOne(key)).toMatchObject({ status: 200, remaining: "1", policy: '"default";q=2;w=1' });
   });
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
+import { moveClockTo } from "../support/clock";
 import { createKey, errorOf, gateway, withKey } from "../support/client";
 
 // Three requests spread over the window, then probes around the moment the first one leaves.
 // A fixed window fails this wherever its boundary falls: a boundary before the third request
 // admits the fourth; a later one frees all three slots before the first request has left.
-// Every timing assertion is phrased against the client's own send/receive times, which bracket
-// the moment the server decided, so a slow machine makes the test slower, not flaky.
+// The test moves keygate's clock rather than wait. Real time still passes while a request is on
+// its way, so every timing assertion is phrased against the clock's readings at send and receive,
+// which bracket the moment the server decided: a slow machine cannot make the test flaky.
 
 const LIMIT = 3;
 const WINDOW_MS = 3_000;
@@ -17,23 +20,21 @@ interface Sent {
   received: number;
 }
 
-const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
-
 describe("sliding window of 3 per 3 s", () => {
   it("frees a slot exactly when the oldest admitted request leaves, as Retry-After and x-ratelimit-reset said", async () => {
     const key = await createKey({ rate_limit: { limit: LIMIT, window_seconds: WINDOW_MS / 1000 } });
     const send = async (): Promise<Sent> => {
-      const sent = Date.now();
+      const sent = systemClock.now();
       const res = await gateway("/slide", withKey(key.key));
-      const received = Date.now();
+      const received = systemClock.now();
       await res.clone().body?.cancel();
       return { res, sent, received };
     };
 
     const first = await send();
-    await sleepUntil(first.sent + STAGGER_MS);
+    moveClockTo(first.sent + STAGGER_MS);
     const second = await send();
-    await sleepUntil(first.sent + 2 * STAGGER_MS);
+    moveClockTo(first.sent + 2 * STAGGER_MS);
     const third = await send();
     for (const [i, r] of [first, second, third].entries()) {
       expect(r.res.status).toBe(200);
@@ -60,7 +61,7 @@ describe("sliding window of 3 per 3 s", () => {
     expect(fourth.res.headers.get("ratelimit")).toBe(`"default";r=0;t=${retryAfter}`);
 
     // Probe from shortly before the first request leaves until a probe is admitted.
-    await sleepUntil(leaveEarliest - 400);
+    moveClockTo(leaveEarliest - 400);
     const probes: Sent[] = [];
     for (;;) {
       const probe = await send();
@@ -69,7 +70,7 @@ describe("sliding window of 3 per 3 s", () => {
       expect(probe.res.status).toBe(429);
       // A probe that left the client after the first request had surely left must be admitted.
       expect(probe.sent).toBeLessThan(leaveLatest);
-      await sleepUntil(probe.sent + 50);
+      moveClockTo(probe.sent + 50);
     }
     const admitted = probes.at(-1)!;
 

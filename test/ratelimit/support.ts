@@ -1,18 +1,15 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { vi } from "vitest";
 import type { KeyPolicy } from "../../src/authority/key";
 import type { AttemptGuard } from "../../src/guards/attempt-guard";
+import type { KeyGuard } from "../../src/guards/key-guard";
 import { systemClock } from "../../src/clock";
 import { KeyLedger } from "../../src/object-storage/key-ledger";
 import { gateway, withKey, type Created } from "../support/client";
 
 /** Helpers shared by the rate-limit and revocation tests. */
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-export const sleepUntil = (at: number) => sleep(at - Date.now());
-
-/** A gateway response with the client-side times that bracket the server's decision. */
+/** A gateway response with the times (on keygate's clock) that bracket the server's decision. */
 export interface Timed {
   res: Response;
   sent: number;
@@ -20,9 +17,9 @@ export interface Timed {
 }
 
 export async function timedRequest(key: string, path = "/timed", ip?: string): Promise<Timed> {
-  const sent = Date.now();
+  const sent = systemClock.now();
   const res = await gateway(path, withKey(key, ip));
-  const received = Date.now();
+  const received = systemClock.now();
   return { res, sent, received };
 }
 
@@ -105,27 +102,16 @@ export async function resetObject(keyId: string): Promise<void> {
 }
 
 /**
- * Runs now what the object's timer would run when due (its write after the replies, or the
- * release of a reservation that ran out unused): for tests that move the clock past that moment
- * rather than wait for it.
+ * Runs now what an object's timer would run when due: a key's write after its replies (or the
+ * release of a reservation that ran out unused), an attempt counter's write of the attempts it
+ * counted. For tests that move the clock past that moment, or restart the object, rather than
+ * wait for it.
  */
-export function runDueWrite(key: string | DurableObjectStub): Promise<void> {
+export function runDueWrite<T extends KeyGuard | AttemptGuard>(key: string | DurableObjectStub<T>): Promise<void> {
   const stub = typeof key === "string" ? env.KEY_GUARD.getByName(key) : key;
-  return runInDurableObject(stub, (instance) => {
-    const timers = instance as unknown as { writeDue(): void; releaseDue(): void };
+  return runInDurableObject<KeyGuard | T, void>(stub, (instance) => {
+    const timers = instance as unknown as { writeDue(): void; releaseDue?(): void };
     timers.writeDue();
-    timers.releaseDue();
+    timers.releaseDue?.();
   });
-}
-
-/** Waits until an attempt counter has written the attempts it counted (at most a second later). */
-export async function whenAttemptsWritten(stub: DurableObjectStub<AttemptGuard>): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      if (!(await runInDurableObject(stub, (instance) => !(instance as unknown as { writes: { pending: boolean } }).writes.pending))) {
-        throw new Error("the attempt counter has attempts not yet written");
-      }
-    },
-    { timeout: 15_000, interval: 50 },
-  );
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ATTEMPT_GUARD_STORAGE, KEY_GUARD_STORAGE } from "../../src/object-storage/steps";
 import { storageVersion, upgradeObjectStorage, type StorageStep } from "../../src/object-storage/versions";
 import { createKey, gateway, withKey } from "../support/client";
-import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
+import { runDueWrite } from "../ratelimit/support";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero, userTables } from "../support/release-zero";
 
 // Each Durable Object upgrades its own storage in its constructor, from whatever version it finds.
@@ -140,7 +140,7 @@ describe("keygate's objects upgrade storage written by release 0.1.0", () => {
     const blocked = await stub.recordAttempt(3, 600);
     expect(blocked.admitted).toBe(false);
 
-    await whenAttemptsWritten(stub);
+    await runDueWrite(stub);
     await runInDurableObject(stub, (_instance, state) => rewriteAsReleaseZero(state.storage.sql, RELEASE_0_1_0_TABLES.AttemptGuard));
     await evictDurableObject(stub);
 

@@ -9,7 +9,7 @@ import { storageVersion } from "../../src/object-storage/versions";
 import { PASSWORD, signin, uniqueEmail } from "../admin/support";
 import { admin, gateway, uniqueIp, withKey, type Created } from "../support/client";
 import { RELEASE_0_1_0_TABLES, rewriteAsReleaseZero } from "../support/release-zero";
-import { runDueWrite, whenAttemptsWritten } from "../ratelimit/support";
+import { runDueWrite } from "../ratelimit/support";
 import { systemClock } from "../../src/clock";
 import { applyMigrations, databaseAsOfMigration, dumpDatabase, emptyDatabase } from "../support/schema";
 
@@ -113,7 +113,7 @@ async function objectsAsReleaseZero(): Promise<number> {
     await restart(stub, RELEASE_0_1_0_TABLES.KeyGuard);
   }
   for (const stub of attemptGuards) {
-    await whenAttemptsWritten(stub);
+    await runDueWrite(stub);
     await restart(stub, RELEASE_0_1_0_TABLES.AttemptGuard);
   }
   return keyGuards.length + attemptGuards.length;
