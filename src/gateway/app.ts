@@ -1,7 +1,9 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { isPublicPath, requestCost, requiredScopes, spelledPath, type RouteRules } from "../authority/routes";
 import { keyCarriers } from "../credentials/extract";
+import type { Config } from "../config";
 import { onError } from "../http/on-error";
+import { PROTECTED_RESOURCE_METADATA } from "../oauth/well-known";
 import { requestContext } from "../request-context";
 import { isWellFormedKey } from "../keys/format";
 import { forwardToOrigin } from "../proxy/forward";
@@ -34,7 +36,23 @@ gatewayApp.all("*", routeAccess(), keyAuth<GatewayEnv>({ scopes: (c) => c.get("n
   const identity = c.get("keygate");
   return forwardToOrigin(c.req.raw, c.get("url"), c.get("services"), { identity, carriers: c.get("keyCarriers"), body: c.get("body") }, c.get("requestId"));
 });
-gatewayApp.onError(onError);
+gatewayApp.onError((error, c) => withResourceMetadata(onError(error, c), c.req.url, c.get("services")?.config));
+
+/**
+ * RFC 9728 §5.1: a Bearer challenge says where the API's protected-resource metadata is, so an app
+ * that met a 401 or 403 (an MCP client, say) finds keygate's authorization server from the answer
+ * alone. Only when OAuth is offered (OAUTH_CONSENT_URL set): otherwise no app could finish the
+ * authorization it would start.
+ */
+function withResourceMetadata(response: Response, url: string, config: Config | undefined): Response {
+  const challenge = response.headers.get("www-authenticate");
+  if (!challenge?.startsWith("Bearer ") || !config?.oauth.consentUrl) return response;
+  const parameter = `, resource_metadata="${new URL(url).origin}${PROTECTED_RESOURCE_METADATA}"`;
+  // The parameter belongs to the Bearer challenge, which ends where a Basic one begins.
+  const end = challenge.indexOf(", Basic ");
+  response.headers.set("www-authenticate", end === -1 ? challenge + parameter : challenge.slice(0, end) + parameter + challenge.slice(end));
+  return response;
+}
 
 /**
  * A CORS preflight carries no credentials by design, so it goes to the origin without a key. A

@@ -72,7 +72,24 @@ describe("where a key goes, an access token goes", () => {
       code: "insufficient_permissions",
       message: 'This access token lacks the scope "write" needed for this request.',
     });
-    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keygate", error="insufficient_scope", scope="write"');
+    expect(res.headers.get("www-authenticate")).toBe(
+      'Bearer realm="keygate", error="insufficient_scope", scope="write", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"',
+    );
+  });
+
+  it("a 401 names the protected-resource metadata (RFC 9728), so an app finds the authorization server from it; not without OAUTH_CONSENT_URL", async () => {
+    const none = await callWorker("/items");
+    expect(none.status).toBe(401);
+    await none.body?.cancel();
+    const challenge = none.headers.get("www-authenticate")!;
+    expect(challenge).toMatch(/^Bearer realm="keygate", resource_metadata="https:\/\/api\.example\.com\/\.well-known\/oauth-protected-resource", Basic realm="keygate"/);
+    const metadata = await callWorker("/.well-known/oauth-protected-resource");
+    expect(((await metadata.json()) as { authorization_servers: string[] }).authorization_servers).toEqual(["https://api.example.com"]);
+
+    const withoutOAuth = await callWorker("/items", bearer("kg_at_unknown"), { OAUTH_CONSENT_URL: "" });
+    expect(withoutOAuth.status).toBe(401);
+    await withoutOAuth.body?.cancel();
+    expect(withoutOAuth.headers.get("www-authenticate")).not.toContain("resource_metadata");
   });
 
   it("an unknown or forged token is invalid_token with error=\"invalid_token\", and costs no I/O when its checksum is wrong", async () => {
