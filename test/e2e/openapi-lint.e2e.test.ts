@@ -24,13 +24,16 @@ describe("the OpenAPI document", () => {
     const config = await createConfig({ extends: ["recommended"], rules: { "info-license": "off" } });
     const problems = await lintFromString({ source, absoluteRef: "openapi.json", config });
     const found = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? "?"}`);
-    // Two of the OAuth endpoints cannot answer as the rules expect of an API call, by their RFCs:
-    // the metadata documents (RFC 8414, RFC 9728) are the same for every request, with no client
-    // error to give, and the authorization endpoint answers only with redirects (RFC 6749 §4.1).
+    // Some endpoints cannot answer as the rules expect of an API call, by their RFCs: the metadata
+    // documents (RFC 8414, RFC 9728) are the same for every request, with no client error to give;
+    // the authorization endpoint (RFC 6749 §4.1) and single sign-on's two legs (OpenID Connect's
+    // code flow) are browser navigations, answered only with redirects.
     const byTheirRfcs = [
       "warn operation-4xx-response: Operation must have at least one `4XX` response. at #/paths/~1.well-known~1oauth-authorization-server/get/responses",
       "warn operation-4xx-response: Operation must have at least one `4XX` response. at #/paths/~1.well-known~1oauth-protected-resource/get/responses",
       "warn operation-2xx-response: Operation must have at least one `2XX` response. at #/paths/~1_keygate~1oauth~1authorize/get/responses",
+      "warn operation-2xx-response: Operation must have at least one `2XX` response. at #/paths/~1_keygate~1v1~1sso~1start/get/responses",
+      "warn operation-2xx-response: Operation must have at least one `2XX` response. at #/paths/~1_keygate~1v1~1sso~1callback/get/responses",
     ];
     expect(found.filter((problem) => !byTheirRfcs.includes(problem))).toEqual([]);
   });
