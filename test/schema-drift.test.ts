@@ -13,7 +13,7 @@ describe("schema.sql and migrations/ describe the same schema", () => {
     const fromSchema = await describeSchema(env.SCHEMA_SQL_DB);
     const fromMigrations = await describeSchema(env.MIGRATED_DB);
     // Not vacuous: the tables keygate reads and writes are there, with their indexes.
-    expect(Object.keys(fromSchema)).toEqual(["admin_sessions", "admins", "api_keys", "audit_events", "key_last_used", "tenant_fanouts", "tenant_usage_hourly", "tenants"]);
+    expect(Object.keys(fromSchema)).toEqual(["admin_sessions", "admins", "api_keys", "audit_events", "key_last_used", "quota_fanouts", "tenant_fanouts", "tenant_usage_hourly", "tenants"]);
     expect(fromSchema.api_keys!.indexes.length).toBeGreaterThanOrEqual(3);
     expect(fromMigrations).toEqual(fromSchema);
   });
