@@ -16,6 +16,7 @@ import { COOKIE_ROUTES, sessionRoutes } from "./sessions";
 import { SIGNINS_PATH, signinRoutes } from "./signins";
 import { tenantRoutes } from "./tenants";
 import { usageRoutes } from "./usage";
+import { usageExportRoutes } from "./usage-export";
 import { validationHook } from "./validation";
 import { verifyRoutes } from "./verify";
 
@@ -53,6 +54,7 @@ adminApp.route(API_PREFIX, tenantRoutes);
 adminApp.route(API_PREFIX, verifyRoutes);
 adminApp.route(API_PREFIX, keyRoutes);
 adminApp.route(API_PREFIX, usageRoutes);
+adminApp.route(API_PREFIX, usageExportRoutes);
 adminApp.route(API_PREFIX, auditRoutes);
 adminApp.route(API_PREFIX, overviewRoutes);
 adminApp.route(API_PREFIX, nameRoutes);
