@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { writeFile } from "node:fs/promises";
+import { EXPORT_FORMATS } from "../../src/authority/plan";
 import { details, say, table, time, writeOut } from "../output";
 import { idOf, parseDay, parseSince } from "../parse";
 import { Session } from "../session";
@@ -51,12 +52,12 @@ export function registerUsage(program: Command): void {
     .argument("<tenant>", "the tenant's id (ten_…)", idOf("ten", "a tenant"))
     .option("--from <day>", "the first day, e.g. 2026-11-01 (default: 30 days before --to)", parseDay)
     .option("--to <day>", "the last day, included (default: today)", parseDay)
-    .addOption(new Option("--format <format>", "csv (a spreadsheet opens it) or json").choices(["csv", "json"]).default("csv"))
+    .addOption(new Option("--format <format>", "csv, a file a spreadsheet opens (the default), or json").choices(EXPORT_FORMATS))
     .option("-o, --output <file>", "write it to this file instead of standard output")
     .addHelpText("after", "\nExamples:\n  $ keygate usage export ten_… --from 2026-11-01 --to 2026-11-30 > november.csv\n  $ keygate usage export ten_… --format json --output usage.json")
-    .action(async (tenant: string, options: { from?: string; to?: string; format: string; output?: string }, command: Command) => {
+    .action(async (tenant: string, options: { from?: string; to?: string; format?: string; output?: string }, command: Command) => {
       const session = new Session(command);
-      const format = session.json ? "json" : options.format;
+      const format = session.json ? "json" : (options.format ?? "csv");
       const response = await (await session.client()).get(`/tenants/${tenant}/usage/export`, { from: options.from, to: options.to, format });
       if (!options.output) return writeOut(response.text);
       await writeFile(options.output, response.text);

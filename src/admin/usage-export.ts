@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { EXPORT_FORMATS } from "../authority/plan";
 import { ApiError } from "../http/errors";
 import { getTenant } from "../store/tenant-repo";
 import { tenantUsage } from "../store/usage-repo";
@@ -19,8 +20,6 @@ const Day = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })])
   .transform((value) => Date.parse(value))
   .openapi({ type: "string", example: "2026-11-01" });
-
-export const EXPORT_FORMATS = ["json", "csv"] as const;
 
 /** The columns of the export, in order: the CSV's header row, each day's fields in the JSON. */
 const COLUMNS = ["admitted_requests", "cost_units", "rate_limited", "usage_exceeded", "quota_exceeded", "other_refusals"] as const;
@@ -77,7 +76,7 @@ usageExportRoutes.openapi(
       query: z.strictObject({
         from: Day.optional().openapi({ description: "Default: 30 days before `to`." }),
         to: Day.optional().openapi({ description: "Default: today." }),
-        format: z.enum(EXPORT_FORMATS).default("json"),
+        format: z.enum(EXPORT_FORMATS).default("json").openapi({ description: "Default: json." }),
       }),
     },
     responses: {

@@ -60,6 +60,9 @@ export interface Quota extends Calendar {
 
 export type TenantQuotas = Partial<Record<"live" | "test", Quota>>;
 
+/** How the billing export is given: a file a spreadsheet opens, or the API's JSON. */
+export const EXPORT_FORMATS = ["csv", "json"] as const;
+
 /** The largest number of credits, cost units a quota allows, or cost of one request. */
 export const MAX_CREDITS = 1_000_000_000_000;
 export const MAX_QUOTA = 1_000_000_000_000;

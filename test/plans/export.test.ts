@@ -94,7 +94,7 @@ describe("the billing export", () => {
     const bytes = new Uint8Array(await res.arrayBuffer());
     // A byte order mark for Excel, CRLF line ends, the name quoted with its quotes doubled.
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     expect(text.startsWith("\uFEFFtenant_id,tenant_name,date,")).toBe(true);
     expect(text).toContain(`${tenant.id},"Acme, ""Widgets"" & Co",${today},7,16,2,1,2,1\r\n`);
     const [header, ...rows] = parseCsv(text.slice(1));
