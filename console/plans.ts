@@ -189,7 +189,7 @@ export function quotaPanel(tenant: QuotaTenant, done: () => void): HTMLElement {
       { class: "quota" },
       h("h3", { id }, label),
       h("meter", { min: 0, max: quota.limit, value: Math.min(used, quota.limit), high: quota.limit * 0.9, "aria-labelledby": id, class: "quota-bar" }),
-      h("p", {}, `${count(used)} of ${count(quota.limit)} used ${periodText(quota.period, quota.anchor_day).replace("every", "this")} · resets `, time(quota.resets_at)),
+      h("p", {}, `${count(used)} of ${count(quota.limit)} used · ${quota.period === "month" ? `monthly from day ${quota.anchor_day ?? 1}` : "daily"} · resets `, time(quota.resets_at)),
       actions,
     );
   });
