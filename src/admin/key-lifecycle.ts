@@ -1,5 +1,4 @@
 import { policyOf, quotaRef, recordOf, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
-import type { TenantQuotas } from "../authority/plan";
 import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
@@ -8,7 +7,7 @@ import { prefixedId } from "../keys/random";
 import type { PolicyChange } from "../guards/key-guard";
 import type { Services } from "../services";
 import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
-import { getTenant } from "../store/tenant-repo";
+import { getTenant, quotasOf } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "./audit-trail";
 import { windowsGiven, type KeySettings } from "./key-bounds";
 import { creditsFromWire } from "./plans";
@@ -117,11 +116,10 @@ export async function createKey(services: Services, actor: Actor, settings: KeyS
   const tenantRow = await getTenant(db, settings.tenantId);
   if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
   const now = services.clock.now();
-  const quotas = tenantRow.quotas ? (JSON.parse(tenantRow.quotas) as TenantQuotas) : null;
   const tenant: TenantStatus = {
     active: tenantRow.status === "active",
     version: tenantRow.updated_at,
-    quota: quotaRef(tenantRow.id, settings.environment, quotas, tenantRow.updated_at),
+    quota: quotaRef(tenantRow.id, settings.environment, quotasOf(tenantRow), tenantRow.updated_at),
   };
   const { key, plaintext } = await issue(services, prefixedId("key"), tenant, settings, null, now);
   await db.batch([insertKey(db, key), auditStatement(db, actor, "key.created", keyResource(key), now)]);

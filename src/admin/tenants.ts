@@ -5,7 +5,6 @@ import { policyOf } from "../authority/key";
 import { TenantStatus } from "../authority/wire";
 import type { Services } from "../services";
 import {
-  quotasColumn,
   advanceFanout,
   ensureFanout,
   finishFanout,
@@ -13,6 +12,7 @@ import {
   getTenant,
   insertTenant,
   listTenants,
+  quotasColumn,
   updateTenant,
   type TenantRow,
 } from "../store/tenant-repo";
