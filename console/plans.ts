@@ -1,5 +1,5 @@
 import { api } from "./api";
-import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
+import { confirmDialog, dialog, field, h, select, showError } from "./dom";
 import { count, time } from "./format";
 import { canWrite } from "./layout";
 import { ENVIRONMENTS } from "../src/authority/key";
@@ -232,6 +232,5 @@ function quotaDialog(tenant: QuotaTenant, environment: string, quota: Quota | nu
     }
   });
   const box = dialog(`${quota ? "Change" : "Set"} the ${environment} quota`, form);
-  show(error);
   limit.focus();
 }
