@@ -51,6 +51,17 @@ CREATE TABLE IF NOT EXISTS tenant_fanouts (
   after_key_id  TEXT NOT NULL DEFAULT ''             -- keys are written in id order; '' = none yet
 );
 
+-- A tenant's quota change for one environment still being written to the Durable Objects of that
+-- environment's keys, as tenant_fanouts does for a status. version is the tenants.updated_at the
+-- quotas were set with; a newer change starts its own fan-out from the first key.
+CREATE TABLE IF NOT EXISTS quota_fanouts (
+  tenant_id    TEXT NOT NULL REFERENCES tenants (id),
+  environment  TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  after_key_id TEXT NOT NULL DEFAULT '',              -- keys are written in id order; '' = none yet
+  PRIMARY KEY (tenant_id, environment)
+);
+
 CREATE TABLE IF NOT EXISTS admins (
   id                 TEXT PRIMARY KEY,               -- adm_…
   email              TEXT NOT NULL,

@@ -39,6 +39,11 @@ export default defineConfig({
             { method: "*", path: "/servers/*", scope: "servers" },
             { method: "DELETE", path: "/admin-only/**", scope: "admin" },
           ]),
+          // What test/plans/ spends credits and quotas with: an image costs 10, a ping nothing.
+          ROUTE_COSTS: JSON.stringify([
+            { method: "POST", path: "/images/*", cost: 10 },
+            { method: "*", path: "/ping/*", cost: 0 },
+          ]),
           PUBLIC_PATHS: "/health,/public/*",
           OAUTH_CONSENT_URL: "https://consent.example.com/approve?lang=en",
         },

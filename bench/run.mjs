@@ -18,6 +18,7 @@ import { coldStartScenario, quietKeysScenario } from "./scenarios/durability.mjs
 import { hotKeyScenario } from "./scenarios/hot-key.mjs";
 import { revocationScenario } from "./scenarios/revocation.mjs";
 import { scaleScenario } from "./scenarios/scale.mjs";
+import { sharedQuotaScenario } from "./scenarios/shared-quota.mjs";
 import { throughputScenarios } from "./scenarios/throughput.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -39,6 +40,7 @@ const FULL = {
   unknownKeys: 1_000,
   exactness: { keys: 100, limit: 60, requests: 20_000, connections: 200 },
   largeLimit: { limit: 20_000, requests: 20_500, connections: 10 },
+  sharedQuota: { keys: 100, quota: 10_000, requests: 20_000, connections: 200 },
   revocation: { trials: 10, lanes: 8, beforeMs: 1_000, afterMs: 1_000 },
   scale: { small: 1_000, big: 1_000_000, lookups: 1_000, warmLookups: 50 },
   quiet: { keys: 50, seconds: 20 },
@@ -56,6 +58,7 @@ const QUICK = {
   exactness: { keys: 10, limit: 20, requests: 1_000, connections: 50 },
   // Above 4,000, the limit up to which a key's window is exact per millisecond: the buckets are checked.
   largeLimit: { limit: 5_000, requests: 5_200, connections: 10 },
+  sharedQuota: { keys: 20, quota: 1_000, requests: 2_000, connections: 50 },
   revocation: { trials: 2, lanes: 4, beforeMs: 300, afterMs: 300 },
   scale: { small: 1_000, big: 10_000, lookups: 100, warmLookups: 10 },
   quiet: { keys: 10, seconds: 3 },
@@ -124,6 +127,7 @@ try {
   const coldStart = await coldStartScenario(context);
   const exactness = await exactnessScenario(context);
   const largeLimit = await largeLimitScenario(context);
+  const sharedQuota = await sharedQuotaScenario(context);
   const revocation = await revocationScenario(context);
   const scale = await scaleScenario(context);
 
@@ -142,6 +146,7 @@ try {
     coldStart,
     exactness,
     largeLimit,
+    sharedQuota,
     revocation,
     scale,
   };

@@ -79,12 +79,15 @@ export class AdminClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      text = await response.text();
+      // Byte for byte: a CSV keeps the byte order mark a spreadsheet reads its encoding by.
+      text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(await response.arrayBuffer());
     } catch (error) {
       throw new UnreachableError(this.url, networkReason(error));
     }
 
     if (response.status === 204) return { status: 204, text: "", body: null };
+    // A file (the billing export's CSV) is handed over as it came.
+    if (response.ok && response.headers.get("content-type")?.startsWith("text/csv")) return { status: response.status, text, body: null };
     const parsed = parseJson(text);
     if (response.ok && parsed !== undefined) return { status: response.status, text, body: parsed };
 

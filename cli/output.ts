@@ -53,3 +53,31 @@ export function duration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/** "burst 20/1s, sustained 10000/1h": every window of a key. */
+export function windows(value: unknown): string {
+  if (!Array.isArray(value) || value.length === 0) return "-";
+  return value.map((window: { name?: string }) => `${window.name} ${rateLimit(window)}`).join(", ");
+}
+
+/** "month" or "month from the 15th" (a refill's interval, a quota's period). */
+export function period(name: string, anchorDay: number | undefined): string {
+  return name === "month" && anchorDay !== undefined && anchorDay !== 1 ? `month from day ${anchorDay}` : name;
+}
+
+/** "480 left, refilled to 1000 each month (next 2026-12-01T00:00:00Z)", "500 left, no refill", or "-". */
+export function credits(value: unknown): string {
+  const plan = value as { remaining: number | null; refill: { amount: number; interval: string; anchor_day?: number } | null; refills_at: string | null } | null;
+  if (!plan) return "-";
+  const left = plan.remaining === null ? "see keys get" : `${plan.remaining} left`;
+  if (!plan.refill) return `${left}, no refill`;
+  return `${left}, refilled to ${plan.refill.amount} each ${period(plan.refill.interval, plan.refill.anchor_day)} (next ${time(plan.refills_at)})`;
+}
+
+/** A tenant's quota for one environment: "1000000 a month", with where it stands when known. */
+export function quota(value: unknown): string {
+  const q = value as { limit: number; period: string; anchor_day?: number; used: number | null; remaining: number | null; resets_at: string | null } | null;
+  if (!q) return "none";
+  const plan = `${q.limit} a ${period(q.period, q.anchor_day)}`;
+  return q.used === null ? plan : `${plan}: ${q.used} used, ${q.remaining} left, resets ${time(q.resets_at)}`;
+}

@@ -1,5 +1,19 @@
 import { InvalidArgumentError } from "commander";
+import {
+  calendarProblem,
+  DEFAULT_WINDOW_NAME,
+  MAX_ANCHOR_DAY,
+  MAX_CREDITS,
+  MAX_QUOTA,
+  PERIODS,
+  windowsProblem,
+  WINDOW_NAME_FORMAT,
+  WINDOW_NAME_PATTERN,
+  type Period,
+} from "../src/authority/plan";
 import { scopeProblem } from "../src/authority/scopes";
+import { UsageError } from "./errors";
+import { duration } from "./output";
 import { MAX_LIMIT as MAX_RATE_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
@@ -36,6 +50,15 @@ export function parseExpiry(text: string, now = Date.now()): string {
   if (ms === null) throw new InvalidArgumentError("Expected a duration from now (30d, 12h, 15m) or a date (2026-12-31 or 2026-12-31T12:00:00Z).");
   if (ms <= now) throw new InvalidArgumentError("The expiry must be in the future.");
   return new Date(ms).toISOString();
+}
+
+/** `--from 2026-11-01`: a day, as the API takes it. */
+export function parseDay(text: string): string {
+  const value = text.trim();
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(value) : NaN;
+  // Date.parse rolls 2026-02-31 over into March: a day that does not exist is refused.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) throw new InvalidArgumentError("Expected a day like 2026-11-01.");
+  return value;
 }
 
 /** `--since 7d` (that long ago) or a date: an ISO instant in the past. */
@@ -100,4 +123,81 @@ export function collectRedirectUri(value: string, previous: string[] | undefined
     throw new InvalidArgumentError("Expected an absolute URI, like https://app.example.com/callback.");
   }
   return [...(previous ?? []), value];
+}
+
+/** A window as the API takes it (rate_limits). */
+export interface RateWindow {
+  name: string;
+  limit: number;
+  window_seconds: number;
+}
+
+/**
+ * `--window burst=20/1s --window 10000/1h`: commander hands each value with the list so far. A
+ * window without a name is named by its length (`per-1h`), or `default` when it is the only one
+ * (see namedWindows); names and count are checked by authority/plan.ts's rule once all are in.
+ */
+export function collectWindow(value: string, previous: RateWindow[] | undefined): RateWindow[] {
+  const match = /^(?:([^=]+)=)?(.+)$/.exec(value.trim())!;
+  const name = match[1]?.trim() ?? "";
+  if (name !== "" && !WINDOW_NAME_PATTERN.test(name)) throw new InvalidArgumentError(`A window's name ${WINDOW_NAME_FORMAT}.`);
+  const { limit, window_seconds } = parseRateLimit(match[2]!);
+  return [...(previous ?? []), { name, limit, window_seconds }];
+}
+
+/** The windows as given, the unnamed ones named; a usage error if the set breaks the plan's rule. */
+export function namedWindows(windows: RateWindow[]): RateWindow[] {
+  const named = windows.map((window) => ({
+    ...window,
+    name: window.name || (windows.length === 1 ? DEFAULT_WINDOW_NAME : `per-${duration(window.window_seconds)}`),
+  }));
+  const problem = windowsProblem(named);
+  if (problem) {
+    const which = problem.index === null ? "" : ` (window ${problem.index + 1}, "${named[problem.index]!.name}")`;
+    throw new UsageError(`--window: ${problem.index === null ? `a key ${problem.message}` : `the name ${problem.message}`}${which}.`);
+  }
+  return named;
+}
+
+function wholeNumber(text: string, what: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}.`);
+  return value;
+}
+
+/** `--remaining 500`: credits from now. */
+export function parseCredits(text: string): number {
+  return wholeNumber(text, "Credits", 0, MAX_CREDITS);
+}
+
+/** `--limit 1000000`: a quota's units per period. */
+export function parseQuotaLimit(text: string): number {
+  return wholeNumber(text, "A quota", 1, MAX_QUOTA);
+}
+
+/** `--anchor-day 15`: the day of the month a monthly period starts. */
+export function parseAnchorDay(text: string): number {
+  return wholeNumber(text, "The anchor day", 1, MAX_ANCHOR_DAY);
+}
+
+/** A refill as the API takes it. */
+export interface Refill {
+  amount: number;
+  interval: Period;
+  anchor_day?: number;
+}
+
+/** `--refill 1000/month` or `1000/day`: the credits a key is set back to each period. */
+export function parseRefill(text: string): Refill {
+  const match = /^(\d+)\/([a-z]+)$/.exec(text.trim().toLowerCase());
+  if (!match || !(PERIODS as readonly string[]).includes(match[2]!)) throw new InvalidArgumentError(`Expected AMOUNT/PERIOD, like 1000/month (periods: ${PERIODS.join(", ")}).`);
+  return { amount: wholeNumber(match[1]!, "A refill's amount", 1, MAX_CREDITS), interval: match[2] as Period };
+}
+
+/** An anchor day given with a period, checked by the plan's rule (months only). */
+export function withAnchorDay<T extends object>(calendar: T, period: Period, anchorDay: number | undefined): T & { anchor_day?: number } {
+  if (anchorDay === undefined) return calendar;
+  const problem = calendarProblem({ period, anchorDay });
+  if (problem) throw new UsageError(`--anchor-day ${problem}.`);
+  return { ...calendar, anchor_day: anchorDay };
 }

@@ -8,21 +8,21 @@ import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, 
 import { accountSections, secondStepCard, signInAlternatives, ssoReturn, stepUpDialog, type PendingSignin } from "./identity";
 import { oauthClientPage, oauthClientsPage } from "./oauth-clients";
 import { overviewPage } from "./overview";
+import { creditsEditor, creditsText, limitsDialog, quotaPanel, windowsEditor, windowsText, type Credits, type Quota, type RateWindow } from "./plans";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { ADMIN_ROLES } from "../src/authority/roles";
 import { DEFAULT_SCOPES, SELF_SERVICE_SCOPE } from "../src/authority/scopes";
 import { KEY_STATES } from "../src/authority/status";
-import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
  * The keygate console: a single page routed by the URL's #fragment. Every read and change is an
  * admin API call with the signed-in admin's token, so the console can do exactly what the API
  * lets that admin do; buttons the role cannot use are not shown.
  */
-interface Tenant { id: string; name: string; status: "active" | "suspended"; created_at: string }
+interface Tenant { id: string; name: string; status: "active" | "suspended"; quotas: Record<string, Quota | null>; created_at: string }
 interface Key {
   id: string; tenant_id: string; name: string | null; description: string | null; environment: "live" | "test"; display: string;
-  scopes: string[]; status: string; expires_at: string | null; rate_limit: { limit: number; window_seconds: number };
+  scopes: string[]; status: string; expires_at: string | null; rate_limits: RateWindow[]; credits: Credits | null;
   created_at: string; revoked_at: string | null; rotated_from: string | null; rotated_to: string | null; last_used_at?: string | null;
 }
 interface NewKey extends Key { key: string }
@@ -184,7 +184,7 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
       key.scopes.join(", ") || "none",
       statusBadge(key.status),
       expiry(key),
-      `${key.rate_limit.limit} / ${key.rate_limit.window_seconds} s`,
+      windowsText(key.rate_limits),
       time(used[i]),
       ...(canWrite() ? [keyActions(key, used[i] ?? null, reload)] : []),
     ]);
@@ -197,10 +197,11 @@ function keysPage(tenantId: string, filters: KeyFilters = { status: "", environm
         h("h1", {}, tenant.name, " ", statusBadge(tenant.status)),
         h("p", { class: "muted" }, "Tenant ", h("code", {}, tenant.id), ` · created `, time(tenant.created_at)),
       ),
+      quotaPanel(tenant, reload),
       h("h2", {}, "Keys"),
       h("div", { class: "toolbar" }, canWrite() ? h("button", { type: "button", onclick: () => void createKeyDialog(tenantId, reload) }, "Create key") : null, filterForm),
       result.data.length
-        ? table(["Key", "Environment", "Scopes", "Status", "Expires", "Rate limit", "Last used", ...(canWrite() ? ["Actions"] : [])], rows, `Keys of ${tenant.name}`, "keys")
+        ? table(["Key", "Environment", "Scopes", "Status", "Expires", "Rate limits", "Last used", ...(canWrite() ? ["Actions"] : [])], rows, `Keys of ${tenant.name}`, "keys")
         : empty(filtered ? "No keys match these filters." : "This tenant has no keys yet.", filtered ? undefined : canWrite() ? "Create one: it is shown once, then only its display form." : undefined),
       pager(result, cursors, (next) => keysPage(tenantId, filters, next)),
     ];
@@ -295,8 +296,8 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
   const checks = offered.map((scope) => h("input", { type: "checkbox", name: "scope", value: scope, checked: STARTING_SCOPES.includes(scope) }));
   const otherScopes = h("input", { type: "text", name: "scopes", placeholder: "write:servers, billing" });
   const expires = h("input", { type: "datetime-local", name: "expires_at" });
-  const limit = h("input", { type: "number", name: "rate_limit.limit", min: 1, max: MAX_LIMIT, inputmode: "numeric" });
-  const windowSeconds = h("input", { type: "number", name: "rate_limit.window_seconds", min: 1, max: MAX_WINDOW_SECONDS, inputmode: "numeric" });
+  const windows = windowsEditor([], "Rate limits (optional: keygate's default)");
+  const credits = creditsEditor(null, "Credits (optional)");
   const error = h("p", { class: "error", role: "alert" });
   const form = h(
     "form",
@@ -313,7 +314,8 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
       field("Other scopes (comma-separated)", otherScopes),
     ),
     field("Expires (optional, your local time)", expires),
-    h("fieldset", { class: "inline" }, h("legend", {}, "Rate limit (optional: keygate's default)"), field("Requests", limit), field("per seconds", windowSeconds)),
+    windows.element,
+    credits.element,
     error,
     h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Create key")),
   );
@@ -323,7 +325,8 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
     const body: Record<string, unknown> = { tenant_id: tenantId, name: name.value, environment: environment.value, scopes };
     if (description.value) body.description = description.value;
     if (expires.value) body.expires_at = new Date(expires.value).toISOString();
-    if (limit.value || windowSeconds.value) body.rate_limit = { limit: Number(limit.value), window_seconds: Number(windowSeconds.value || 60) };
+    if (windows.value().length > 0) body.rate_limits = windows.value();
+    if (credits.value()) body.credits = credits.value();
     try {
       const created = await api<NewKey>("POST", "/keys", body);
       box.close();
@@ -393,7 +396,8 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
       ["Tenant", h("a", { href: `#/tenants/${key.tenant_id}` }, tenant?.name ?? key.tenant_id)],
       ["Environment", key.environment],
       ["Scopes", key.scopes.join(", ") || "none"],
-      ["Rate limit", `${key.rate_limit.limit} requests per ${key.rate_limit.window_seconds} s`],
+      ["Rate limits", windowsText(key.rate_limits)],
+      ["Credits", creditsText(key.credits)],
       ["Created", time(key.created_at)],
       ["Last used", time(lastUsedAt)],
       endRow(key),
@@ -413,6 +417,9 @@ function keyPage(id: string, granularity: "hour" | "day" = "hour"): Promise<void
         h("h1", {}, keyName(key), " ", statusBadge(key.status)),
         h("p", { class: "muted" }, h("code", {}, key.display), " · ", h("code", {}, key.id)),
         canWrite() ? keyActions(key, lastUsedAt, reload) : null,
+        canWrite() && key.status !== "revoked" && key.status !== "deleted"
+          ? h("button", { type: "button", class: "secondary", onclick: () => limitsDialog(key, reload) }, "Edit limits")
+          : null,
       ),
       settings,
       h(

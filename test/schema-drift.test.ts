@@ -27,6 +27,7 @@ describe("schema.sql and migrations/ describe the same schema", () => {
       "oauth_codes",
       "oauth_grants",
       "oauth_tokens",
+      "quota_fanouts",
       "settings",
       "tenant_fanouts",
       "tenant_usage_hourly",

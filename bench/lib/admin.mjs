@@ -12,7 +12,8 @@ async function call(base, method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-export const createTenant = (base, name) => call(base, "POST", "/tenants", { name });
+/** `quotas`: the tenant's quota per environment, as the admin API takes them (`{ live: { limit, period } }`). */
+export const createTenant = (base, name, quotas) => call(base, "POST", "/tenants", quotas ? { name, quotas } : { name });
 
 /** `limit` requests per `windowSeconds`; resolves with the key's id and plaintext. */
 export async function createKey(base, tenantId, limit, windowSeconds) {

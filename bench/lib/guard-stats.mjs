@@ -82,3 +82,18 @@ export function rowsPerRequest(written, requests) {
   if (!written) return { rows: null, alarms: null, requests, perRequest: null, restartedObjects: null };
   return { rows: written.rows, alarms: written.alarms, requests, perRequest: requests ? written.rows / requests : null, restartedObjects: written.restarted };
 }
+
+/** `{ acquire, release }` calls the quota object `name` answered since it started (QuotaGuard.stats()). */
+export async function readQuotaStats(urls, name) {
+  const res = await fetch(`${urls["guard-stats"]}/quota?name=${encodeURIComponent(name)}`);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`reading QuotaGuard.stats(): ${res.status} ${body.error}`);
+  return body;
+}
+
+/** Calls between two readings of a quota object's stats(); after a restart (counts went down), those since it. */
+export function quotaCallsBetween(before, after) {
+  const restarted = after.acquire < before.acquire || after.release < before.release;
+  const base = restarted ? { acquire: 0, release: 0 } : before;
+  return { acquire: after.acquire - base.acquire, release: after.release - base.release, restarted };
+}

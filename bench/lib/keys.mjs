@@ -1,4 +1,4 @@
-// The key format, ids and hashing come from src/keys itself (Node strips the types), so seeded
+// The key format, ids, hashing and the quota object's name come from src/ itself (Node strips the types), so seeded
 // keys are exactly what the worker issues and parses: there is no second copy of the format here.
 import { registerHooks } from "node:module";
 
@@ -16,7 +16,9 @@ registerHooks({
 const format = await import("../../src/keys/format.ts");
 const hash = await import("../../src/keys/hash.ts");
 const random = await import("../../src/keys/random.ts");
+const key = await import("../../src/authority/key.ts");
 
 export const { generateKey, displayForm, parseKey } = format;
 export const { hashKey } = hash;
 export const { prefixedId } = random;
+export const { quotaObject } = key;

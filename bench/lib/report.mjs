@@ -154,6 +154,27 @@ export function buildRows(results) {
   const cold = (id, name, r, note) => rows.push({ id, name, rps: null, p50: r.p50, p99: r.p99, ratio: null, cpu: r.workerdCpuMs, note: note + (r.asExpected ? "" : ` **unexpected responses: ${JSON.stringify(r.statuses)}**`) });
   cold("12a", `keygate, first request after its object was evicted (${cs.keys} keys, 1 conn.)`, cs.keygate, `idle ${cs.idleMs / 1_000} s first; warm, the same keys: p50 ${ms(cs.keygateWarm.p50)} ms, ${fmt(cs.keygateWarm.workerdCpuMs, 3)} ms CPU/req`);
   cold("12b", `Floor-hardened, first request after its object was evicted (${cs.keys} keys, 1 conn.)`, cs.floor, `warm: p50 ${ms(cs.floorWarm.p50)} ms, ${fmt(cs.floorWarm.workerdCpuMs, 3)} ms CPU/req`);
+  const sq = results.sharedQuota;
+  load(
+    "13a",
+    `keygate, ${sq.keys} keys sharing a quota (${c} conn.)`,
+    sq.throughput.withQuota,
+    t.passThrough,
+    `a quota out of reach, taking turns with ${sq.keys} keys without one (${fmt(sq.throughput.withoutQuota.rps)} req/s): ${times(sq.throughput.rpsRatio)} req/s; `
+      + `vs scenario 3: ${times(ratio(sq.throughput.withQuota.rps, t.valid.rps))}; quota-object calls: ${fmt(sq.throughput.quotaCalls.acquire)} leases asked, `
+      + `${fmt(sq.throughput.quotaCalls.release)} given back, for ${fmt(sq.throughput.admitted)} admissions = ${fmt(sq.throughput.callsPerAdmission, 4)} per admission`,
+  );
+  const sx = sq.exactness;
+  rows.push({
+    id: "13b",
+    name: `Shared-quota exactness: ${sq.keys} keys, quota ${fmt(sx.quota)}, ${fmt(sx.requests)} requests (${sx.connections} conn.)`,
+    rps: sx.rps,
+    p50: sx.p50,
+    p99: sx.p99,
+    ratio: null,
+    cpu: sx.workerdCpuMs,
+    note: `admitted at origin ${fmt(sx.admittedAtOrigin)} of the quota's ${fmt(sx.quota)}: over ${sx.overAdmitted}, under ${sx.underAdmitted} (bound: ${sx.bound}, one request per key); 200s ${fmt(sx.admittedResponses)}, 429s ${fmt(sx.refusedResponses)}`,
+  });
   return rows;
 }
 
@@ -222,6 +243,21 @@ export function evaluateTargets(results) {
       target: `Large-limit exactness: exactly ${fmt(l.limit)} admitted`,
       measured: `${fmt(l.admittedAtOrigin)} at origin, ${fmt(l.refusedResponses)} refused`,
       pass: l.exact,
+    },
+    {
+      target: "Shared quota: req/s ≥ 0.9× keygate without a quota (taking turns)",
+      measured: `${times(results.sharedQuota.throughput.rpsRatio)} (vs scenario 3: ${times(ratio(results.sharedQuota.throughput.withQuota.rps, t.valid.rps))})`,
+      pass: results.sharedQuota.throughput.rpsRatio !== null && results.sharedQuota.throughput.rpsRatio >= 0.9,
+    },
+    {
+      target: "Shared quota: quota-object calls ≤ 0.05 per admission",
+      measured: fmt(results.sharedQuota.throughput.callsPerAdmission, 4),
+      pass: results.sharedQuota.throughput.callsPerAdmission !== null && results.sharedQuota.throughput.callsPerAdmission <= 0.05,
+    },
+    {
+      target: "Shared quota: never over, under by at most one request per key",
+      measured: `over ${results.sharedQuota.exactness.overAdmitted}, under ${results.sharedQuota.exactness.underAdmitted} (bound ${results.sharedQuota.exactness.bound})`,
+      pass: results.sharedQuota.exactness.overAdmitted === 0 && results.sharedQuota.exactness.underAdmitted <= results.sharedQuota.exactness.bound,
     },
     { target: "Revocation lag: zero requests", measured: `${v.admittedAfter} admitted after revoke`, pass: v.admittedAfter === 0 && v.originAgrees },
     {

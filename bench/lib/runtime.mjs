@@ -131,10 +131,13 @@ export default {
  * Answers `KeyGuard.storageStats()` for a batch of key ids (a JSON array) in one request, calling
  * the same objects keygate calls, through keygate's own namespace and by key id. One round trip
  * per batch: from Node, Miniflare's proxy takes about 10 ms per call (see bench/lib/guard-stats.mjs).
+ * At /quota?name=… it answers a tenant's quota object's \`stats()\` the same way.
  */
 const GUARD_STATS = `export default {
   async fetch(request, env) {
     try {
+      const quota = new URL(request.url).searchParams.get("name");
+      if (quota !== null) return Response.json(await env.QUOTA_GUARD.getByName(quota).stats());
       const ids = await request.json();
       const stats = await Promise.all(ids.map(async (id) => {
         const { rowsWritten, storedRows, alarmsSet } = await env.KEY_GUARD.getByName(id).storageStats();
@@ -171,8 +174,10 @@ function plainWorker(name, script, settings, originUrl, extra = {}) {
 const floorObject = { durableObjects: { FLOOR: { className: "Floor", useSQLite: true } } };
 
 function keygateWorker(name, script, settings, originUrl, overrides) {
-  // An older build (bench/compare.mjs) may predate the usage forwarder: bind only what it exports.
-  const forwarder = /\bUsageForwarder\b/.test(readFileSync(script, "utf8"));
+  // An older build (bench/compare.mjs) may predate the usage forwarder or the quota object: bind only what it exports.
+  const source = readFileSync(script, "utf8");
+  const forwarder = /\bUsageForwarder\b/.test(source);
+  const quota = /\bQuotaGuard\b/.test(source);
   return {
     name,
     modules: true,
@@ -197,6 +202,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
       KEY_GUARD: { className: "KeyGuard", useSQLite: true },
       ATTEMPT_GUARD: { className: "AttemptGuard", useSQLite: true },
       ...(forwarder ? { USAGE_FORWARDER: { className: "UsageForwarder", useSQLite: true } } : {}),
+      ...(quota ? { QUOTA_GUARD: { className: "QuotaGuard", useSQLite: true } } : {}),
     },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };
@@ -211,7 +217,7 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
  *  - floor-rpc:      the pass-through plus one RPC to a per-key object (no storage)
  *  - floor-row:      the same, the RPC writing one row and trimming the window ("the floor")
  *  - floor-hardened: floor-row plus keygate's features written plainly (see FLOOR_HARDENED)
- *  - guard-stats:    reads keygate's key objects' storageStats() for the bench (never measured)
+ *  - guard-stats:    reads keygate's key objects' storageStats() and quota objects' stats() for the bench (never measured)
  */
 export async function startRuntime({ root, script, originUrl, stateDir, onLog, inspect = false }) {
   const settings = wranglerSettings(root);
@@ -232,7 +238,10 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
       plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
       plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } }),
       plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
-        durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true } },
+        durableObjects: {
+          KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true },
+          QUOTA_GUARD: { className: "QuotaGuard", scriptName: "keygate", useSQLite: true },
+        },
       }),
     ],
   });

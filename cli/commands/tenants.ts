@@ -1,14 +1,16 @@
 import { Option, type Command } from "commander";
+import { ENVIRONMENTS } from "../../src/authority/key";
+import { PERIODS, type Period } from "../../src/authority/plan";
 import { TENANT_STATUSES, type TenantStatus } from "../../src/authority/tenant";
 import { CliError, EXIT } from "../errors";
-import { say, table, time, writeOut } from "../output";
-import { idOf, parsePageSize } from "../parse";
+import { details, quota, say, table, time, writeOut } from "../output";
+import { idOf, parseAnchorDay, parsePageSize, parseQuotaLimit, withAnchorDay } from "../parse";
 import { quietSession, Session } from "../session";
 import { addDestructive } from "./destructive";
 import { moreHint } from "./lists";
 
 const tenantId = idOf("ten", "a tenant");
-/** A PATCH continues a large tenant's fan-out 500 keys at a time; this many rounds is 5 million keys. */
+/** A PATCH continues a large tenant's fan-out (a status, a quota) 500 keys at a time; this many rounds is 5 million keys. */
 const MAX_FANOUT_ROUNDS = 10_000;
 
 export function registerTenants(program: Command): void {
@@ -78,22 +80,83 @@ export function registerTenants(program: Command): void {
       const session = new Session(command);
       session.print(await (await session.client()).get(`/tenants/${id}`), (tenant) => printTenants([tenant]));
     });
+
+  registerQuota(tenants);
 }
 
-/** keygate writes the status to at most 500 keys per call and answers 202 until all have it. */
+function registerQuota(tenants: Command): void {
+  const environment = () => new Option("--env <env>", "the environment whose keys spend from it").choices(ENVIRONMENTS).makeOptionMandatory();
+  const quotas = tenants
+    .command("quota")
+    .description("Show, set and remove a tenant's quota: cost units per day or month, shared by every key of an environment")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ keygate tenants quota set ten_… --env live --limit 1000000 --period month --anchor-day 15\n  $ keygate tenants quota show ten_…",
+    );
+
+  quotas
+    .command("show")
+    .description("Show each environment's quota: used, left, and when it resets")
+    .argument("<tenant>", "the tenant's id (ten_…)", tenantId)
+    .addHelpText("after", "\nExample:\n  $ keygate tenants quota show ten_…")
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = new Session(command);
+      session.print(await (await session.client()).get(`/tenants/${id}`), printQuotas);
+    });
+
+  quotas
+    .command("set")
+    .description("Set an environment's quota; in force for the next request of every key of that environment")
+    .argument("<tenant>", "the tenant's id (ten_…)", tenantId)
+    .addOption(environment())
+    .requiredOption("--limit <units>", "cost units the environment's keys may spend together per period", parseQuotaLimit)
+    .addOption(new Option("--period <period>", "when it resets (UTC)").choices(PERIODS).makeOptionMandatory())
+    .option("--anchor-day <day>", "with --period month: the day of the month it resets (1-31; default 1)", parseAnchorDay)
+    .addHelpText("after", "\nExample:\n  $ keygate tenants quota set ten_… --env live --limit 1000000 --period month --anchor-day 15")
+    .action(async (id: string, options: { env: string; limit: number; period: Period; anchorDay?: number }, command: Command) => {
+      const body = withAnchorDay({ limit: options.limit, period: options.period }, options.period, options.anchorDay);
+      await changeQuota(new Session(command), id, { [options.env]: body }, `Set the ${options.env} quota of ${id}.`);
+    });
+
+  quotas
+    .command("remove")
+    .description("Remove an environment's quota: its keys no longer spend from one")
+    .argument("<tenant>", "the tenant's id (ten_…)", tenantId)
+    .addOption(environment())
+    .addHelpText("after", "\nExample:\n  $ keygate tenants quota remove ten_… --env test")
+    .action(async (id: string, options: { env: string }, command: Command) => {
+      await changeQuota(new Session(command), id, { [options.env]: null }, `Removed the ${options.env} quota of ${id}.`);
+    });
+}
+
+async function changeQuota(session: Session, id: string, quotas: Record<string, unknown>, done: string): Promise<void> {
+  const response = await untilFannedOut(session, id, { quotas }, "the quota");
+  session.print(response, printQuotas);
+  say(done, session.json);
+}
+
+function printQuotas(tenant: any): void {
+  details([["tenant", `${tenant.id} (${tenant.name})`], ...ENVIRONMENTS.map((env): [string, string] => [env, quota(tenant.quotas?.[env] ?? null)])]);
+}
+
 async function changeStatus(session: Session, id: string, status: TenantStatus, past: string): Promise<void> {
+  const response = await untilFannedOut(session, id, { status }, "the status");
+  session.print(response, (tenant) => printTenants([tenant]));
+  say(`${past} tenant ${id}.`, session.json);
+}
+
+/** keygate writes a status or a quota to at most 500 keys per call and answers 202 until all have it. */
+async function untilFannedOut(session: Session, id: string, body: object, what: string) {
   const client = await session.client();
   for (let round = 0; round < MAX_FANOUT_ROUNDS; round++) {
-    const response = await client.patch(`/tenants/${id}`, { status });
-    if (response.status !== 202) {
-      session.print(response, (tenant) => printTenants([tenant]));
-      return say(`${past} tenant ${id}.`, session.json);
-    }
-    say(`Still writing the status to ${id}'s keys; continuing…`, session.json);
+    const response = await client.patch(`/tenants/${id}`, body);
+    if (response.status !== 202) return response;
+    say(`Still writing ${what} to ${id}'s keys; continuing…`, session.json);
   }
-  throw new CliError(`the status of ${id} is still being written to its keys; run the same command again.`, EXIT.refused);
+  throw new CliError(`${what} of ${id} is still being written to its keys; run the same command again.`, EXIT.refused);
 }
 
 function printTenants(tenants: any[]): void {
-  table(["ID", "NAME", "STATUS", "CREATED"], tenants.map((t) => [t.id, t.name, t.status, time(t.created_at)]));
+  const quotas = (t: any) => ENVIRONMENTS.filter((env) => t.quotas?.[env]).map((env) => `${env} ${t.quotas[env].limit}/${t.quotas[env].period}`).join(", ") || "-";
+  table(["ID", "NAME", "STATUS", "QUOTAS", "CREATED"], tenants.map((t) => [t.id, t.name, t.status, quotas(t), time(t.created_at)]));
 }

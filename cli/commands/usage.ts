@@ -1,6 +1,8 @@
-import type { Command } from "commander";
-import { details, say, table, time } from "../output";
-import { idOf, parseSince } from "../parse";
+import { Option, type Command } from "commander";
+import { writeFile } from "node:fs/promises";
+import { EXPORT_FORMATS } from "../../src/authority/plan";
+import { details, say, table, time, writeOut } from "../output";
+import { idOf, parseDay, parseSince } from "../parse";
 import { Session } from "../session";
 
 /** One bucket's counts (or a period's totals) as the usage API reports them. */
@@ -27,7 +29,7 @@ interface KeyUsage {
 }
 
 export function registerUsage(program: Command): void {
-  program
+  const usage = program
     .command("usage")
     .description("Show a key's usage: its totals, and each hour that had traffic (admitted, rate-limited, refused)")
     .argument("<key-id>", "the key's id (key_…)", idOf("key", "a key"))
@@ -42,6 +44,24 @@ export function registerUsage(program: Command): void {
       const response = await (await session.client()).get(`/keys/${id}/usage`, { from: options.since });
       session.print(response, (usage: KeyUsage) => printUsage(usage));
       if (options.since && !("from" in response.body)) say(`This keygate reports totals only: --since was not applied.`, session.json);
+    });
+
+  usage
+    .command("export")
+    .description("Export a tenant's usage for billing: per UTC day, requests admitted, cost units, and refusals by kind")
+    .argument("<tenant>", "the tenant's id (ten_…)", idOf("ten", "a tenant"))
+    .option("--from <day>", "the first day, e.g. 2026-11-01 (default: 30 days before --to)", parseDay)
+    .option("--to <day>", "the last day, included (default: today)", parseDay)
+    .addOption(new Option("--format <format>", "csv, a file a spreadsheet opens (the default), or json").choices(EXPORT_FORMATS))
+    .option("-o, --output <file>", "write it to this file instead of standard output")
+    .addHelpText("after", "\nExamples:\n  $ keygate usage export ten_… --from 2026-11-01 --to 2026-11-30 > november.csv\n  $ keygate usage export ten_… --format json --output usage.json")
+    .action(async (tenant: string, options: { from?: string; to?: string; format?: string; output?: string }, command: Command) => {
+      const session = new Session(command);
+      const format = session.json ? "json" : (options.format ?? "csv");
+      const response = await (await session.client()).get(`/tenants/${tenant}/usage/export`, { from: options.from, to: options.to, format });
+      if (!options.output) return writeOut(response.text);
+      await writeFile(options.output, response.text);
+      say(`Wrote ${tenant}'s usage to ${options.output}.`);
     });
 }
 

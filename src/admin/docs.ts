@@ -114,6 +114,7 @@ const OPERATIONS: Record<string, [operationId: string, tag: Tag]> = {
   "GET /_keygate/v1/keys/{id}/usage": ["getKeyUsage", "Usage"],
   "GET /_keygate/v1/keys/{id}/events": ["listKeyEvents", "Usage"],
   "GET /_keygate/v1/tenants/{id}/usage": ["getTenantUsage", "Usage"],
+  "GET /_keygate/v1/tenants/{id}/usage/export": ["exportTenantUsage", "Usage"],
   "GET /_keygate/v1/failed-attempts": ["getFailedAttempts", "Usage"],
   "GET /_keygate/v1/audit-events": ["listAuditEvents", "Audit"],
   "GET /_keygate/v1/overview": ["getOverview", "Console"],

@@ -1,11 +1,13 @@
 import { strengthExcess, type KeyStrength } from "../authority/strength";
 import { DEFAULT_ENVIRONMENT, type Environment } from "../authority/key";
 import { changeRefusal } from "../authority/status";
-import { DEFAULT_WINDOW_NAME } from "../authority/plan";
+import { DEFAULT_WINDOW_NAME, type RateWindow } from "../authority/plan";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { getKey } from "../store/key-repo";
 import type { Principal } from "./context";
+import { creditsLeft } from "./key-lifecycle";
+import { creditsFromWire, refillToWire, windowsFromWire } from "./plans";
 import type { KeyCreateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -14,9 +16,10 @@ import { iso } from "./time";
  * Admins and the root token are not bound.
  *
  * Omitted fields default to what the caller may give: for a tenant's key, its own environment,
- * expiry and rate limit (so a key that expires issues keys that expire with it, rather than being
- * refused for a field it did not send); for admins, live, never and the configured limit. An
- * explicit `expires_at: null` (never) from a key that expires itself is refused.
+ * expiry, windows and credits (so a key that expires issues keys that expire with it, rather than
+ * being refused for a field it did not send; one with credits, keys with what it has left); for
+ * admins, live, never, the configured limit and no credits. An explicit `expires_at: null` (never)
+ * from a key that expires itself is refused, as is `credits: null` from a key that has credits.
  */
 
 /** A create request with every default resolved: what a key is issued with. */
@@ -29,15 +32,24 @@ export interface KeySettings extends KeyStrength {
 
 /**
  * The calling key's own strength, read once per request; null for admins and root. Scopes and
- * environment come from the key's own admission; expiry and rate limit from its row (D1 is
- * written after the key's object, so it is never more generous than the object for long).
+ * environment come from the key's own admission; expiry and windows from its row (D1 is written
+ * after the key's object, so it is never more generous than the object for long); the credits it
+ * has left from its object, which counts them.
  */
 export async function callerBounds(services: Services, principal: Principal): Promise<KeyStrength | null> {
   if (principal.kind !== "key") return null;
   const own = await getKey(services.db, principal.keyId);
   // Revoked or deleted between its admission and now: it may hand out nothing.
   if (!own || changeRefusal(own.status) !== null) throw refuse("This API key can no longer issue keys.", null);
-  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, windows: own.windows };
+  const credits = own.credits ? { ...own.credits, remaining: (await creditsLeft(services, own)) ?? 0 } : null;
+  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, windows: own.windows, credits };
+}
+
+/** The windows a create or update gives, in either spelling; undefined when it gives none. */
+export function windowsGiven(input: Pick<KeyCreateInput, "rate_limit" | "rate_limits">): RateWindow[] | undefined {
+  if (input.rate_limits) return windowsFromWire(input.rate_limits);
+  if (input.rate_limit) return [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }];
+  return undefined;
 }
 
 /** Fills in the omitted fields for this caller, then holds the result to the caller's bounds. */
@@ -51,7 +63,8 @@ export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | nul
     scopes: input.scopes,
     environment: input.environment ?? bounds?.environment ?? DEFAULT_ENVIRONMENT,
     expiresAt: input.expires_at !== undefined ? input.expires_at : (bounds?.expiresAt ?? null),
-    windows: input.rate_limit ? [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }] : fallback,
+    windows: windowsGiven(input) ?? fallback,
+    credits: input.credits === undefined ? (bounds?.credits ?? null) : input.credits === null ? null : creditStrength(input.credits),
   };
   if (bounds) assertWithin(bounds, settings);
   return settings;
@@ -69,12 +82,23 @@ export function assertWithin(bounds: KeyStrength, key: KeyStrength): void {
       throw refuse("An API key may only issue keys with scopes it holds itself.", { missing_scopes: excess.missing });
     case "expires_at":
       throw refuse("An API key that expires may only issue keys that expire no later than itself.", { field: "expires_at", latest: iso(bounds.expiresAt) });
+    case "credits":
+      throw refuse("An API key that spends credits may only issue keys with credits: no more than it has left, refilled no more and no more often than its own.", {
+        field: "credits",
+        remaining: excess.credits.remaining,
+        refill: refillToWire(excess.credits.refill),
+      });
     case "rate_limits":
       throw refuse("An API key may only issue keys whose rate limits are no higher than its own.", {
         field: "rate_limits",
         highest: { name: excess.window.name, limit: excess.window.limit, window_seconds: excess.window.windowSeconds },
       });
   }
+}
+
+function creditStrength(credits: NonNullable<KeyCreateInput["credits"]>) {
+  const { plan, remaining } = creditsFromWire(credits);
+  return { ...plan, remaining };
 }
 
 function refuse(message: string, details: Record<string, unknown> | null): ApiError {

@@ -1,15 +1,16 @@
-import { policyOf, recordOf, type Key, type KeyPolicy } from "../authority/key";
-import { DEFAULT_WINDOW_NAME, type RateWindow } from "../authority/plan";
+import { policyOf, quotaRef, recordOf, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
 import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
+import type { PolicyChange } from "../guards/key-guard";
 import type { Services } from "../services";
 import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
-import { getTenant } from "../store/tenant-repo";
+import { getTenant, quotasOf } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "../store/audit-trail";
-import type { KeySettings } from "./key-bounds";
+import { windowsGiven, type KeySettings } from "./key-bounds";
+import { creditsFromWire } from "./plans";
 import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -19,10 +20,14 @@ import { iso } from "./time";
  * the same batch, then the KV and isolate caches.
  */
 
-/** A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by. */
+/**
+ * A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by, and
+ * the quota the new key spends from (for its environment), referenced with the same version.
+ */
 interface TenantStatus {
   active: boolean;
   version: number;
+  quota: QuotaRef | null;
 }
 
 export async function loadKey(services: Services, id: string): Promise<Key> {
@@ -54,15 +59,34 @@ async function issue(services: Services, id: string, tenant: TenantStatus, setti
     environment: settings.environment,
     scopes: settings.scopes,
     windows: settings.windows,
-    credits: null,
-    creditsSet: null,
+    credits: settings.credits ? { refill: settings.credits.refill } : null,
+    creditsSet: settings.credits?.remaining ?? null,
     expiresAt: settings.expiresAt,
     createdAt: now,
     rotatedFrom,
   };
-  const policy: KeyPolicy = { status: "active", tenantActive: tenant.active, expiresAt: key.expiresAt, scopes: key.scopes, windows: key.windows, credits: null, quota: null };
-  await services.guards.writePolicy(key.id, policy, policy, tenant.version);
+  const policy: KeyPolicy = {
+    status: "active",
+    tenantActive: tenant.active,
+    expiresAt: key.expiresAt,
+    scopes: key.scopes,
+    windows: key.windows,
+    credits: key.credits,
+    quota: tenant.quota,
+  };
+  const credits = key.creditsSet === null ? {} : { creditsRemaining: key.creditsSet };
+  await services.guards.writePolicy(key.id, { ...policy, ...credits }, policy, tenant.version);
   return { key, plaintext };
+}
+
+/**
+ * The credits a key has left, as its object counts them now; null for a key without credits. An
+ * object that has not been written yet (a key made by other means) has what D1 says was set.
+ */
+export async function creditsLeft(services: Services, key: Pick<Key, "id" | "credits" | "creditsSet">): Promise<number | null> {
+  if (!key.credits) return null;
+  const credits = (await services.guards.key(key.id).standing()).find((limit) => limit.name === "credits" && !limit.window);
+  return credits ? credits.remaining : (key.creditsSet ?? 0);
 }
 
 /**
@@ -70,14 +94,20 @@ async function issue(services: Services, id: string, tenant: TenantStatus, setti
  * reactivated between our read of it and the insert fanned out to the keys it could see, which did
  * not include this one, so the tenant's status is read again and carried to the key's object, with
  * its version: if that fan-out did reach the key after all, the object keeps the newer of the two.
+ * A quota changed meanwhile is carried the same way (its reference is versioned alike).
  */
 async function publish(services: Services, id: string, written: TenantStatus): Promise<Key> {
   const created = await loadKey(services, id);
   if (created.tenantVersion !== written.version) {
-    await services.guards.writePolicy(id, { tenantActive: created.tenantActive }, policyOf(created), created.tenantVersion);
+    const quota = sameQuota(created.quota, written.quota) ? {} : { quota: created.quota };
+    await services.guards.writePolicy(id, { tenantActive: created.tenantActive, ...quota }, policyOf(created), created.tenantVersion);
   }
   await services.keys.cache(created.hash, recordOf(created));
   return created;
+}
+
+function sameQuota(a: QuotaRef | null, b: QuotaRef | null): boolean {
+  return a?.object === b?.object && a?.version === b?.version;
 }
 
 /** Issues a key. The plaintext is returned once and never stored. */
@@ -86,26 +116,31 @@ export async function createKey(services: Services, actor: Actor, settings: KeyS
   const tenantRow = await getTenant(db, settings.tenantId);
   if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
   const now = services.clock.now();
-  const tenant: TenantStatus = { active: tenantRow.status === "active", version: tenantRow.updated_at };
+  const tenant: TenantStatus = {
+    active: tenantRow.status === "active",
+    version: tenantRow.updated_at,
+    quota: quotaRef(tenantRow.id, settings.environment, quotasOf(tenantRow), tenantRow.updated_at),
+  };
   const { key, plaintext } = await issue(services, prefixedId("key"), tenant, settings, null, now);
   await db.batch([insertKey(db, key), auditStatement(db, actor, "key.created", keyResource(key), now)]);
   return { key: await publish(services, key.id, tenant), plaintext };
 }
 
 /**
- * Name, description, scopes, expiry, rate limit: in force for the very next request. Only the
- * fields given are written, to the key's object and to D1 alike, so concurrent PATCHes of
+ * Name, description, scopes, expiry, windows, credits: in force for the very next request. Only
+ * the fields given are written, to the key's object and to D1 alike, so concurrent PATCHes of
  * different fields both hold; a PATCH of name or description alone never touches the object.
+ * Credits given set what the key has from now (its object counts down from there).
  */
 export async function updateKey(services: Services, actor: Actor, key: Key, input: KeyUpdateInput): Promise<Key> {
   assertChangeable(key);
-  const windows: RateWindow[] | undefined = input.rate_limit
-    ? [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }]
-    : undefined;
-  const policy: Partial<KeyPolicy> = {
+  const windows = windowsGiven(input);
+  const credits = input.credits === undefined ? undefined : input.credits === null ? null : creditsFromWire(input.credits);
+  const policy: PolicyChange = {
     ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
     ...(input.expires_at !== undefined ? { expiresAt: input.expires_at } : {}),
     ...(windows !== undefined ? { windows } : {}),
+    ...(credits !== undefined ? { credits: credits?.plan ?? null, ...(credits ? { creditsRemaining: credits.remaining } : {}) } : {}),
   };
   const changesPolicy = Object.keys(policy).length > 0;
   if (changesPolicy) await services.guards.writePolicy(key.id, policy, policyOf(key));
@@ -115,6 +150,7 @@ export async function updateKey(services: Services, actor: Actor, key: Key, inpu
     scopes: input.scopes,
     expiresAt: input.expires_at,
     windows,
+    ...(credits !== undefined ? { credits: credits?.plan ?? null, creditsSet: credits?.remaining ?? null } : {}),
   };
   const now = services.clock.now();
   const details = { changes: { ...input, ...(input.expires_at !== undefined ? { expires_at: iso(input.expires_at) } : {}) } };
@@ -135,6 +171,11 @@ export async function updateKey(services: Services, actor: Actor, key: Key, inpu
  * grants one rotation only (of two concurrent rotations, the second gets 409 and nothing is
  * made) and shortens the old key's life in the same step. Then the new key's object, then D1.
  * A failure after the claim leaves the old key ending on time and no successor: create a new key.
+ *
+ * Credits move with the key rather than being copied: the successor starts with what the old key
+ * had left, and the old key keeps none (nor its refill) for whatever grace it has left, so a
+ * rotation never doubles a balance (a key rotating itself with a grace period could otherwise
+ * spend its credits twice, and again at every rotation).
  */
 export async function rotateKey(services: Services, actor: Actor, key: Key, graceSeconds: number) {
   assertChangeable(key);
@@ -148,17 +189,21 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   if (!(await services.guards.key(key.id).claimRotation(successorId, oldExpiresAt, policyOf(key)))) {
     throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
   }
+  const credits = key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null;
+  if (credits) await services.guards.writePolicy(key.id, SPENT_CREDITS, policyOf(key));
   const { tenantId, name, description, environment, scopes, expiresAt, windows } = key;
-  const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, windows };
-  const tenant: TenantStatus = { active: key.tenantActive, version: key.tenantVersion };
+  const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, windows, credits };
+  const tenant: TenantStatus = { active: key.tenantActive, version: key.tenantVersion, quota: key.quota };
   const { key: next, plaintext } = await issue(services, successorId, tenant, settings, key.id, now);
   const { db } = services;
   await db.batch([
     markRotated(db, key.id, next.id, oldExpiresAt, now),
+    ...(credits ? [updateKeyRow(db, key.id, { credits: SPENT_CREDITS.credits, creditsSet: 0 }, now)] : []),
     auditStatement(db, actor, "key.rotated", keyResource(key), now, {
       rotated_to: next.id,
       grace_seconds: graceSeconds,
       expires_at: iso(oldExpiresAt),
+      ...(credits ? { credits_moved: credits.remaining } : {}),
     }),
     insertKey(db, next),
     auditStatement(db, actor, "key.created", keyResource(next), now, { rotated_from: key.id }),
@@ -166,6 +211,9 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   await services.keys.forget(key.hash);
   return { key: await publish(services, next.id, tenant), plaintext };
 }
+
+/** What a rotated key keeps of its credits: none, and no refill. */
+const SPENT_CREDITS = { credits: { refill: null }, creditsRemaining: 0 } satisfies PolicyChange;
 
 /**
  * Revoking is final and immediate: the key's object refuses it before this returns. The object is

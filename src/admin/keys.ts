@@ -7,7 +7,7 @@ import { lastUsedAt, lastUsedOf } from "../store/usage-repo";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv, Principal } from "./context";
 import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
-import { createKey, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
+import { createKey, creditsLeft, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
@@ -23,8 +23,9 @@ export const SELF_SERVICE_NOTE =
   "Also open to a tenant's API key with the scope `keys:manage`, for its own tenant's keys of its own environment.";
 const NO_STRONGER_NOTE =
   "A tenant's key may only issue keys no stronger than itself (403 insufficient_permissions otherwise): its own environment, scopes it holds, " +
-  "expiring no later than itself, a rate limit no higher than its own (neither the limit nor limit per window). " +
-  "What it omits defaults to its own environment, expiry and rate limit.";
+  "expiring no later than itself, for each of its own windows one no higher (neither the limit nor limit per window), and, if it spends credits, " +
+  "credits no more than it has left, refilled no more and no more often than its own. " +
+  "What it omits defaults to its own environment, expiry, windows and credits (what it has left).";
 
 /**
  * A key the caller may see. Another tenant's key, or for a tenant's key one of the other
@@ -39,6 +40,12 @@ export async function visibleKey(services: Services, principal: Principal, id: s
     throw new ApiError("not_found", "No such key.");
   }
   return key;
+}
+
+/** One key as the API shows it: its last use, and the credits its object counts now. */
+async function keyViewNow(services: Services, key: Key) {
+  const [lastUsed, credits] = await Promise.all([lastUsedAt(services.db, key.id), creditsLeft(services, key)]);
+  return keyView(key, services.clock.now(), lastUsed, credits);
 }
 
 keyRoutes.openapi(
@@ -58,7 +65,7 @@ keyRoutes.openapi(
     const { services, principal } = c.var;
     const settings = resolveSettings(input, await callerBounds(services, principal), services);
     const { key, plaintext } = await createKey(services, actorOf(c), settings);
-    return c.json({ ...keyView(key, services.clock.now(), null), key: plaintext }, 201);
+    return c.json({ ...keyView(key, services.clock.now(), null, key.creditsSet), key: plaintext }, 201);
   },
 );
 
@@ -67,7 +74,9 @@ keyRoutes.openapi(
     method: "get",
     path: "/keys",
     summary: "List keys",
-    description: `Newest first; never the keys themselves, only their display form. Without \`status\`, every key that is not deleted. ${SELF_SERVICE_NOTE}`,
+    description:
+      "Newest first; never the keys themselves, only their display form. Without `status`, every key that is not deleted. " +
+      `Credits show their plan only (\`remaining\` is null): GET one key for what it has left. ${SELF_SERVICE_NOTE}`,
     middleware: [permit("read", { selfService: true })],
     request: {
       query: z.strictObject({
@@ -102,7 +111,7 @@ keyRoutes.openapi(
     method: "get",
     path: "/keys/{id}",
     summary: "Get a key",
-    description: SELF_SERVICE_NOTE,
+    description: `With the credits it has left, as its Durable Object counts them. ${SELF_SERVICE_NOTE}`,
     middleware: [permit("read", { selfService: true })],
     request: { params: IdParam(KeyId) },
     responses: { 200: json(ApiKey, "The key"), ...guardedErrors(400, 404) },
@@ -110,7 +119,7 @@ keyRoutes.openapi(
   async (c) => {
     const { services } = c.var;
     const key = await visibleKey(services, c.var.principal, c.req.valid("param").id);
-    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
+    return c.json(await keyViewNow(services, key), 200);
   },
 );
 
@@ -118,9 +127,10 @@ keyRoutes.openapi(
   createRoute({
     method: "patch",
     path: "/keys/{id}",
-    summary: "Change a key's name, description, scopes, expiry or rate limit",
+    summary: "Change a key's name, description, scopes, expiry, rate limits or credits",
     description:
-      "Only the fields sent change. Scopes, expiry and rate limit are written to the key's Durable Object before this returns: the very next request with the key sees the change. 409 if the key is (or meanwhile became) revoked or deleted.",
+      "Only the fields sent change. Scopes, expiry, rate limits and credits are written to the key's Durable Object before this returns: the very next request with the key sees the change " +
+      "(credits given set what the key has from then; windows given replace all of its windows). 409 if the key is (or meanwhile became) revoked or deleted.",
     middleware: [permit("write")],
     request: { params: IdParam(KeyId), body: jsonBody(KeyUpdate) },
     responses: { 200: json(ApiKey, "The key"), ...guardedErrors(400, 404, 409) },
@@ -129,7 +139,7 @@ keyRoutes.openapi(
     const input = c.req.valid("json");
     const { services } = c.var;
     const key = await updateKey(services, actorOf(c), await loadKey(services, c.req.valid("param").id), input);
-    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
+    return c.json(await keyViewNow(services, key), 200);
   },
 );
 
@@ -138,7 +148,7 @@ keyRoutes.openapi(
     method: "post",
     path: "/keys/{id}/rotate",
     summary: "Rotate a key",
-    description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409); of two concurrent rotations of one key, one succeeds and the other gets 409. ${SELF_SERVICE_NOTE} A tenant's key may only rotate keys no stronger than itself (403).`,
+    description: `A new key with the same settings, shown once. The old key keeps working for \`grace_seconds\` (default 0: it fails as expired at once). Revoked, deleted, expired or already rotated keys cannot be rotated (409); of two concurrent rotations of one key, one succeeds and the other gets 409. ${SELF_SERVICE_NOTE} A tenant's key may only rotate keys no stronger than itself (403). Windows and credits carry over; credits move: the new key has what the old one had left, the old key none.`,
     middleware: [permit("write", { selfService: true })],
     request: { params: IdParam(KeyId), body: jsonBody(KeyRotate, false) },
     responses: { 201: json(ApiKeyWithSecret, "The new key, with its plaintext"), ...guardedErrors(400, 404, 409) },
@@ -149,9 +159,9 @@ keyRoutes.openapi(
     const { services, principal } = c.var;
     const key = await visibleKey(services, principal, c.req.valid("param").id);
     const bounds = await callerBounds(services, principal);
-    if (bounds) assertWithin(bounds, key);
+    if (bounds) assertWithin(bounds, { ...key, credits: key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null });
     const { key: next, plaintext } = await rotateKey(services, actorOf(c), key, graceSeconds);
-    return c.json({ ...keyView(next, services.clock.now(), null), key: plaintext }, 201);
+    return c.json({ ...keyView(next, services.clock.now(), null, next.creditsSet), key: plaintext }, 201);
   },
 );
 
@@ -168,7 +178,7 @@ keyRoutes.openapi(
   async (c) => {
     const { services, principal } = c.var;
     const key = await revokeKey(services, actorOf(c), await visibleKey(services, principal, c.req.valid("param").id));
-    return c.json(keyView(key, services.clock.now(), await lastUsedAt(services.db, key.id)), 200);
+    return c.json(await keyViewNow(services, key), 200);
   },
 );
 

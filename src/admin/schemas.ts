@@ -6,6 +6,7 @@ import { systemClock } from "../clock";
 import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
 import { oneProof, PasskeyAssertion, SecondFactor } from "./identity-schemas";
 import { ACTOR_TYPES, RESOURCE_TYPES } from "../store/audit-repo";
+import { CreditsInput, CreditsView, QuotasInput, QuotasView, RateLimits, RateLimitsView } from "./plans";
 
 /** Admin input shapes, validated at the edge of every handler. Unknown fields are refused. */
 
@@ -22,7 +23,14 @@ export const RateLimit = z
     limit: z.number().int().min(1).max(MAX_LIMIT),
     window_seconds: z.number().int().min(1).max(MAX_WINDOW_SECONDS),
   })
-  .openapi({ example: { limit: 60, window_seconds: 60 } });
+  .openapi({ example: { limit: 60, window_seconds: 60 }, description: "The one-window shorthand: the same as `rate_limits` with one window named `default`." });
+
+/** `rate_limit` and `rate_limits` say the same thing two ways: one of them at most. */
+function oneWindowSpelling(value: { rate_limit?: unknown; rate_limits?: unknown }, ctx: z.RefinementCtx) {
+  if (value.rate_limit !== undefined && value.rate_limits !== undefined) {
+    ctx.addIssue({ code: "custom", message: "give rate_limit (one window) or rate_limits, not both", path: ["rate_limits"] });
+  }
+}
 
 /** Lower-cased, so one person cannot hold two accounts (or two failure counters) by case. */
 const Email = z.email().max(254).toLowerCase();
@@ -35,11 +43,17 @@ export const FutureTime = z.iso
   .transform((value) => Date.parse(value))
   .refine((ms) => ms > systemClock.now(), "must be in the future");
 
-export const TenantCreate = z.strictObject({ name: Name }).openapi("TenantCreate");
+export const TenantCreate = z.strictObject({ name: Name, quotas: QuotasInput.optional() }).openapi("TenantCreate");
 
 export const TenantUpdate = z
-  .strictObject({ name: Name.optional(), status: TenantStatus.optional() })
-  .refine((v) => v.name !== undefined || v.status !== undefined, "name or status is required")
+  .strictObject({ name: Name.optional(), status: TenantStatus.optional(), quotas: QuotasInput.optional() })
+  .refine((v) => v.name !== undefined || v.status !== undefined || v.quotas !== undefined, "name, status or quotas is required")
+  .superRefine((v, ctx) => {
+    // Each is written to every key's object before the call returns; one request does one of them.
+    if (v.status !== undefined && v.quotas !== undefined) {
+      ctx.addIssue({ code: "custom", message: "change status and quotas in separate requests", path: ["quotas"] });
+    }
+  })
   .openapi("TenantUpdate");
 
 /**
@@ -57,8 +71,13 @@ export const KeyCreate = z
     expires_at: FutureTime.nullable()
       .optional()
       .openapi({ description: "Default: never; for a tenant's own key that expires, its own expiry." }),
-    rate_limit: RateLimit.optional().openapi({ description: "Default: the configured default; for a tenant's own key, its own limit." }),
+    rate_limit: RateLimit.optional().openapi({ description: "Default: the configured default; for a tenant's own key, its own windows." }),
+    rate_limits: RateLimits.optional().openapi({ description: "Several windows instead of `rate_limit`. Default as for `rate_limit`." }),
+    credits: CreditsInput.nullable()
+      .optional()
+      .openapi({ description: "Default: none (the key spends no credits); for a tenant's own key that has credits, what it has left and its refill." }),
   })
+  .superRefine(oneWindowSpelling)
   .openapi("KeyCreate");
 export type KeyCreateInput = z.output<typeof KeyCreate>;
 
@@ -70,8 +89,11 @@ export const KeyUpdate = z
     scopes: KeyScopes.optional(),
     expires_at: FutureTime.nullable().optional(),
     rate_limit: RateLimit.optional(),
+    rate_limits: RateLimits.optional(),
+    credits: CreditsInput.nullable().optional().openapi({ description: "Sets the credits the key has from now, and its refill; `null` removes them." }),
   })
   .refine((v) => Object.keys(v).length > 0, "at least one field is required")
+  .superRefine(oneWindowSpelling)
   .openapi("KeyUpdate");
 export type KeyUpdateInput = z.output<typeof KeyUpdate>;
 
@@ -128,6 +150,9 @@ export const Tenant = z
     object: z.literal("tenant"),
     name: z.string(),
     status: TenantStatus,
+    quotas: QuotasView.openapi({
+      description: "The quota of each environment (null: none). GET of one tenant reads `used`, `remaining` and `resets_at` from the quota; lists show the plan only.",
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -136,10 +161,10 @@ export const Tenant = z
 export const TenantUpdated = Tenant.extend({
   fanout: z
     .object({
-      pending: z.boolean().openapi({ description: "true: some keys' objects still have the old status; repeat the same PATCH to continue." }),
+      pending: z.boolean().openapi({ description: "true: some keys' objects still have the old status or quotas; repeat the same PATCH to continue." }),
     })
     .optional()
-    .openapi({ description: "Present when the request gave a status." }),
+    .openapi({ description: "Present when the request gave a status or quotas." }),
 }).openapi("TenantUpdated");
 
 export const ApiKey = z
@@ -154,7 +179,9 @@ export const ApiKey = z
     scopes: z.array(z.string()),
     status: KeyState,
     expires_at: z.string().nullable(),
-    rate_limit: z.object({ limit: z.number(), window_seconds: z.number() }),
+    rate_limit: z.object({ limit: z.number(), window_seconds: z.number() }).openapi({ description: "The key's first window (what `rate_limit` set, for keys with one)." }),
+    rate_limits: RateLimitsView,
+    credits: CreditsView,
     created_at: z.string(),
     updated_at: z.string(),
     revoked_at: z.string().nullable(),

@@ -30,10 +30,10 @@ const RangeQuery = z.strictObject({
   granularity: z.enum(["hour", "day"]).default("hour").openapi({ description: "UTC hours or UTC days." }),
 });
 
-const RANGE_NOTE = "A range reaches back at most 30 days (what is kept); `from` after `to` or a longer range is 400 invalid_request.";
+export const RANGE_NOTE = "A range reaches back at most 30 days (what is kept); `from` after `to` or a longer range is 400 invalid_request.";
 
 /** The buckets a query asks for, whole buckets from the one holding `from` to the one holding `to`. */
-function usageRange(query: { from?: number; to?: number; granularity: Granularity }, now: number): UsageRange {
+export function usageRange(query: { from?: number; to?: number; granularity: Granularity }, now: number): UsageRange {
   const { granularity } = query;
   const to = query.to ?? now;
   const from = query.from ?? to - (granularity === "hour" ? DAY_MS : MAX_RANGE_MS);

@@ -1,28 +1,51 @@
-import type { Key } from "../authority/key";
+import type { Environment, Key } from "../authority/key";
 import { grantState, type Grant, type OAuthClient } from "../authority/oauth";
 import { keyState } from "../authority/status";
+import { nextRefill } from "../counting/credits";
+import type { QuotaStanding } from "../guards/quota-guard";
 import type { AttemptEventRow } from "../usage/attempt-log";
 import type { UsagePoint, UsageRange } from "../usage/buckets";
 import type { KeyEventRow } from "../usage/key-usage";
 import type { AdminRow } from "../store/admin-repo";
 import type { AuditRow } from "../store/audit-repo";
-import type { TenantRow } from "../store/tenant-repo";
+import { quotasOf, type TenantRow } from "../store/tenant-repo";
+import { quotaToWire, refillToWire, windowsToWire } from "./plans";
 import { iso } from "./time";
 
+/** Where each of a tenant's quotas stands (GET of one tenant); lists show the plan only. */
+export type QuotaStandings = Partial<Record<Environment, QuotaStanding | null>>;
+
 /** How resources look on the wire: prefixed ids, ISO times, never a key's hash or plaintext, never a password's verifier. */
-export function tenantView(row: TenantRow) {
+export function tenantView(row: TenantRow, standings?: QuotaStandings) {
   return {
     id: row.id,
     object: "tenant" as const,
     name: row.name,
     status: row.status,
+    quotas: { live: quotaView(row, "live", standings), test: quotaView(row, "test", standings) },
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
-/** `lastUsedAt`: the key's last admission as forwarded to D1 (see lastUsedOf); null for a new key. */
-export function keyView(key: Key, now: number, lastUsedAt: number | null) {
+function quotaView(row: TenantRow, environment: Environment, standings: QuotaStandings | undefined) {
+  const quota = quotasOf(row)[environment];
+  if (!quota) return null;
+  const standing = standings?.[environment] ?? null;
+  return {
+    ...quotaToWire(quota),
+    used: standing ? standing.used : null,
+    remaining: standing ? standing.remaining : null,
+    resets_at: standing ? iso(standing.period.end) : null,
+  };
+}
+
+/**
+ * `lastUsedAt`: the key's last admission as forwarded to D1 (see lastUsedOf); null for a new key.
+ * `creditsRemaining`: what its object counts now (GET of one key), or what was just set (a new
+ * key); null where only the plan is shown (lists).
+ */
+export function keyView(key: Key, now: number, lastUsedAt: number | null, creditsRemaining: number | null = null) {
   return {
     id: key.id,
     object: "api_key" as const,
@@ -35,7 +58,10 @@ export function keyView(key: Key, now: number, lastUsedAt: number | null) {
     status: keyState(key, now),
     expires_at: iso(key.expiresAt),
     rate_limit: { limit: key.windows[0]!.limit, window_seconds: key.windows[0]!.windowSeconds },
-    rate_limits: key.windows.map((window) => ({ name: window.name, limit: window.limit, window_seconds: window.windowSeconds })),
+    rate_limits: windowsToWire(key.windows),
+    credits: key.credits
+      ? { remaining: creditsRemaining, refill: refillToWire(key.credits.refill), refills_at: iso(nextRefill(key.credits, now)) }
+      : null,
     created_at: iso(key.createdAt),
     updated_at: iso(key.updatedAt),
     revoked_at: iso(key.revokedAt),

@@ -1,4 +1,4 @@
-import { windowsOf, type CreditPlan, type RateWindow } from "./plan";
+import { windowsOf, type CreditPlan, type RateWindow, type TenantQuotas } from "./plan";
 
 // A key inside keygate, in one shape. `snake_case` exists only in SQL (store/) and on the wire
 // (admin views, verify answers); everything between works with this.
@@ -74,6 +74,15 @@ export function policyOf(key: KeyPolicy): KeyPolicy {
 /** The quota object of a tenant's environment. */
 export function quotaObject(tenantId: string, environment: Environment): string {
   return `${tenantId}:${environment}`;
+}
+
+/**
+ * The quota a key of `environment` spends from, when its tenant has one for that environment:
+ * versioned by the tenant's version (tenants.updated_at), so every change of the quotas is a new
+ * reference, and a key's object told of it gives its lease under the old one back.
+ */
+export function quotaRef(tenantId: string, environment: Environment, quotas: TenantQuotas | null, version: number): QuotaRef | null {
+  return quotas?.[environment] ? { object: quotaObject(tenantId, environment), version } : null;
 }
 
 export function recordOf(key: KeyRecord): KeyRecord {

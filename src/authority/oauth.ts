@@ -1,4 +1,4 @@
-import type { Environment, KeyPolicy, KeyRecord } from "./key";
+import type { Environment, KeyPolicy, KeyRecord, QuotaRef } from "./key";
 import { DEFAULT_WINDOW_NAME, type RateWindow } from "./plan";
 import { SELF_SERVICE_SCOPE } from "./scopes";
 
@@ -66,6 +66,8 @@ export interface Grant {
   tenantActive: boolean;
   /** The version of the tenant's status (tenants.updated_at), as for keys. */
   tenantVersion: number;
+  /** The tenant's quota for the live environment, which the grant's requests spend as a key's do. */
+  quota: QuotaRef | null;
 }
 
 /** A grant's one rate window: its client's rate limit. */
@@ -75,12 +77,12 @@ export function grantWindows(limit: number, windowSeconds: number): RateWindow[]
 
 /**
  * The grant's policy, as its object holds it: a grant never expires (its tokens do), counts in
- * one window (its client's rate limit), and spends no credits or quota.
+ * one window (its client's rate limit), spends no credits, and spends its tenant's live quota.
  */
 export function grantPolicy(grant: Grant): KeyPolicy {
-  const { scopes, limit, windowSeconds, tenantActive } = grant;
+  const { scopes, limit, windowSeconds, tenantActive, quota } = grant;
   const status = grant.revokedAt === null ? "active" : "revoked";
-  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota: null };
+  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota };
 }
 
 /** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */

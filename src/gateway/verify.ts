@@ -75,8 +75,7 @@ export async function verifyRecord(
  */
 async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext, charge: Charge): Promise<Decision> {
   try {
-    const guard = services.guards.key(record.id);
-    return ((await guard.decide(neededScopes, undefined, use, charge)) ?? (await guard.decide(neededScopes, policyOf(record), use, charge)))!;
+    return await decideAcrossRestarts(services, record, neededScopes, use, charge);
   } catch (error) {
     console.error("keygate: key guard unavailable", error);
     if (services.config.rateLimitFailOpen && !(error as { overloaded?: boolean }).overloaded) {
@@ -84,6 +83,36 @@ async function askKeyGuard(services: Services, record: KeyRecord, neededScopes: 
     }
     throw new GuardUnavailable(error);
   }
+}
+
+/**
+ * A call cut off by a restart of the key's object (or of the quota object it was asking), as every
+ * deploy does to calls in flight, is asked again of the restarted object: up to twice more, as the
+ * key's object and the quota object can each restart under one request. Never an admission too
+ * many: what a cut-off call may have admitted is counted by the object as it starts (its stored
+ * reservation, its lease), so a later call can only find less room.
+ */
+const ATTEMPTS_ACROSS_RESTARTS = 3;
+
+async function decideAcrossRestarts(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext, charge: Charge): Promise<Decision> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decide(services, record, neededScopes, use, charge);
+    } catch (error) {
+      if (attempt === ATTEMPTS_ACROSS_RESTARTS || !cutOffByRestart(error)) throw error;
+    }
+  }
+}
+
+async function decide(services: Services, record: KeyRecord, neededScopes: readonly string[], use: UseContext, charge: Charge): Promise<Decision> {
+  const guard = services.guards.key(record.id);
+  return ((await guard.decide(neededScopes, undefined, use, charge)) ?? (await guard.decide(neededScopes, policyOf(record), use, charge)))!;
+}
+
+/** Workers marks the error of a call whose object was reset under it; an overloaded object is never asked again. */
+function cutOffByRestart(error: unknown): boolean {
+  const flags = error as { retryable?: boolean; overloaded?: boolean; durableObjectReset?: boolean } | null;
+  return !!flags && !flags.overloaded && (flags.retryable === true || flags.durableObjectReset === true);
 }
 
 /** The answer to a malformed RPC verification: nothing was looked up or counted. */

@@ -1,4 +1,5 @@
 import type { KeyPolicy } from "../authority/key";
+import type { PolicyChange } from "./key-guard";
 
 /** How many objects are written at once when one change reaches many (a tenant's keys and grants, a client's grants). */
 export const FAN_OUT = 32;
@@ -26,13 +27,18 @@ export class Guards {
     return this.env.KEY_GUARD.getByName(keyId);
   }
 
+  /** A tenant's quota for one environment, addressed by authority/key.ts quotaObject(). */
+  quota(name: string) {
+    return this.env.QUOTA_GUARD.getByName(name);
+  }
+
   /** An attempt counter: one object per client (`ip:…`) or sign-in subject. */
   attempts(name: string) {
     return this.env.ATTEMPT_GUARD.getByName(name);
   }
 
   /** Admin write-through: returns once the key's object has stored the change. */
-  async writePolicy(keyId: string, change: Partial<KeyPolicy>, snapshot: KeyPolicy, tenantVersion?: number): Promise<void> {
+  async writePolicy(keyId: string, change: PolicyChange, snapshot: KeyPolicy, tenantVersion?: number): Promise<void> {
     await this.key(keyId).update(change, snapshot, tenantVersion);
   }
 }

@@ -27,6 +27,8 @@ export type { KeyUsage };
 interface GuardState extends KeyPolicy {
   /** The tenant status version last written, so a late fan-out cannot undo a newer one. */
   tenantVersion?: number;
+  /** The version of the tenant's quotas last written (a removal has no reference to carry it). */
+  quotaVersion?: number;
   /** Set once by the first rotation; a second, concurrent rotation is refused. */
   rotatedTo?: string;
 }
@@ -188,9 +190,11 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * Admin write-through: the change is durable here before the admin call returns. A tenant
-   * status change carries `tenantVersion`; one older than the version already written is ignored,
-   * so two suspensions and reactivations racing through their fan-outs end as the newer one says.
+   * Admin write-through: the change is durable here before the admin call returns. A change of
+   * the tenant's status or quota carries `tenantVersion`; one older than the version of that field
+   * already written is ignored, so two suspensions and reactivations (or two quota changes, or a
+   * quota change and a new key's own reading of the tenant) racing through their fan-outs end as
+   * the newer one says.
    * A change of the tenant's quota gives back the lease held under the old one first, so the
    * quota object counts exactly what was spent before the admin call returns.
    */
@@ -201,6 +205,10 @@ export class KeyGuard extends DurableObject<Env> {
     if (policyChange.tenantActive !== undefined && tenantVersion !== undefined) {
       if (tenantVersion < (current.tenantVersion ?? -Infinity)) next.tenantActive = current.tenantActive;
       else next.tenantVersion = tenantVersion;
+    }
+    if ("quota" in policyChange && tenantVersion !== undefined) {
+      if (tenantVersion < (current.quotaVersion ?? -Infinity)) next.quota = current.quota;
+      else next.quotaVersion = tenantVersion;
     }
     const now = this.clock.now();
     const credits = next.credits ? (creditsRemaining !== undefined ? balanceSet(creditsRemaining, next.credits, now) : (this.credits ?? balanceSet(0, next.credits, now))) : null;

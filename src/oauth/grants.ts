@@ -1,5 +1,5 @@
-import type { KeyPolicy } from "../authority/key";
-import { grantPolicy, grantWindows, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
+import { quotaRef, type KeyPolicy } from "../authority/key";
+import { GRANT_ENVIRONMENT, grantPolicy, grantWindows, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
 import { FANOUT_BUDGET, inChunks } from "../guards/guard-client";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
@@ -13,7 +13,7 @@ import {
   type GrantFilter,
   type NewGrant,
 } from "../store/oauth-grant-repo";
-import { getTenant } from "../store/tenant-repo";
+import { getTenant, quotasOf } from "../store/tenant-repo";
 import { auditStatement, grantResource, type Actor } from "../store/audit-trail";
 
 /**
@@ -33,7 +33,8 @@ export async function loadGrant(services: Services, id: string): Promise<Grant> 
  * Makes a grant: its object is written before D1 has the row, so nothing can serve the grant before
  * its authoritative state exists. A tenant suspended or reactivated between our read of it and the
  * insert fanned out to the grants it could see, which did not include this one: the tenant's status
- * is read again and carried to the object with its version (the object keeps the newer of the two).
+ * and live quota are read again and carried to the object with their version (the object keeps the
+ * newer of the two). A grant spends its tenant's live quota as the tenant's live keys do.
  */
 export async function createGrant(services: Services, actor: Actor, grant: Omit<NewGrant, "createdAt">): Promise<Grant> {
   const { db } = services;
@@ -46,7 +47,7 @@ export async function createGrant(services: Services, actor: Actor, grant: Omit<
     scopes: grant.scopes,
     windows: grantWindows(grant.limit, grant.windowSeconds),
     credits: null,
-    quota: null,
+    quota: quotaRef(tenant.id, GRANT_ENVIRONMENT, quotasOf(tenant), tenant.updated_at),
   };
   await services.guards.writePolicy(grant.id, policy, policy, tenant.updated_at);
   const now = services.clock.now();
@@ -54,7 +55,7 @@ export async function createGrant(services: Services, actor: Actor, grant: Omit<
   await db.batch([insertGrant(db, created), auditStatement(db, actor, "oauth_grant.created", grantResource(created), now, grantDetails(created))]);
   const stored = await loadGrant(services, grant.id);
   if (stored.tenantVersion !== tenant.updated_at) {
-    await services.guards.writePolicy(stored.id, { tenantActive: stored.tenantActive }, grantPolicy(stored), stored.tenantVersion);
+    await services.guards.writePolicy(stored.id, { tenantActive: stored.tenantActive, quota: stored.quota }, grantPolicy(stored), stored.tenantVersion);
   }
   return stored;
 }

@@ -16,12 +16,14 @@ export async function getKeyByHash(db: D1Database, hash: string): Promise<Key | 
 
 /**
  * One page, in id order, of a tenant's keys that can still be used, after `afterId` ('' for the
- * first): the unit in which a tenant status change is fanned out to the keys' objects.
+ * first), of one environment if given: the unit in which a tenant status or quota change is
+ * fanned out to the keys' objects.
  */
-export async function liveKeysOfTenant(db: D1Database, tenantId: string, afterId: string, limit: number): Promise<Key[]> {
+export async function liveKeysOfTenant(db: D1Database, tenantId: string, afterId: string, limit: number, environment?: Environment): Promise<Key[]> {
+  const ofEnvironment = environment === undefined ? "" : " AND k.environment = ?";
   const { results } = await db
-    .prepare(`${SELECT_KEY} WHERE k.tenant_id = ? AND k.deleted_at IS NULL AND k.revoked_at IS NULL AND k.id > ? ORDER BY k.id LIMIT ?`)
-    .bind(tenantId, afterId, limit)
+    .prepare(`${SELECT_KEY} WHERE k.tenant_id = ?${ofEnvironment} AND k.deleted_at IS NULL AND k.revoked_at IS NULL AND k.id > ? ORDER BY k.id LIMIT ?`)
+    .bind(tenantId, ...(environment === undefined ? [] : [environment]), afterId, limit)
     .all<KeyRow>();
   return results.map(keyFromRow);
 }

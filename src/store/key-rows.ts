@@ -1,4 +1,4 @@
-import { quotaObject, type Environment, type Key } from "../authority/key";
+import { quotaRef, type Environment, type Key } from "../authority/key";
 import { DEFAULT_WINDOW_NAME, type CreditPlan, type RateWindow, type TenantQuotas } from "../authority/plan";
 import { statusFromTimes } from "../authority/status";
 import type { TenantStatus } from "../authority/tenant";
@@ -59,7 +59,7 @@ export function keyFromRow(row: KeyRow): Key {
     windows: windowsFromRow(row),
     credits: row.credits ? { refill: (JSON.parse(row.credits) as StoredCredits).refill ?? null } : null,
     creditsSet: row.credits ? (JSON.parse(row.credits) as StoredCredits).remaining : null,
-    quota: quotaOf(row),
+    quota: quotaRef(row.tenant_id, row.environment, row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : null, row.tenant_version),
     hash: row.key_hash,
     display: row.display,
     name: row.name,
@@ -71,10 +71,4 @@ export function keyFromRow(row: KeyRow): Key {
     rotatedFrom: row.rotated_from,
     rotatedTo: row.rotated_to,
   };
-}
-
-/** The tenant's quota for the key's environment, versioned by the tenant's last change. */
-function quotaOf(row: KeyRow): Key["quota"] {
-  const quotas = row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : {};
-  return quotas[row.environment] ? { object: quotaObject(row.tenant_id, row.environment), version: row.tenant_version } : null;
 }

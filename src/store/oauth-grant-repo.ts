@@ -1,8 +1,10 @@
-import type { Grant, GrantEndReason, GrantState, OAuthClient } from "../authority/oauth";
+import { quotaRef } from "../authority/key";
+import type { TenantQuotas } from "../authority/plan";
+import { GRANT_ENVIRONMENT, type Grant, type GrantEndReason, type GrantState, type OAuthClient } from "../authority/oauth";
 import type { TenantStatus } from "../authority/tenant";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
-/** An `oauth_grants` row joined with its tenant's status and version, as D1 returns it. */
+/** An `oauth_grants` row joined with its tenant's status, quotas and version, as D1 returns it. */
 export interface GrantRow {
   id: string;
   tenant_id: string;
@@ -17,11 +19,13 @@ export interface GrantRow {
   revoked_reason: GrantEndReason | null;
   tenant_status: TenantStatus;
   tenant_version: number;
+  tenant_quotas: string | null;
 }
 
 /** The grant columns and its tenant's, for queries that join a grant (`g`) to more. */
 export const GRANT_COLUMNS = `g.id, g.tenant_id, g.client_id, g.subject, g.scopes, g.rate_limit, g.rate_window_seconds, g.created_at,
-  g.updated_at, g.revoked_at, g.revoked_reason, t.status AS tenant_status, t.updated_at AS tenant_version`;
+  g.updated_at, g.revoked_at, g.revoked_reason, t.status AS tenant_status, t.updated_at AS tenant_version,
+  t.quotas AS tenant_quotas`;
 const SELECT_GRANT = `SELECT ${GRANT_COLUMNS} FROM oauth_grants g JOIN tenants t ON t.id = g.tenant_id`;
 
 /** The one place a row becomes a Grant. */
@@ -40,6 +44,7 @@ export function grantFromRow(row: GrantRow): Grant {
     revokedReason: row.revoked_reason,
     tenantActive: row.tenant_status === "active",
     tenantVersion: row.tenant_version,
+    quota: quotaRef(row.tenant_id, GRANT_ENVIRONMENT, row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : null, row.tenant_version),
   };
 }
 

@@ -50,6 +50,7 @@ const EXPECTED_ROUTES = [
   "GET /_keygate/v1/keys/{id}/usage",
   "GET /_keygate/v1/keys/{id}/events",
   "GET /_keygate/v1/tenants/{id}/usage",
+  "GET /_keygate/v1/tenants/{id}/usage/export",
   "GET /_keygate/v1/failed-attempts",
   "POST /_keygate/v1/keys/verify",
   "GET /_keygate/v1/audit-events",
@@ -138,6 +139,7 @@ const SELF_SERVICE = new Set([
   "GET /_keygate/v1/keys/{id}/usage",
   "GET /_keygate/v1/keys/{id}/events",
   "GET /_keygate/v1/tenants/{id}/usage",
+  "GET /_keygate/v1/tenants/{id}/usage/export",
 ]);
 
 let spec: Spec;

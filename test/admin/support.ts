@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { AdminRole } from "../../src/authority/roles";
+import type { QuotaRef } from "../../src/authority/key";
 import { admin, errorOf, uniqueIp } from "../support/client";
 
 /** Admin-suite helpers: admin users, sign-in, self-service calls, stored-state snapshots. */
@@ -127,4 +129,32 @@ export interface List<T> {
   data: T[];
   has_more: boolean;
   next_cursor: string | null;
+}
+
+/** What a key's object has stored: its policy, with the tenant version it was written with; null if never written. */
+export function storedGuard(keyId: string): Promise<{ tenantActive: boolean; tenantVersion?: number; quota?: QuotaRef | null } | null> {
+  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (_instance, state) => {
+    const rows = state.storage.sql.exec<{ policy: string }>("SELECT policy FROM guard").toArray();
+    return rows[0] ? (JSON.parse(rows[0].policy) as { tenantActive: boolean; tenantVersion?: number; quota?: QuotaRef | null }) : null;
+  });
+}
+
+/**
+ * `count` keys put straight into D1 (as an import would), with ids that sort before any key the
+ * API makes, so a fan-out in id order reaches them first.
+ */
+export async function importKeys(tenantId: string, count: number, environment: "live" | "test" = "live"): Promise<string[]> {
+  const tag = crypto.randomUUID().replace(/-/g, "").slice(0, 8);
+  const now = Date.now();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO api_keys (id, tenant_id, key_hash, display, environment, scopes, rate_limit, rate_window_seconds, created_at, updated_at)
+     SELECT printf('key_0000%05d%s', i, ?2), ?3, printf('imported-%s-%05d', ?2, i), 'kg_' || ?5 || '_impo…rted', ?5, '["read"]', 60, 60, ?4, ?4 FROM n`,
+  )
+    .bind(count, tag, tenantId, now, environment)
+    .run();
+  const { results } = await env.DB.prepare("SELECT id FROM api_keys WHERE tenant_id = ? AND environment = ? AND id LIKE ? ORDER BY id")
+    .bind(tenantId, environment, `key_0000%${tag}`)
+    .all<{ id: string }>();
+  return results.map((row) => row.id);
 }

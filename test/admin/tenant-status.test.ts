@@ -1,14 +1,12 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { FANOUT_BUDGET } from "../../src/admin/tenants";
-import type { KeyGuard } from "../../src/guards/key-guard";
+import { FANOUT_BUDGET } from "../../src/guards/guard-client";
 import { Guards } from "../../src/guards/guard-client";
 import type { KeyPolicy } from "../../src/authority/key";
 import { admin, createKey, createTenant, useKey } from "../support/client";
 
 const DEFAULT_WINDOWS = [{ name: "default", limit: 60, windowSeconds: 60 }];
-import { json } from "./support";
+import { importKeys, json, storedGuard } from "./support";
 
 /**
  * Suspending and reactivating a tenant: written to every live key's Durable Object, versioned so
@@ -31,32 +29,6 @@ async function versionOf(tenantId: string): Promise<number> {
 async function tenantEvents(tenantId: string): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT action FROM audit_events WHERE resource_id = ?").bind(tenantId).all<{ action: string }>();
   return results.map((row) => row.action).sort();
-}
-
-/** What a key's object has stored (its policy and the tenant version it was written with). */
-function storedGuard(keyId: string): Promise<{ tenantActive: boolean; tenantVersion?: number } | null> {
-  return runInDurableObject(env.KEY_GUARD.getByName(keyId), (_instance: KeyGuard, state) => {
-    const rows = state.storage.sql.exec<{ policy: string }>("SELECT policy FROM guard").toArray();
-    return rows[0] ? (JSON.parse(rows[0].policy) as { tenantActive: boolean; tenantVersion?: number }) : null;
-  });
-}
-
-/**
- * `count` keys put straight into D1 (as an import would), with ids that sort before any key the
- * API makes, so a fan-out in id order reaches them first.
- */
-async function importKeys(tenantId: string, count: number): Promise<string[]> {
-  const tag = crypto.randomUUID().replace(/-/g, "").slice(0, 8);
-  const now = Date.now();
-  await env.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-     INSERT INTO api_keys (id, tenant_id, key_hash, display, environment, scopes, rate_limit, rate_window_seconds, created_at, updated_at)
-     SELECT printf('key_0000%05d%s', i, ?2), ?3, printf('imported-%s-%05d', ?2, i), 'kg_live_impo…rted', 'live', '["read"]', 60, 60, ?4, ?4 FROM n`,
-  )
-    .bind(count, tag, tenantId, now)
-    .run();
-  const { results } = await env.DB.prepare("SELECT id FROM api_keys WHERE tenant_id = ? AND id LIKE 'key_0000%' ORDER BY id").bind(tenantId).all<{ id: string }>();
-  return results.map((row) => row.id);
 }
 
 describe("status versions", () => {

@@ -157,6 +157,23 @@ describe("npm run bench -- --quick", () => {
     expect(x.storedRows).toBeGreaterThan(0);
   });
 
+  it("shares one quota among a tenant's keys: never over it, under by at most one request per key, few quota-object calls", () => {
+    const { keys, throughput, exactness } = results.sharedQuota;
+    expectLoad(throughput.withQuota, 200);
+    expectLoad(throughput.withoutQuota, 200);
+    expect(throughput.rpsRatio).toBeGreaterThan(0);
+    // Every admission spent from a lease, and leases were asked for far less often than admissions.
+    expect(throughput.admitted).toBeGreaterThanOrEqual(throughput.withQuota.responses);
+    expect(throughput.quotaCalls.acquire).toBeGreaterThanOrEqual(keys);
+    expect(throughput.quotaCalls.acquire).toBeLessThan(throughput.admitted);
+    expect(throughput.callsPerAdmission).toBe((throughput.quotaCalls.acquire + throughput.quotaCalls.release) / throughput.admitted);
+    expect(exactness.responses).toBe(exactness.requests);
+    expect(exactness.admittedAtOrigin).toBe(exactness.admittedResponses);
+    expect(exactness.admittedAtOrigin).toBeLessThanOrEqual(exactness.quota);
+    expect(exactness.admittedAtOrigin).toBeGreaterThanOrEqual(exactness.quota - keys);
+    expect(exactness.refusedResponses).toBe(exactness.requests - exactness.admittedResponses);
+  });
+
   it("admits nothing sent after a revoke returned, and streamed on both sides of it", () => {
     const v = results.revocation;
     expect(v.admittedBefore).toBeGreaterThan(0);
@@ -179,11 +196,11 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("writes one table with every scenario and judges every target", () => {
-    for (const id of ["1", "2", "2a", "2b", "2c", "3", "2·1", "2a·1", "2b·1", "2c·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d", "9", "10", "11", "12a", "12b"]) {
+    for (const id of ["1", "2", "2a", "2b", "2c", "3", "2·1", "2a·1", "2b·1", "2c·1", "3·1", "4", "5a", "5b", "5c", "6", "7", "8a", "8b", "8c", "8d", "9", "10", "11", "12a", "12b", "13a", "13b"]) {
       expect(markdown).toContain(`| ${id} |`);
     }
     expect(markdown).toContain("| floor-hardened |");
-    expect(results.targets).toHaveLength(13);
+    expect(results.targets).toHaveLength(16);
     for (const target of results.targets) expect(typeof target.pass).toBe("boolean");
     expect(markdown).toContain(`${results.machine.cores} cores`);
   });

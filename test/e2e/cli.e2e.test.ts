@@ -167,7 +167,7 @@ describe("keygate on the command line", () => {
     // --quiet: the new tenant's id alone.
     const tenantRun = await keygate(["tenants", "create", "Acme"], {});
     expect(tenantRun.code, tenantRun.stderr).toBe(0);
-    expect(tenantRun.stdout).toMatch(/^ID\s+NAME\s+STATUS\s+CREATED\nten_\w+\s+Acme\s+active\s/);
+    expect(tenantRun.stdout).toMatch(/^ID\s+NAME\s+STATUS\s+QUOTAS\s+CREATED\nten_\w+\s+Acme\s+active\s+-\s/);
     const tenant = (await keygate(["tenants", "create", "Globex", "--quiet"])).stdout.trim();
     expect(tenant).toMatch(/^ten_\w+$/);
 
@@ -193,7 +193,7 @@ describe("keygate on the command line", () => {
     expect(first).toMatchObject({ name: "billing", scopes: ["read", "write"], rate_limit: { limit: 100, window_seconds: 60 }, status: "active" });
     expect(Math.abs(Date.parse(first.expires_at) - (Date.now() + 30 * 86_400_000))).toBeLessThan(120_000);
     const table = await keygate(["keys", "list", "--tenant", tenant]);
-    expect(table.stdout).toMatch(new RegExp(`^ID\\s+NAME\\s+ENV\\s+STATUS\\s+KEY\\s+SCOPES\\s+LIMIT\\s+EXPIRES\\n${first.id}\\s+billing\\s+live\\s+active\\s+kg_live_`));
+    expect(table.stdout).toMatch(new RegExp(`^ID\\s+NAME\\s+ENV\\s+STATUS\\s+KEY\\s+SCOPES\\s+LIMITS\\s+EXPIRES\\n${first.id}\\s+billing\\s+live\\s+active\\s+kg_live_`));
     expect(table.stdout).not.toContain(key);
 
     // Rotate with grace: both keys work during it.
@@ -319,6 +319,20 @@ describe("keygate on the command line", () => {
       [["login"], /--email is required when standard input is not a terminal/],
       [["audit", "--limit", "500"], /Expected a number from 1 to 100/],
       [["tenants", "create", "a", "b"], /too many arguments/],
+      [["keys", "create", "--tenant", "ten_abc", "--window", "5/1s", "--window", "9/1s"], /--window: the name "per-1s" is used by two windows/],
+      [["keys", "create", "--tenant", "ten_abc", "--window", "credits=5/1s"], /"credits" is reserved for the key's credits/],
+      [["keys", "create", "--tenant", "ten_abc", ...["a", "b", "c", "d", "e"].flatMap((name) => ["--window", `${name}=1/1s`])], /a key must have at most 4 windows/],
+      [["keys", "create", "--tenant", "ten_abc", "--window", "Burst=5/1s"], /A window's name must be 1-32 lower-case letters/],
+      [["keys", "create", "--tenant", "ten_abc", "--limit", "5/1s", "--window", "a=5/1s"], /--limit and --window cannot be used together/],
+      [["keys", "create", "--tenant", "ten_abc", "--refill", "10/month"], /--refill and --anchor-day need --credits/],
+      [["keys", "credits", "set", "key_abc", "--remaining", "-1"], /Credits must be a whole number from 0/],
+      [["keys", "credits", "set", "key_abc", "--remaining", "5", "--refill", "10/week"], /Expected AMOUNT\/PERIOD, like 1000\/month \(periods: day, month\)/],
+      [["keys", "credits", "set", "key_abc", "--remaining", "5", "--refill", "10/day", "--anchor-day", "3"], /--anchor-day is only for a month period/],
+      [["tenants", "quota", "set", "ten_abc", "--env", "live", "--limit", "0", "--period", "day"], /A quota must be a whole number from 1/],
+      [["tenants", "quota", "set", "ten_abc", "--env", "live", "--limit", "10"], /required option '--period <period>' not specified/],
+      [["tenants", "quota", "set", "ten_abc", "--env", "live", "--limit", "10", "--period", "month", "--anchor-day", "32"], /The anchor day must be a whole number from 1 to 31/],
+      [["tenants", "quota", "remove", "ten_abc", "--env", "staging"], /Allowed choices are live, test/],
+      [["usage", "export", "ten_abc", "--from", "2026-02-31"], /Expected a day like 2026-11-01/],
     ];
     for (const [args, message] of cases) {
       const run = await keygate(args, { env });
@@ -337,6 +351,8 @@ describe("keygate on the command line", () => {
       ["oauth-clients"], ["oauth-clients", "list"], ["oauth-clients", "get"], ["oauth-clients", "create"], ["oauth-clients", "update"],
       ["oauth-clients", "secret"], ["oauth-clients", "delete"],
       ["oauth-grants"], ["oauth-grants", "list"], ["oauth-grants", "revoke"], ["oauth-grants", "revoke-user"],
+      ["usage", "export"], ["tenants", "quota"], ["tenants", "quota", "show"], ["tenants", "quota", "set"], ["tenants", "quota", "remove"],
+      ["keys", "credits"], ["keys", "credits", "show"], ["keys", "credits", "set"], ["keys", "credits", "remove"],
     ];
     for (const command of commands) {
       const run = await keygate([...command, "--help"]);
@@ -351,8 +367,68 @@ describe("keygate on the command line", () => {
   });
 });
 
+describe("paid plans from the command line", () => {
+  it("sets a tenant's quota, creates a key with windows and credits, and changes them, each in force for the next request", async () => {
+    const tenant = await kg.admin.createTenant("Initech");
+    const set = await keygate(["tenants", "quota", "set", tenant.id, "--env", "live", "--limit", "3", "--period", "day"], asRoot());
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(new RegExp(`^tenant\\s+${tenant.id} \\(Initech\\)\\nlive\\s+3 a day: 0 used, 3 left, resets \\d{4}-\\d\\d-\\d\\dT00:00:00Z\\ntest\\s+none\\n$`));
+    expect(set.stderr).toBe(`Set the live quota of ${tenant.id}.\n`);
+
+    const created = await keygate(
+      ["keys", "create", "--tenant", tenant.id, "--window", "burst=20/1s", "--window", "10000/1h", "--credits", "5", "--refill", "100/month", "--anchor-day", "15", "--json"],
+      asRoot(),
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout);
+    expect(key.rate_limits).toEqual([
+      { name: "burst", limit: 20, window_seconds: 1 },
+      { name: "per-1h", limit: 10_000, window_seconds: 3600 },
+    ]);
+    expect(key.credits).toMatchObject({ remaining: 5, refill: { amount: 100, interval: "month", anchor_day: 15 } });
+    expect([await statusWith(key.key), await statusWith(key.key), await statusWith(key.key), await statusWith(key.key)]).toEqual([200, 200, 200, 429]);
+
+    const shown = await keygate(["tenants", "quota", "show", tenant.id], asRoot());
+    expect(shown.stdout).toMatch(/\nlive\s+3 a day: 3 used, 0 left, resets /);
+    const credits = await keygate(["keys", "credits", "show", key.id], asRoot());
+    expect(credits.stdout).toMatch(new RegExp(`^key\\s+${key.id}\\ncredits\\s+2 left, refilled to 100 each month from day 15 \\(next \\S+Z\\)\\n$`));
+    const get = await keygate(["keys", "get", key.id], asRoot());
+    expect(get.stdout).toMatch(/\nrate limits\s+burst 20\/1s, per-1h 10000\/1h\ncredits\s+2 left, /);
+
+    const removed = await keygate(["tenants", "quota", "remove", tenant.id, "--env", "live"], asRoot());
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(/\nlive\s+none\n/);
+    expect([await statusWith(key.key), await statusWith(key.key), await statusWith(key.key)]).toEqual([200, 200, 429]);
+
+    const topped = await keygate(["keys", "credits", "set", key.id, "--remaining", "1", "--refill", "1000/day"], asRoot());
+    expect(topped.code, topped.stderr).toBe(0);
+    expect(topped.stdout).toMatch(/\ncredits\s+1 left, refilled to 1000 each day \(next /);
+    expect([await statusWith(key.key), await statusWith(key.key)]).toEqual([200, 429]);
+    const none = await keygate(["keys", "credits", "remove", key.id], asRoot());
+    expect(none.stdout).toMatch(/\ncredits\s+none: its requests spend no credits\n$/);
+    expect(await statusWith(key.key)).toBe(200);
+  });
+
+  it("exports a tenant's usage as CSV a spreadsheet opens, or as JSON, to standard output or a file", async () => {
+    const tenant = await kg.admin.createTenant("Hooli, Inc.");
+    const today = new Date().toISOString().slice(0, 10);
+    const csv = await keygate(["usage", "export", tenant.id, "--from", today, "--to", today], asRoot());
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe(
+      `\uFEFFtenant_id,tenant_name,date,admitted_requests,cost_units,rate_limited,usage_exceeded,quota_exceeded,other_refusals\r\n${tenant.id},"Hooli, Inc.",${today},0,0,0,0,0,0\r\n`,
+    );
+    const json = await keygate(["usage", "export", tenant.id, "--format", "json"], asRoot());
+    expect(JSON.parse(json.stdout)).toMatchObject({ object: "usage_export", tenant_id: tenant.id, tenant_name: "Hooli, Inc." });
+    const file = join(configHome, "usage.csv");
+    const written = await keygate(["usage", "export", tenant.id, "--from", today, "--to", today, "--output", file], asRoot());
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stdout).toBe("");
+    expect(await readFile(file, "utf8")).toBe(csv.stdout);
+  });
+});
+
 describe("one vocabulary, shared with the API", () => {
-  it("offers exactly the API's roles, statuses and environments", async () => {
+  it("offers exactly the API's roles, statuses, environments and plan periods", async () => {
     const { components, paths } = await apiDocument();
     const schema = (name: string, field: string) => components.schemas[name]!.properties[field]!.enum;
     const query = (path: string, name: string) => paths[`/_keygate/v1${path}`]!.get!.parameters!.find((p) => p.in === "query" && p.name === name)!.schema.enum;
@@ -364,6 +440,9 @@ describe("one vocabulary, shared with the API", () => {
       [["keys", "create"], "--environment", schema("KeyCreate", "environment")],
       [["oauth-clients", "create"], "--type", schema("OAuthClientCreate", "type")],
       [["oauth-grants", "list"], "--status", query("/oauth-grants", "status")],
+      [["tenants", "quota", "set"], "--period", schema("QuotaInput", "period")],
+      [["tenants", "quota", "set"], "--env", Object.keys(components.schemas.QuotasInput!.properties)],
+      [["usage", "export"], "--format", query("/tenants/{id}/usage/export", "format")],
     ];
     for (const [command, option, api] of pairs) {
       expect(api, `${command.join(" ")} ${option}`).toBeDefined();

@@ -235,6 +235,81 @@ describe("the console in Chromium", () => {
     expect(await useKey(firstKey)).toBe("invalid_key");
   });
 
+  it("shows a tenant's quota as a bar, and sets, lowers and removes it", async () => {
+    const plans = await kg.admin.createTenant("Umbrella plans");
+    await owner.goto(`${kg.url}/_keygate/console#/tenants/${plans.id}`);
+    const quota = owner.getByRole("region", { name: "Quota" });
+    await expect.poll(() => quota.getByText("No quota").count()).toBe(2);
+    await quota.getByRole("button", { name: "Set live quota" }).click();
+    const set = owner.getByRole("dialog", { name: "Set the live quota" });
+    // The plan's bounds are the form's: a quota of 0 is not sent.
+    await set.getByLabel("Units per period").fill("0");
+    expect(await set.getByLabel("Units per period").evaluate((input: HTMLInputElement) => input.checkValidity())).toBe(false);
+    await set.getByLabel("Units per period").fill("5");
+    await set.getByLabel("On day of month").fill("15");
+    await check(owner, "5-quota-dialog");
+    await set.getByRole("button", { name: "Save quota" }).click();
+    await expect.poll(() => quota.getByText(/0 of 5 used · monthly from day 15 · resets/).count()).toBe(1);
+
+    const key = (await kg.admin.createKey({ tenant_id: plans.id, name: "metered" })).key;
+    expect([await useKey(key), await useKey(key)]).toEqual(["ok", "ok"]);
+    await owner.reload();
+    const bar = quota.getByRole("meter", { name: "Live keys" });
+    await expect.poll(() => bar.getAttribute("max")).toBe("5");
+    expect(Number(await bar.getAttribute("value"))).toBeGreaterThanOrEqual(2);
+    await check(owner, "5-quota");
+
+    await quota.getByRole("button", { name: "Change live quota" }).click();
+    const lower = owner.getByRole("dialog", { name: "Change the live quota" });
+    await lower.getByLabel("Units per period").fill("2");
+    await lower.getByRole("button", { name: "Save quota" }).click();
+    await expect.poll(() => quota.getByText(/2 of 2 used/).count()).toBe(1);
+    expect(await useKey(key)).toBe("quota_exceeded");
+
+    await quota.getByRole("button", { name: "Remove live quota" }).click();
+    await owner.getByRole("dialog", { name: "Remove live quota" }).getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => quota.getByText("No quota").count()).toBe(2);
+    expect(await useKey(key)).toBe("ok");
+  });
+
+  it("creates a key with two windows and credits, shows them on its page, and edits them", async () => {
+    const plans = await kg.admin.createTenant("Umbrella windows");
+    await owner.goto(`${kg.url}/_keygate/console#/tenants/${plans.id}`);
+    await owner.getByRole("button", { name: "Create key" }).click();
+    const create = owner.getByRole("dialog", { name: "Create a key" });
+    await create.getByLabel("Name", { exact: true }).fill("metered");
+    for (const [name, limit, seconds] of [["burst", "20", "1"], ["sustained", "10000", "3600"]]) {
+      await create.getByRole("button", { name: "Add a window" }).click();
+      await create.getByLabel("Window name").last().fill(name!);
+      await create.getByLabel("Requests").last().fill(limit!);
+      await create.getByLabel("Per seconds").last().fill(seconds!);
+    }
+    await create.getByLabel("Credits left").fill("3");
+    await create.getByLabel("Refill", { exact: true }).selectOption("month");
+    await create.getByLabel("Refill to").fill("100");
+    await check(owner, "6-create-key-plan");
+    await create.getByRole("button", { name: "Create key" }).click();
+    const reveal = owner.getByRole("dialog", { name: "Your new API key" });
+    const key = await reveal.getByLabel(/API key/).inputValue();
+    await reveal.getByRole("button", { name: "Done, I have copied it" }).click();
+    expect(await useKey(key)).toBe("ok");
+
+    await owner.getByRole("row", { name: /metered/ }).getByRole("link").click();
+    const settings = owner.locator(".settings");
+    await expect.poll(() => settings.innerText()).toContain("burst 20 per 1 s, sustained 10,000 per 3,600 s");
+    expect(await settings.innerText()).toMatch(/Credits\s+2 left, set to 100 every month on day 1/);
+    await check(owner, "6-key-plan");
+
+    await owner.getByRole("button", { name: "Edit limits" }).click();
+    const edit = owner.getByRole("dialog", { name: "Edit limits" });
+    await edit.getByLabel("Credits left").fill("1");
+    await edit.getByRole("button", { name: "Remove window 1" }).click();
+    await edit.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => settings.innerText()).toMatch(/Credits\s+1 left/);
+    expect(await settings.innerText()).toMatch(/Rate limits\s+sustained 10,000 per 3,600 s\n/);
+    expect([await useKey(key), await useKey(key)]).toEqual(["ok", "usage_exceeded"]);
+  });
+
   it("suspends a tenant after saying what happens to its keys", async () => {
     const key = (await kg.admin.createKey({ tenant_id: tenantId, name: "still here" })).key;
     await owner.goto(`${kg.url}/_keygate/console#/tenants`);
