@@ -186,11 +186,9 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   }
   const oldExpiresAt = Math.min(key.expiresAt ?? Number.POSITIVE_INFINITY, now + graceSeconds * 1000);
   const successorId = prefixedId("key");
-  if (!(await services.guards.key(key.id).claimRotation(successorId, oldExpiresAt, policyOf(key)))) {
-    throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
-  }
-  const credits = key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null;
-  if (credits) await services.guards.writePolicy(key.id, SPENT_CREDITS, policyOf(key));
+  const claim = await services.guards.key(key.id).claimRotation(successorId, oldExpiresAt, policyOf(key), key.creditsSet);
+  if (!claim) throw new ApiError("conflict", "The key was rotated, revoked or deleted meanwhile.");
+  const credits = key.credits ? { ...key.credits, remaining: claim.creditsLeft ?? 0 } : null;
   const { tenantId, name, description, environment, scopes, expiresAt, windows } = key;
   const settings: KeySettings = { tenantId, name, description, environment, scopes, expiresAt, windows, credits };
   const tenant: TenantStatus = { active: key.tenantActive, version: key.tenantVersion, quota: key.quota };
@@ -198,7 +196,7 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   const { db } = services;
   await db.batch([
     markRotated(db, key.id, next.id, oldExpiresAt, now),
-    ...(credits ? [updateKeyRow(db, key.id, { credits: SPENT_CREDITS.credits, creditsSet: 0 }, now)] : []),
+    ...(credits ? [updateKeyRow(db, key.id, { credits: { refill: null }, creditsSet: 0 }, now)] : []),
     auditStatement(db, actor, "key.rotated", keyResource(key), now, {
       rotated_to: next.id,
       grace_seconds: graceSeconds,
@@ -211,9 +209,6 @@ export async function rotateKey(services: Services, actor: Actor, key: Key, grac
   await services.keys.forget(key.hash);
   return { key: await publish(services, next.id, tenant), plaintext };
 }
-
-/** What a rotated key keeps of its credits: none, and no refill. */
-const SPENT_CREDITS = { credits: { refill: null }, creditsRemaining: 0 } satisfies PolicyChange;
 
 /**
  * Revoking is final and immediate: the key's object refuses it before this returns. The object is

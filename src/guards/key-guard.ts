@@ -229,14 +229,25 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   /**
-   * The first step of a rotation: claims this key's one successor and shortens its life to
-   * `expiresAt`. False when the key was already rotated or can no longer be used.
+   * The first step of a rotation: claims this key's one successor, shortens its life to
+   * `expiresAt` and takes what it has left of its credits (and its refill) for the successor, all
+   * in one step, so no request spends a credit between its reading and its taking: a rotation
+   * moves a balance, never copies it. `creditsIfUnwritten`: what D1 says was set, for an object
+   * never written. Null when the key was already rotated or can no longer be used.
    */
-  claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy): boolean {
+  claimRotation(successorId: string, expiresAt: number, snapshot: KeyPolicy, creditsIfUnwritten: number | null = null): { creditsLeft: number | null } | null {
     const current: GuardState = this.state ?? normalizePolicy(snapshot);
-    if (!mayRotate(current)) return false;
-    this.save({ ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) });
-    return true;
+    if (!mayRotate(current)) return null;
+    const now = this.clock.now();
+    const next: GuardState = { ...current, rotatedTo: successorId, expiresAt: Math.min(current.expiresAt ?? Infinity, expiresAt) };
+    if (!current.credits) {
+      this.save(next);
+      return { creditsLeft: null };
+    }
+    const balance = this.state ? this.creditsAt(now)! : balanceSet(creditsIfUnwritten ?? 0, current.credits, now);
+    const spent = { refill: null };
+    this.save({ ...next, credits: spent }, balanceSet(0, spent, now));
+    return { creditsLeft: Math.max(0, balance.remaining) };
   }
 
   getUsage(): KeyUsage {

@@ -127,7 +127,7 @@ describe("the console in Chromium", () => {
     await expect.poll(() => owner.getByText("No tenants yet.").count()).toBe(1);
     await owner.getByLabel("New tenant name").fill(TENANT_NAME);
     await owner.getByRole("button", { name: "Create tenant" }).click();
-    await expect.poll(() => owner.getByRole("heading", { name: "Keys" }).count()).toBe(1);
+    await expect.poll(() => owner.getByRole("heading", { name: "Keys", exact: true }).count()).toBe(1);
     tenantId = owner.url().split("/").at(-1)!;
     expect(tenantId).toMatch(/^ten_/);
     await expect.poll(() => owner.getByRole("heading", { level: 1 }).innerText()).toContain(TENANT_NAME);

@@ -98,6 +98,19 @@ describe("a key's credits", () => {
     expect(await outcomes(successor.key, 7)).toEqual(["ok", "ok", "ok", "ok", "ok", "ok", "usage_exceeded"]);
     expect((await auditOf(key.id)).at(-1)).toMatchObject({ action: "key.rotated", details: { rotated_to: successor.id, credits_moved: 6 } });
   });
+
+  it("are never spent twice by requests racing the rotation: what the old key spent and what moved add up to the balance", async () => {
+    const key = await planKey({ tenant_id: (await createTenant()).id, rate_limit: { limit: 1000, window_seconds: 60 }, credits: { remaining: 30 } });
+    const racing = Promise.all(Array.from({ length: 40 }, () => call(key.key)));
+    const rotated = admin("POST", `/keys/${key.id}/rotate`, { grace_seconds: 600 });
+    const [old, successor] = await Promise.all([racing, rotated.then((res) => json<PlanKeyBody>(res, 201))]);
+    const spentByOld = old.filter((r) => r.outcome === "ok").length;
+    expect(old.every((r) => r.outcome === "ok" || r.outcome === "usage_exceeded")).toBe(true);
+    expect(successor.credits!.remaining).toBe(30 - spentByOld);
+    expect(await outcomes(key.key, 1)).toEqual(["usage_exceeded"]);
+    const spentByNew = (await outcomes(successor.key, 31)).filter((o) => o === "ok").length;
+    expect(spentByOld + spentByNew).toBe(30);
+  });
 });
 
 describe("a tenant's own key with keys:manage and credits", () => {
