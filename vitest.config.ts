@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { unstable_splitSqlQuery } from "wrangler";
@@ -58,5 +59,8 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     testTimeout: 30_000,
+    // Vitest leaves a core free by default, which on a 2-core machine means one file at a time;
+    // workerd spends much of each test waiting on its own I/O, so every core runs a file.
+    maxWorkers: Math.max(2, availableParallelism()),
   },
 });

@@ -7,6 +7,9 @@ export default defineConfig({
     environment: "node",
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    fileParallelism: false,
+    // Two files at a time: each drives its own wrangler dev (its own ports and state), and on a
+    // 2-core machine two at once halve the suite's time without starving either.
+    fileParallelism: true,
+    maxWorkers: 2,
   },
 });
