@@ -50,9 +50,8 @@ export function ssoReturn(): { error: string } | { pending: PendingSignin; retur
 
 /** The ways to sign in besides the password form: "Sign in with <provider>", and a passkey. */
 export async function signInAlternatives(hidePassword: (note: string) => void, signedIn: () => void): Promise<HTMLElement | null> {
-  const res = await fetch("/_keygate/v1/signin-methods").catch(() => null);
-  if (!res?.ok) return null;
-  const methods = (await res.json()) as SigninMethods;
+  const methods = await signinMethods();
+  if (!methods) return h("p", { class: "notice" }, "Single sign-on and passkeys could not be offered: keygate did not answer. Reload the page to try again.");
   if (!methods.password) hidePassword("Password sign-in is turned off on this keygate.");
   const error = h("p", { class: "error", role: "alert" });
   const returnTo = `${CONSOLE_PATH}${location.hash.startsWith("#/") ? location.hash : ""}`;
@@ -74,6 +73,20 @@ export async function signInAlternatives(hidePassword: (note: string) => void, s
     passkey,
     error,
   );
+}
+
+/**
+ * Which ways to sign in are open, asked again after a network failure or a server error (at most
+ * four times in about four seconds): one dropped request must not hide single sign-on.
+ */
+async function signinMethods(): Promise<SigninMethods | null> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch("/_keygate/v1/signin-methods").catch(() => null);
+    if (res?.ok) return (await res.json()) as SigninMethods;
+    const worthRetrying = res === null || res.status >= 500 || res.status === 429;
+    if (!worthRetrying || attempt === 3) return null;
+    await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+  }
 }
 
 /** A browser's refusal of a passkey ceremony (cancelled, no passkey) in words; keygate's own errors as they are. */
