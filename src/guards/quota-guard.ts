@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Calendar, Quota } from "../authority/plan";
+import type { Quota } from "../authority/plan";
 import { systemClock, type Clock } from "../clock";
 import { periodAt, type Span } from "../counting/calendar";
 import { QUOTA_GUARD_STORAGE } from "../object-storage/steps";
@@ -80,24 +80,28 @@ export class QuotaGuard extends DurableObject<Env> {
    * Sets the quota (null: none), unless `version` is older than the one stored. Leases out keep
    * their units counted as spent until their keys give them back (the admin call that changes a
    * quota takes every lease back before it returns). A changed limit keeps the period and what was
-   * spent in it; a changed period (or anchor day) starts its own period at the change.
+   * spent in it; a quota whose calendar puts now in another period than the one stored (a changed
+   * period or anchor day, or a quota set again after its removal under another calendar) starts
+   * that period at the change, from nothing spent.
    */
   configure(quota: Quota | null, version: number): QuotaStanding | null {
     const row = this.row();
     if (version < row.version) return this.standingOf(row);
     const next: QuotaRow = { ...row, quota: quota ? JSON.stringify(quota) : null, version };
-    const previous = this.quotaOf(row);
     const now = this.clock.now();
-    if (quota && previous && !sameCalendar(previous, quota)) {
-      // A new calendar starts its period at the change, from nothing spent. Leases out stay counted:
-      // what keys spend from them until they hear of the change counts in the new period (never
-      // more admitted than the new limit allows).
-      const period = periodAt(now, quota);
+    const period = quota ? periodAt(now, quota) : null;
+    if (period && (period.start !== row.period_start || period.end !== row.period_end)) {
+      // Leases out stay counted: what keys spend from them until they hear of the change counts
+      // in the new period (never more admitted than the new limit allows).
       next.period_start = period.start;
       next.period_end = period.end;
       next.used = 0;
+      if (now >= row.period_end) {
+        // The stored period is over: its leases are void, as at the end of any period.
+        next.outstanding = 0;
+        this.sql.exec("DELETE FROM leases");
+      }
     }
-    this.rollPeriod(next, now);
     this.save(next);
     return this.standingOf(next);
   }
@@ -110,7 +114,10 @@ export class QuotaGuard extends DurableObject<Env> {
     this.calls.acquire++;
     const row = this.row();
     const quota = this.quotaOf(row);
-    if (!quota) return { lease: null, standing: null };
+    if (!quota) {
+      this.giveBack(row, request.keyId, request.closing);
+      return { lease: null, standing: null };
+    }
     this.rollPeriod(row, this.clock.now());
     this.close(row, request.keyId, request.closing);
     const free = quota.limit - row.used - row.outstanding;
@@ -132,11 +139,24 @@ export class QuotaGuard extends DurableObject<Env> {
   release(keyId: string, closing: Closing): QuotaStanding | null {
     this.calls.release++;
     const row = this.row();
-    if (!this.quotaOf(row)) return null;
+    if (!this.quotaOf(row)) {
+      this.giveBack(row, keyId, closing);
+      return null;
+    }
     this.rollPeriod(row, this.clock.now());
     this.close(row, keyId, closing);
     this.save(row);
     return this.standingOf(row);
+  }
+
+  /**
+   * A lease given back while no quota is set (it was removed): still closed, so that a quota set
+   * again in the same period counts what was spent from it and no longer counts it as out.
+   */
+  private giveBack(row: QuotaRow, keyId: string, closing: Closing | null): void {
+    if (row.outstanding === 0) return;
+    this.close(row, keyId, closing);
+    this.save(row);
   }
 
   /** Where the quota stands now (null: none is set). */
@@ -220,6 +240,3 @@ export class QuotaGuard extends DurableObject<Env> {
   }
 }
 
-function sameCalendar(a: Calendar, b: Calendar): boolean {
-  return a.period === b.period && (a.anchorDay ?? 1) === (b.anchorDay ?? 1);
-}

@@ -20,3 +20,23 @@ describe("a quota whose period is changed", () => {
     expect(await outcomes(key.key, 1)).toEqual(["ok"]);
   });
 });
+
+describe("a quota removed and set again", () => {
+  it("under another calendar: counts in the new calendar's period, so a month's limit is not spent once today and again from tomorrow", async () => {
+    const tenant = await tenantWithQuotas({ live: { limit: 100, period: "day" } });
+    const key = await planKey({ tenant_id: tenant.id });
+    expect(await outcomes(key.key, 2)).toEqual(["ok", "ok"]);
+    await setQuotas(tenant.id, { live: null });
+    const monthly = await setQuotas(tenant.id, { live: { limit: 1000, period: "month" } });
+    expect(monthly.quotas.live).toMatchObject({ period: "month", used: 0, resets_at: new Date(periodAt(systemClock.now(), { period: "month" }).end).toISOString() });
+  });
+
+  it("under the same calendar in the same period: what was spent before the removal still counts, and the leases given back are not counted as out", async () => {
+    const tenant = await tenantWithQuotas({ live: { limit: 100, period: "month" } });
+    const key = await planKey({ tenant_id: tenant.id });
+    expect(await outcomes(key.key, 3)).toEqual(["ok", "ok", "ok"]);
+    await setQuotas(tenant.id, { live: null });
+    const again = await setQuotas(tenant.id, { live: { limit: 100, period: "month" } });
+    expect(again.quotas.live).toMatchObject({ used: 3, remaining: 97 });
+  });
+});
