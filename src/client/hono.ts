@@ -9,6 +9,8 @@
  *   app.get("/api/me", (c) => c.json(c.get("keygate")));
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { MAX_COST } from "../authority/plan";
+import { missingScopes } from "../authority/scopes";
 import { isTokenCode, verdictOf, type Refusal } from "../authority/verdicts";
 import { extractCredential } from "../credentials/extract";
 import { missingCredentials, refusalError } from "../gateway/refusals";
@@ -21,7 +23,7 @@ export type { VerifyResult };
 
 /** What the binding to keygate's `Keygate` entrypoint offers. */
 export interface KeygateBinding {
-  verify(input: { key: string; method?: string; path?: string; scopes?: string[] }): Promise<VerifyResult>;
+  verify(input: { key: string; method?: string; path?: string; scopes?: string[]; cost?: number }): Promise<VerifyResult>;
 }
 
 /** Who is calling, on `c.get("keygate")` once a key (or an OAuth access token) was admitted. */
@@ -49,6 +51,11 @@ export interface KeygateOptions<E extends { Variables: KeygateVariables }> {
    * path (which always apply, read as the proxy reads them).
    */
   scopes?: readonly string[] | ((c: Context<E>) => readonly string[]);
+  /**
+   * What the request costs in the key's credits and its tenant's quota, instead of what keygate's
+   * ROUTE_COSTS give its method and path (else 1). 0 only checks the key: nothing is counted.
+   */
+  cost?: number | ((c: Context<E>) => number);
 }
 
 // Any key or access token of keygate's format, whatever its prefix: only used to tell whether an
@@ -65,16 +72,32 @@ const KEY_SHAPE = /^[a-z][a-z0-9]{0,15}_(live|test|at)_[0-9A-Za-z]{28,}$/;
 export function keygate<E extends { Variables: KeygateVariables }>(options: KeygateOptions<E>): MiddlewareHandler<E> {
   return async (c, next) => {
     const requestId = prefixedId("req");
+    // A cost keygate cannot take is this app's mistake, not the caller's: it fails the request
+    // (the app's error handler) rather than answering as if the key were wrong.
+    const cost = typeof options.cost === "function" ? options.cost(c) : options.cost;
+    if (cost !== undefined && !(Number.isSafeInteger(cost) && cost >= 0 && cost <= MAX_COST)) {
+      throw new RangeError(`keygate: cost must be a whole number from 0 to ${MAX_COST}, not ${cost}`);
+    }
+    const extra = typeof options.scopes === "function" ? options.scopes(c) : options.scopes;
+    const admitted = c.get("keygate") as KeygateIdentity | undefined;
+    if (admitted) {
+      // An earlier keygate on this request (app.use on /api/*, then one on a route) admitted it and
+      // counted it once: this one only adds its scopes, checked against what was admitted.
+      if (cost !== undefined) throw new Error("keygate: this request was verified by an earlier keygate middleware, which counted it; give the cost there (a function of the request)");
+      const missing = missingScopes(admitted.scopes, extra ?? []);
+      if (missing.length > 0) return errorResponse(refusalError("insufficient_scope", missing, {}, admitted.clientId ? "access_token" : "key"), requestId);
+      return next();
+    }
     let result: VerifyResult;
     try {
       const credential = extractCredential(c.req.raw.headers, (candidate) => KEY_SHAPE.test(candidate));
       if (!credential) throw missingCredentials();
-      const extra = typeof options.scopes === "function" ? options.scopes(c) : options.scopes;
       result = await options.binding(c).verify({
         key: credential.key,
         method: c.req.method,
         path: new URL(c.req.url).pathname,
         ...(extra && extra.length > 0 ? { scopes: [...extra] } : {}),
+        ...(cost === undefined ? {} : { cost }),
       });
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error, requestId);

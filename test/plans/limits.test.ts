@@ -1,4 +1,6 @@
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { keygate, type KeygateVariables } from "../../src/client/hono";
 import { systemClock } from "../../src/clock";
 import { periodAt } from "../../src/counting/calendar";
 import { admin, createTenant, originCounts } from "../support/client";
@@ -183,6 +185,56 @@ describe("a verification", () => {
     const refused = await verifyOverHttp({ key: key.key, cost: 2 });
     expect(refused.body).toMatchObject({ valid: false, code: "usage_exceeded" });
     expect(await standing(key.key)).toEqual({ hourly: 1, credits: 1, project: 6 });
+  });
+});
+
+describe("keygate/hono's cost", () => {
+  // A customer's Worker charging by what the request asks for, over the real binding.
+  const app = new Hono<{ Variables: KeygateVariables }>();
+  app.use("*", keygate({ binding: () => keygateBinding, cost: (c) => Number(c.req.query("units") ?? 1) }));
+  app.get("*", (c) => c.json(c.get("keygate")));
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+  const send = (key: string, units: string) => app.request(`https://customer.example.com/reports?units=${units}`, { headers: { "x-api-key": key } });
+
+  it("spends what the app says the request costs, 0 only checks, and a cost keygate cannot take fails the app's request, spending nothing", async () => {
+    const tenant = await tenantWithQuotas({ live: { limit: 10, period: "day" } });
+    const key = await planKey({ tenant_id: tenant.id, rate_limits: [{ name: "hourly", limit: 5, window_seconds: 3600 }], credits: { remaining: 5 } });
+    expect((await send(key.key, "3")).status).toBe(200);
+    // Three credits and quota units, one request in each window.
+    expect(await standing(key.key)).toEqual({ hourly: 4, credits: 2, project: 7 });
+    expect((await send(key.key, "0")).status).toBe(200);
+    for (const units of ["-1", "1.5", "NaN"]) {
+      const res = await send(key.key, units);
+      expect(res.status, units).toBe(500);
+      expect(((await res.json()) as { error: string }).error).toMatch(/cost must be a whole number/);
+    }
+    const refused = await send(key.key, "3");
+    expect(refused.status).toBe(429);
+    expect(await standing(key.key)).toEqual({ hourly: 4, credits: 2, project: 7 });
+  });
+});
+
+describe("keygate/hono mounted twice on one request", () => {
+  // app.use on every route, and a route that needs a scope of its own, as docs/service-binding.md shows.
+  const app = new Hono<{ Variables: KeygateVariables }>();
+  app.use("/api/*", keygate({ binding: () => keygateBinding }));
+  app.delete("/api/servers/:id", keygate({ binding: () => keygateBinding, scopes: ["servers:delete"] }), (c) => c.body(null, 204));
+  app.post("/api/images", keygate({ binding: () => keygateBinding, cost: 10 }), (c) => c.body(null, 202));
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+  const send = (key: string, method: string, path: string) => app.request(`https://customer.example.com${path}`, { method, headers: { "x-api-key": key } });
+
+  it("counts the request once; the second only checks its scopes; a cost given to the second is the app's error", async () => {
+    const tenant_id = (await createTenant()).id;
+    const key = await planKey({ tenant_id, scopes: ["read", "write", "servers:delete"], rate_limits: [{ name: "hourly", limit: 5, window_seconds: 3600 }] });
+    expect((await send(key.key, "DELETE", "/api/servers/7")).status).toBe(204);
+    expect(await standing(key.key)).toEqual({ hourly: 4 });
+    const narrow = await planKey({ tenant_id, scopes: ["read", "write"], rate_limits: [{ name: "hourly", limit: 5, window_seconds: 3600 }] });
+    const refused = await send(narrow.key, "DELETE", "/api/servers/7");
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("insufficient_permissions");
+    const misplaced = await send(key.key, "POST", "/api/images");
+    expect(misplaced.status).toBe(500);
+    expect(((await misplaced.json()) as { error: string }).error).toMatch(/give the cost there/);
   });
 });
 
