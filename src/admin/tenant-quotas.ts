@@ -74,7 +74,9 @@ export async function changeQuotas(services: Services, actor: Actor, tenant: Ten
   let pending = false;
   for (const environment of environments) {
     const fanout = await getQuotaFanout(db, tenant.id, environment);
-    if (!fanout) continue; // a concurrent call finished it
+    // Finished by a concurrent call, or owned by one whose change landed after `stored` was read:
+    // its quotas, not these, go with its version.
+    if (!fanout || fanout.version > stored.updated_at) continue;
     const quota = quotaRef(tenant.id, environment, quotas, fanout.version);
     const done = await fanOut(
       services,

@@ -25,6 +25,7 @@ import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam, Tenant, TenantCreate, TenantId, TenantUpdate, TenantUpdated } from "./schemas";
+import { STEP_UP_SECONDS } from "../identity/session-policy";
 import { assertRecentAuthentication } from "./step-up";
 import { validationHook } from "./validation";
 import { tenantView } from "./views";
@@ -102,7 +103,7 @@ tenantRoutes.openapi(
       "A tenant with more keys gets 202 with `fanout.pending: true`, and the keys not yet reached keep the old status: repeat the same PATCH until it answers 200 " +
       `(each repeat continues where the last stopped, ${FANOUT_BUDGET} keys at a time). Repeating a status the tenant already has changes nothing in D1 and writes every key's object again, which repairs a fan-out that failed part-way. ` +
       `Quotas are written the same way, to the live keys (and, for live, the OAuth grants) of each environment changed (${QUOTA_NOTE}); status and quotas are changed in separate requests. ` +
-      "Suspending is a step-up action: a signed-in admin's authentication must be less than 5 minutes old (else 401 reauthentication_required).",
+      `Suspending is a step-up action: a signed-in admin's authentication must be less than ${STEP_UP_SECONDS / 60} minutes old (else 401 reauthentication_required).`,
     middleware: [permit("write")],
     request: { params: IdParam(TenantId), body: jsonBody(TenantUpdate) },
     responses: {

@@ -10,7 +10,7 @@ import { ownEnvironment, ownTenant, permit } from "./permissions";
 import { guardedErrors } from "./responses";
 import { IdParam, TenantId } from "./schemas";
 import { iso } from "./time";
-import { RANGE_NOTE, usageRange } from "./usage";
+import { MAX_RANGE_DAYS, RANGE_NOTE, usageRange } from "./usage";
 import { validationHook } from "./validation";
 
 export const usageExportRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
@@ -74,7 +74,7 @@ usageExportRoutes.openapi(
     request: {
       params: IdParam(TenantId),
       query: z.strictObject({
-        from: Day.optional().openapi({ description: "Default: 30 days before `to`." }),
+        from: Day.optional().openapi({ description: `Default: ${MAX_RANGE_DAYS} days before \`to\`.` }),
         to: Day.optional().openapi({ description: "Default: today." }),
         format: z.enum(EXPORT_FORMATS).default("json").openapi({ description: "Default: json." }),
       }),

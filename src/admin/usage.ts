@@ -4,7 +4,7 @@ import { ApiError } from "../http/errors";
 import { attemptBucket } from "../guards/throttle";
 import { tenantUsage } from "../store/usage-repo";
 import { getTenant } from "../store/tenant-repo";
-import { bucketStart, DAY_MS, denseSeries, HOUR_MS, usagePoint, type CodeCounts, type Granularity, type UsageRange } from "../usage/buckets";
+import { bucketStart, DAY_MS, denseSeries, HOUR_MS, KEY_RETENTION_MS, usagePoint, type CodeCounts, type Granularity, type UsageRange } from "../usage/buckets";
 import type { AdminEnv } from "./context";
 import { SELF_SERVICE_NOTE, visibleKey } from "./keys";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
@@ -17,20 +17,21 @@ import { failedAttemptView, keyEventView, seriesView } from "./views";
 
 export const usageRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
-/** Hourly counts are kept 30 days, so no range reaches further. */
-const MAX_RANGE_MS = 30 * DAY_MS;
+/** Hourly counts are kept this long, so no range reaches further. */
+const MAX_RANGE_MS = KEY_RETENTION_MS;
+export const MAX_RANGE_DAYS = MAX_RANGE_MS / DAY_MS;
 /** The busiest keys a tenant's usage lists. */
 const TENANT_TOP_KEYS = 100;
 
 const Time = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
 
 const RangeQuery = z.strictObject({
-  from: Time.optional().openapi({ type: "string", description: "Default: 24 hours (granularity hour) or 30 days (day) before `to`." }),
+  from: Time.optional().openapi({ type: "string", description: `Default: 24 hours (granularity hour) or ${MAX_RANGE_DAYS} days (day) before \`to\`.` }),
   to: Time.optional().openapi({ type: "string", description: "Default: now." }),
   granularity: z.enum(["hour", "day"]).default("hour").openapi({ description: "UTC hours or UTC days." }),
 });
 
-export const RANGE_NOTE = "A range reaches back at most 30 days (what is kept); `from` after `to` or a longer range is 400 invalid_request.";
+export const RANGE_NOTE = `A range reaches back at most ${MAX_RANGE_DAYS} days (what is kept); \`from\` after \`to\` or a longer range is 400 invalid_request.`;
 
 /** The buckets a query asks for, whole buckets from the one holding `from` to the one holding `to`. */
 export function usageRange(query: { from?: number; to?: number; granularity: Granularity }, now: number): UsageRange {
@@ -39,7 +40,7 @@ export function usageRange(query: { from?: number; to?: number; granularity: Gra
   const from = query.from ?? to - (granularity === "hour" ? DAY_MS : MAX_RANGE_MS);
   const invalid = (field: string, message: string) => new ApiError("invalid_request", "The request is not valid.", { fields: [{ field, message }] });
   if (from > to) throw invalid("from", "must not be after to");
-  if (to - from > MAX_RANGE_MS) throw invalid("from", `must be at most 30 days before to (${granularity === "hour" ? 720 : 30} ${granularity}s)`);
+  if (to - from > MAX_RANGE_MS) throw invalid("from", `must be at most ${MAX_RANGE_DAYS} days before to (${MAX_RANGE_MS / (granularity === "hour" ? HOUR_MS : DAY_MS)} ${granularity}s)`);
   return { from: bucketStart(from, granularity), to: bucketStart(to, granularity) + (granularity === "hour" ? HOUR_MS : DAY_MS), granularity };
 }
 

@@ -1,3 +1,4 @@
+import type { Environment } from "../authority/key";
 import type { VerdictCode } from "../authority/verdicts";
 import type { LimitInfo, RateLimitInfo } from "../http/ratelimit-headers";
 
@@ -16,7 +17,7 @@ export interface VerifyResult {
   /** The key's id, or for an access token its grant's (`grt_…`). */
   key_id: string | null;
   tenant_id: string | null;
-  environment: "live" | "test" | null;
+  environment: Environment | null;
   scopes: string[];
   /** For an OAuth access token: the app it was issued to (null for a key). */
   client_id: string | null;

@@ -5,8 +5,8 @@ import type { PolicyChange } from "./key-guard";
 export const FAN_OUT = 32;
 /**
  * Objects written per admin call at most. Each write is a subrequest, and Workers caps those per
- * request: 1,000 to Cloudflare services on the Free plan; Paid plans allow 10,000 by default
- * (formerly 1,000). 500 writes plus a few D1 queries per 100 stays well inside the lowest.
+ * request: 1,000 to Cloudflare services on the Free plan, 10,000 by default on Paid plans. 500
+ * writes plus a few D1 queries per 100 stays well inside the lowest.
  */
 export const FANOUT_BUDGET = 500;
 

@@ -45,7 +45,7 @@ function copyLogToWindow(sql: SqlStorage, from: string, limit: number, windowMs:
 
 /**
  * Moves what a key's object kept in four tables (the window's rows, the counters in `guard`, the
- * hourly counts, the event chunks) into the first chunk of its ledger (guards/key-ledger.ts), so
+ * hourly counts, the event chunks) into the first chunk of its ledger (object-storage/key-ledger.ts), so
  * that from now on every write is one row. The old tables are left as they were, for the release
  * before this one while a deploy rolls out.
  */
@@ -89,7 +89,7 @@ function moveToLedger(sql: SqlStorage): void {
 }
 
 /**
- * The storage upgrades of keygate's Durable Object classes (see object-storage.ts). Append a
+ * The storage upgrades of keygate's Durable Object classes (see versions.ts). Append a
  * step for every change to an object's tables; never edit or remove one that has shipped, since
  * objects that ran it will not run it again. A step only adds: the release before it may still be
  * serving the same objects while a deploy rolls out, and must keep working on what the step left.
