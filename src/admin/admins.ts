@@ -8,6 +8,7 @@ import { revokeSessionsOf } from "../store/session-repo";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
@@ -67,7 +68,7 @@ adminRoutes.openapi(
       await c.var.services.db.batch([insertAdmin(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
     } catch (error) {
       // Two concurrent creates with one email: the unique index decides.
-      if (String(error).includes("UNIQUE")) throw emailTaken();
+      if (isUniqueViolation(error)) throw emailTaken();
       throw error;
     }
     return c.json(adminView(row), 201);

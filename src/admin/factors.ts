@@ -25,6 +25,7 @@ import { endEnrolmentOnly } from "../store/session-repo";
 import { ownAdmin, passkeyView } from "./account";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import type { AdminEnv } from "./context";
 import { Code, PasskeyCreated, PasskeyOptions, PasskeyRegistration, RecoveryCodes, TotpEnrolment } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";
@@ -241,7 +242,7 @@ factorRoutes.openapi(
         auditStatement(services.db, actorOf(c), "admin.passkey_added", adminResource(admin), now, { passkey_id: result.passkey.id, name }),
       ]);
     } catch (error) {
-      if (String(error).includes("UNIQUE")) throw new ApiError("conflict", "This passkey is registered already.");
+      if (isUniqueViolation(error)) throw new ApiError("conflict", "This passkey is registered already.");
       throw error;
     }
     return c.json({ ...passkeyView(result.passkey), ...(extras.codes ? { recovery_codes: extras.codes } : {}) }, 201);

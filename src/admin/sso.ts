@@ -13,6 +13,7 @@ import { getAdminByEmail, insertAdmin, type AdminRow } from "../store/admin-repo
 import { insertAuditEvent } from "../store/audit-repo";
 import { storedAddress } from "../usage/addresses";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import { CONSOLE_PATH } from "./console";
 import type { AdminEnv } from "./context";
 import { errors } from "./responses";
@@ -196,7 +197,7 @@ async function adminFor(services: Services, sso: SsoConfig, email: string, calle
     ]);
   } catch (error) {
     // Two first sign-ins at once: the unique email index decides, and both use the one admin.
-    const raced = String(error).includes("UNIQUE") ? await getAdminByEmail(services.db, email) : null;
+    const raced = isUniqueViolation(error) ? await getAdminByEmail(services.db, email) : null;
     if (!raced) throw error;
     return raced;
   }

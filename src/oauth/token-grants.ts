@@ -6,6 +6,7 @@ import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
 import { isWellFormedToken } from "../keys/token-format";
 import type { Services } from "../services";
+import { isUniqueViolation } from "../store/errors";
 import { clientOwnGrant, getGrant } from "../store/oauth-grant-repo";
 import { getCodeByHash, getToken, markCodeUsed, markRefreshUsed, pruneExpiredTokens, type StoredCode } from "../store/oauth-token-repo";
 import { appActor } from "../store/audit-trail";
@@ -132,7 +133,7 @@ async function createOwnGrant(services: Services, client: OAuthClient, tenantId:
     return await createGrant(services, appActor(client.id, requestId), grant);
   } catch (error) {
     // Made meanwhile by a concurrent request (one live own grant per client): use that one.
-    const made = String(error).includes("UNIQUE") ? await clientOwnGrant(services.db, client.id) : null;
+    const made = isUniqueViolation(error) ? await clientOwnGrant(services.db, client.id) : null;
     if (!made) throw error;
     return made;
   }
