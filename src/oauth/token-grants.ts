@@ -2,6 +2,7 @@ import type { KeyPolicy } from "../authority/key";
 import { CODE_VERIFIER, grantWindows, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
 import { isExpired } from "../authority/status";
 import { OAuthError } from "../http/errors";
+import { s256Challenge } from "../keys/base64url";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
 import { isWellFormedToken } from "../keys/token-format";
@@ -12,7 +13,6 @@ import { getCodeByHash, getToken, markCodeUsed, markRefreshUsed, pruneExpiredTok
 import { appActor } from "../store/audit-trail";
 import { createGrant, endGrant } from "./grants";
 import { required, type OAuthParams } from "./params";
-import { s256Challenge } from "./pkce";
 import { issueTokens, type TokenResponse } from "./tokens";
 
 /**
