@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../http/errors";
-import { relyingParty, registrationOptions, verifyRegistration } from "../identity/passkeys";
-import { hashRecoveryCode, newRecoveryCodes } from "../identity/recovery-codes";
+import { CHALLENGE_TTL_MS, relyingParty, registrationOptions, verifyRegistration } from "../identity/passkeys";
+import { hashRecoveryCode, newRecoveryCodes, RECOVERY_CODE_COUNT } from "../identity/recovery-codes";
 import { openTotpSecret, sealTotpSecret } from "../identity/second-factor";
 import { signinSettings } from "../identity/signin-settings";
 import { matchingStep, newTotpSecret, otpauthUri } from "../identity/totp";
@@ -124,7 +124,7 @@ factorRoutes.openapi(
     summary: "Confirm the authenticator app with a code from it",
     description:
       "Puts the authenticator in force: from now on a password sign-in also asks for a code. " +
-      "With your first second factor, the answer holds ten one-time recovery codes, shown this once (keygate keeps only their hashes).",
+      `With your first second factor, the answer holds ${RECOVERY_CODE_COUNT} one-time recovery codes, shown this once (keygate keeps only their hashes).`,
     middleware: [signedInAdmin],
     request: { body: jsonBody(z.strictObject({ code: Code })) },
     responses: {
@@ -179,7 +179,7 @@ factorRoutes.openapi(
     method: "post",
     path: "/account/recovery-codes",
     summary: "Replace your recovery codes",
-    description: "Ten new one-time codes, shown once; the old ones stop working. A step-up action; only with a second factor.",
+    description: `${RECOVERY_CODE_COUNT} new one-time codes, shown once; the old ones stop working. A step-up action; only with a second factor.`,
     middleware: [signedInAdmin, stepUp()],
     responses: { 200: json(RecoveryCodes, "The new codes"), ...guardedErrors(400, 409) },
   }),
@@ -204,7 +204,7 @@ factorRoutes.openapi(
     path: "/account/passkeys/options",
     summary: "Start adding a passkey",
     description:
-      "Options for navigator.credentials.create() on this keygate's origin, with a single-use challenge (5 minutes); send the browser's answer to `POST /account/passkeys`. A step-up action.",
+      `Options for navigator.credentials.create() on this keygate's origin, with a single-use challenge (${CHALLENGE_TTL_MS / 60_000} minutes); send the browser's answer to \`POST /account/passkeys\`. A step-up action.`,
     middleware: [signedInAdmin, stepUp()],
     responses: { 200: json(PasskeyOptions, "Options for the browser"), ...guardedErrors(400) },
   }),
@@ -221,7 +221,7 @@ factorRoutes.openapi(
     summary: "Add a passkey",
     description:
       "The browser's answer to `POST /account/passkeys/options`, checked against its challenge (once), this origin and keygate's relying party id. " +
-      "With your first second factor, the answer holds ten one-time recovery codes, shown this once.",
+      `With your first second factor, the answer holds ${RECOVERY_CODE_COUNT} one-time recovery codes, shown this once.`,
     middleware: [signedInAdmin],
     request: { body: jsonBody(PasskeyRegistration) },
     responses: { 201: json(PasskeyCreated, "The passkey"), ...guardedErrors(400, 409) },
