@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { checkPassword, hasPassword } from "../identity/passwords";
-import { authenticationOptions, relyingParty } from "../identity/passkeys";
-import { lastUsedAt, STEP_UP_SECONDS } from "../identity/session-policy";
+import { authenticationOptions, CHALLENGE_TTL_MS, relyingParty } from "../identity/passkeys";
+import { lastUsedAt, MAX_SESSION_SECONDS, STEP_UP_SECONDS } from "../identity/session-policy";
 import { signinSettings } from "../identity/signin-settings";
 import { endTokensOf, getAdmin, type AdminRow } from "../store/admin-repo";
 import { factorSummary, passkeysOf } from "../store/factor-repo";
@@ -133,7 +133,7 @@ accountRoutes.openapi(
     method: "post",
     path: "/account/reauthenticate/passkey-options",
     summary: "Start a step-up with a passkey",
-    description: "A single-use challenge (5 minutes) for navigator.credentials.get(), offering your own passkeys; answer it with `POST /account/reauthenticate {passkey}`.",
+    description: `A single-use challenge (${CHALLENGE_TTL_MS / 60_000} minutes) for navigator.credentials.get(), offering your own passkeys; answer it with \`POST /account/reauthenticate {passkey}\`.`,
     middleware: [signedInAdmin],
     responses: { 200: json(PasskeyOptions, "Options for the browser"), ...guardedErrors(400) },
   }),
@@ -149,7 +149,7 @@ accountRoutes.openapi(
     path: "/account/sessions",
     summary: "Your sessions",
     description:
-      "Every sign-in of yours that has not been signed out or reached its 24 hours, newest first: the console's (a browser) and the API's (the CLI, scripts). " +
+      `Every sign-in of yours that has not been signed out or reached its ${MAX_SESSION_SECONDS / 3600} hours, newest first: the console's (a browser) and the API's (the CLI, scripts). ` +
       "A console session unused for SESSION_IDLE_MINUTES has ended even if listed. The address is shown only when LOG_CLIENT_IPS allows keeping it.",
     middleware: [signedInAdmin],
     responses: { 200: json(z.object({ object: z.literal("list"), data: z.array(Session) }), "Your sessions"), ...guardedErrors(400) },

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../http/errors";
 import { hashPassword } from "../identity/passwords";
+import { STEP_UP_SECONDS } from "../identity/session-policy";
 import { prefixedId } from "../keys/random";
 import type { Services } from "../services";
 import { deleteFactorsOf } from "../store/factor-repo";
@@ -8,6 +9,7 @@ import { revokeSessionsOf } from "../store/session-repo";
 import { countOwners, deleteAdmin, getAdmin, getAdminByEmail, insertAdmin, listAdmins, updateAdmin, type AdminRow } from "../store/admin-repo";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { permit } from "./permissions";
@@ -44,7 +46,7 @@ adminRoutes.openapi(
     summary: "Create an admin user",
     description:
       "Owners only (or the ADMIN_TOKEN, which is how the first owner is created). The password is stored as a PBKDF2-SHA256 verifier. " +
-      "A step-up action: an owner's sign-in or confirmation must be less than 5 minutes old (else 401 reauthentication_required).",
+      `A step-up action: an owner's sign-in or confirmation must be less than ${STEP_UP_SECONDS / 60} minutes old (else 401 reauthentication_required).`,
     middleware: [permit("admins"), stepUp()],
     request: { body: jsonBody(AdminCreate) },
     responses: { 201: json(Admin, "The admin"), ...guardedErrors(400, 409) },
@@ -67,7 +69,7 @@ adminRoutes.openapi(
       await c.var.services.db.batch([insertAdmin(c.var.services.db, row), auditStatement(c.var.services.db, actorOf(c), "admin.created", adminResource(row), now, { email, role })]);
     } catch (error) {
       // Two concurrent creates with one email: the unique index decides.
-      if (String(error).includes("UNIQUE")) throw emailTaken();
+      if (isUniqueViolation(error)) throw emailTaken();
       throw error;
     }
     return c.json(adminView(row), 201);
@@ -105,7 +107,7 @@ adminRoutes.openapi(
     summary: "Change an admin's role or password",
     description:
       "A role change applies to the admin's current tokens at once (roles are read from D1 on every call). A password change ends every token the admin holds: they sign in again. " +
-      "A step-up action (401 reauthentication_required when the owner's authentication is more than 5 minutes old).",
+      `A step-up action (401 reauthentication_required when the owner's authentication is more than ${STEP_UP_SECONDS / 60} minutes old).`,
     middleware: [permit("admins"), stepUp()],
     request: { params: IdParam(AdminId), body: jsonBody(AdminUpdate) },
     responses: { 200: json(Admin, "The admin"), ...guardedErrors(400, 404, 409) },

@@ -1,21 +1,22 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError } from "../http/errors";
-import { relyingParty, registrationOptions, verifyRegistration } from "../identity/passkeys";
-import { hashRecoveryCode, newRecoveryCodes } from "../identity/recovery-codes";
+import { CHALLENGE_TTL_MS, relyingParty, registrationOptions, verifyRegistration } from "../identity/passkeys";
+import { hashRecoveryCode, newRecoveryCodes, RECOVERY_CODE_COUNT } from "../identity/recovery-codes";
 import { openTotpSecret, sealTotpSecret } from "../identity/second-factor";
 import { signinSettings } from "../identity/signin-settings";
 import { matchingStep, newTotpSecret, otpauthUri } from "../identity/totp";
 import type { Services } from "../services";
 import type { AdminRow } from "../store/admin-repo";
 import {
-  deletePasskeyOf,
-  deleteRecoveryCodes,
-  deleteTotp,
+  deleteRecoveryCodesWithoutFactor,
   factorSummary,
   getPasskey,
   getTotp,
   insertPasskey,
   putPendingTotp,
+  removePasskey,
+  removeTotp,
   replaceRecoveryCodes,
   takeTotpStep,
   type FactorSummary,
@@ -24,6 +25,7 @@ import { endEnrolmentOnly } from "../store/session-repo";
 import { ownAdmin, passkeyView } from "./account";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import type { AdminEnv } from "./context";
 import { Code, PasskeyCreated, PasskeyOptions, PasskeyRegistration, RecoveryCodes, TotpEnrolment } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";
@@ -62,17 +64,31 @@ async function firstFactorExtras(services: Services, admin: AdminRow, before: Fa
 }
 
 /**
- * Removing a factor: refused when it is the last one and every admin must have one. With the
- * last one gone, the recovery codes go too (they stand in for a factor that no longer exists).
+ * Removes a factor in one batch. The DELETE itself refuses the last factor while every admin must
+ * have one, so two removals at once (the authenticator and the last passkey) cannot both pass,
+ * each counting on the other's factor staying. The audit event follows only a DELETE that removed
+ * something, and with no factor left the recovery codes go too (they stand in for a factor that no
+ * longer exists). False when nothing was removed: the factor is the last one, or already gone.
  */
-async function afterRemoval(services: Services, admin: AdminRow, removing: "totp" | "passkey"): Promise<D1PreparedStatement[]> {
-  const factors = await factorSummary(services.db, admin.id);
-  const left = (removing === "totp" ? 0 : factors.totp ? 1 : 0) + (removing === "passkey" ? factors.passkeys - 1 : factors.passkeys);
-  if (left > 0) return [];
-  if ((await signinSettings(services.db)).secondFactorRequired) {
-    throw new ApiError("conflict", "Every admin must have a second factor: add another one before removing this one.");
-  }
-  return [deleteRecoveryCodes(services.db, admin.id)];
+async function removeFactor(
+  c: Context<AdminEnv>,
+  admin: AdminRow,
+  remove: (keepAFactor: boolean) => D1PreparedStatement,
+  action: string,
+  details?: Record<string, unknown>,
+): Promise<boolean> {
+  const { db, clock } = c.var.services;
+  const { secondFactorRequired } = await signinSettings(db);
+  const [removed] = await db.batch([
+    remove(secondFactorRequired),
+    auditStatement(db, actorOf(c), action, adminResource(admin), clock.now(), details, { ifChanged: true }),
+    deleteRecoveryCodesWithoutFactor(db, admin.id),
+  ]);
+  return removed!.meta.changes > 0;
+}
+
+function lastFactor(): ApiError {
+  return new ApiError("conflict", "Every admin must have a second factor: add another one before removing this one.");
 }
 
 factorRoutes.openapi(
@@ -108,7 +124,7 @@ factorRoutes.openapi(
     summary: "Confirm the authenticator app with a code from it",
     description:
       "Puts the authenticator in force: from now on a password sign-in also asks for a code. " +
-      "With your first second factor, the answer holds ten one-time recovery codes, shown this once (keygate keeps only their hashes).",
+      `With your first second factor, the answer holds ${RECOVERY_CODE_COUNT} one-time recovery codes, shown this once (keygate keeps only their hashes).`,
     middleware: [signedInAdmin],
     request: { body: jsonBody(z.strictObject({ code: Code })) },
     responses: {
@@ -147,11 +163,13 @@ factorRoutes.openapi(
   async (c) => {
     const { services } = c.var;
     const admin = await ownAdmin(c);
-    const totp = await getTotp(services.db, admin.id);
-    if (!totp) throw new ApiError("not_found", "You have no authenticator app.");
-    const extra = totp.confirmed_at === null ? [] : await afterRemoval(services, admin, "totp");
-    const now = services.clock.now();
-    await services.db.batch([deleteTotp(services.db, admin.id), ...extra, auditStatement(services.db, actorOf(c), "admin.totp_removed", adminResource(admin), now)]);
+    const noTotp = async () => (await getTotp(services.db, admin.id)) === null;
+    if (await noTotp()) throw new ApiError("not_found", "You have no authenticator app.");
+    if (!(await removeFactor(c, admin, (keepAFactor) => removeTotp(services.db, admin.id, keepAFactor), "admin.totp_removed"))) {
+      // Nothing removed: a concurrent request removed it, or it is the last factor.
+      if (await noTotp()) throw new ApiError("not_found", "You have no authenticator app.");
+      throw lastFactor();
+    }
     return c.body(null, 204);
   },
 );
@@ -161,7 +179,7 @@ factorRoutes.openapi(
     method: "post",
     path: "/account/recovery-codes",
     summary: "Replace your recovery codes",
-    description: "Ten new one-time codes, shown once; the old ones stop working. A step-up action; only with a second factor.",
+    description: `${RECOVERY_CODE_COUNT} new one-time codes, shown once; the old ones stop working. A step-up action; only with a second factor.`,
     middleware: [signedInAdmin, stepUp()],
     responses: { 200: json(RecoveryCodes, "The new codes"), ...guardedErrors(400, 409) },
   }),
@@ -186,7 +204,7 @@ factorRoutes.openapi(
     path: "/account/passkeys/options",
     summary: "Start adding a passkey",
     description:
-      "Options for navigator.credentials.create() on this keygate's origin, with a single-use challenge (5 minutes); send the browser's answer to `POST /account/passkeys`. A step-up action.",
+      `Options for navigator.credentials.create() on this keygate's origin, with a single-use challenge (${CHALLENGE_TTL_MS / 60_000} minutes); send the browser's answer to \`POST /account/passkeys\`. A step-up action.`,
     middleware: [signedInAdmin, stepUp()],
     responses: { 200: json(PasskeyOptions, "Options for the browser"), ...guardedErrors(400) },
   }),
@@ -203,7 +221,7 @@ factorRoutes.openapi(
     summary: "Add a passkey",
     description:
       "The browser's answer to `POST /account/passkeys/options`, checked against its challenge (once), this origin and keygate's relying party id. " +
-      "With your first second factor, the answer holds ten one-time recovery codes, shown this once.",
+      `With your first second factor, the answer holds ${RECOVERY_CODE_COUNT} one-time recovery codes, shown this once.`,
     middleware: [signedInAdmin],
     request: { body: jsonBody(PasskeyRegistration) },
     responses: { 201: json(PasskeyCreated, "The passkey"), ...guardedErrors(400, 409) },
@@ -224,7 +242,7 @@ factorRoutes.openapi(
         auditStatement(services.db, actorOf(c), "admin.passkey_added", adminResource(admin), now, { passkey_id: result.passkey.id, name }),
       ]);
     } catch (error) {
-      if (String(error).includes("UNIQUE")) throw new ApiError("conflict", "This passkey is registered already.");
+      if (isUniqueViolation(error)) throw new ApiError("conflict", "This passkey is registered already.");
       throw error;
     }
     return c.json({ ...passkeyView(result.passkey), ...(extras.codes ? { recovery_codes: extras.codes } : {}) }, 201);
@@ -245,14 +263,13 @@ factorRoutes.openapi(
     const { services } = c.var;
     const admin = await ownAdmin(c);
     const id = c.req.valid("param").id;
-    if ((await getPasskey(services.db, id))?.admin_id !== admin.id) throw new ApiError("not_found", "No such passkey.");
-    const extra = await afterRemoval(services, admin, "passkey");
-    const now = services.clock.now();
-    await services.db.batch([
-      deletePasskeyOf(services.db, admin.id, id),
-      ...extra,
-      auditStatement(services.db, actorOf(c), "admin.passkey_removed", adminResource(admin), now, { passkey_id: id }),
-    ]);
+    const notOwn = async () => (await getPasskey(services.db, id))?.admin_id !== admin.id;
+    if (await notOwn()) throw new ApiError("not_found", "No such passkey.");
+    if (!(await removeFactor(c, admin, (keepAFactor) => removePasskey(services.db, admin.id, id, keepAFactor), "admin.passkey_removed", { passkey_id: id }))) {
+      // Nothing removed: a concurrent request removed it, or it is the last factor.
+      if (await notOwn()) throw new ApiError("not_found", "No such passkey.");
+      throw lastFactor();
+    }
     return c.body(null, 204);
   },
 );

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { RECOVERY_CODE_COUNT } from "../identity/recovery-codes";
 
 /** Wire shapes of admin identity: second factors, passkeys, sessions, sign-in settings. */
 
@@ -76,7 +77,7 @@ export const TotpEnrolment = z
 export const RecoveryCodes = z
   .object({
     object: z.literal("recovery_codes"),
-    codes: z.array(z.string()).openapi({ description: "Ten one-time codes. Shown once: keygate keeps only their hashes." }),
+    codes: z.array(z.string()).openapi({ description: `${RECOVERY_CODE_COUNT} one-time codes. Shown once: keygate keeps only their hashes.` }),
   })
   .openapi("RecoveryCodes");
 
@@ -85,7 +86,7 @@ export const Passkey = z
   .openapi("Passkey");
 
 export const PasskeyCreated = Passkey.extend({
-  recovery_codes: z.array(z.string()).optional().openapi({ description: "With the admin's first second factor: ten one-time recovery codes, shown once." }),
+  recovery_codes: z.array(z.string()).optional().openapi({ description: `With the admin's first second factor: ${RECOVERY_CODE_COUNT} one-time recovery codes, shown once.` }),
 }).openapi("PasskeyCreated");
 
 export const PasskeyRegistration = z.strictObject({ name: z.string().trim().min(1).max(100).default("Passkey"), response: PasskeyAttestation }).openapi("PasskeyRegistration");

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { fromBase64Url, toBase64Url } from "../keys/base64url";
 import type { Page, PagePosition, PageRequest } from "../store/page";
 
 /**
@@ -12,12 +13,12 @@ export const MAX_PAGE_SIZE = 100;
 
 function encodeCursor(kind: ListKind, position: PagePosition): string {
   const json = JSON.stringify({ k: kind, t: position.createdAt, i: position.id });
-  return btoa(json).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(new TextEncoder().encode(json));
 }
 
 function decodeCursor(kind: ListKind, cursor: string): PagePosition | null {
   try {
-    const json = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder().decode(fromBase64Url(cursor));
     const { k, t, i } = JSON.parse(json) as Record<string, unknown>;
     if (k !== kind || !Number.isSafeInteger(t) || typeof i !== "string" || i.length > 100) return null;
     return { createdAt: t as number, id: i };

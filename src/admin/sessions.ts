@@ -4,7 +4,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clientIp } from "../guards/throttle";
 import { ApiError } from "../http/errors";
 import { isLoopbackHost } from "../settings";
-import { authenticationOptions, relyingParty } from "../identity/passkeys";
+import { authenticationOptions, CHALLENGE_TTL_MS, relyingParty } from "../identity/passkeys";
 import { checkPassword, hashPassword } from "../identity/passwords";
 import { MAX_SESSION_SECONDS, sessionEnd, signInAgain } from "../identity/session-policy";
 import { hashKey } from "../keys/hash";
@@ -130,7 +130,7 @@ sessionRoutes.openapi(
     path: `${SESSIONS_PATH}/passkey-options`,
     summary: "Start a passkey sign-in",
     description:
-      "A single-use challenge (5 minutes) for navigator.credentials.get(), for any passkey registered on this keygate; answer it with `POST /sessions {passkey}`. " +
+      `A single-use challenge (${CHALLENGE_TTL_MS / 60_000} minutes) for navigator.credentials.get(), for any passkey registered on this keygate; answer it with \`POST /sessions {passkey}\`. ` +
       "With `{mfa_token}` (the second step of a sign-in), a challenge for that admin's passkeys; answer it with `POST /sessions {mfa_token, passkey}`. " +
       `Needs \`${CSRF_HEADER}: 1\`, like every session route.`,
     security: [],

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { STEP_UP_SECONDS } from "../identity/session-policy";
 import { signinSettings, storeSigninSettings, type SigninSettings } from "../identity/signin-settings";
 import { actorOf } from "./audit-trail";
 import { auditStatement, type Resource } from "../store/audit-trail";
@@ -44,7 +45,7 @@ signinSettingsRoutes.openapi(
     description:
       "`password_signin: false`: admins sign in with single sign-on or a passkey only (the root ADMIN_TOKEN always works, and can turn it back on). " +
       "`second_factor_required: true`: an admin without a second factor is sent to enrol one at their next sign-in. " +
-      "Owners only, and a step-up action (401 reauthentication_required when the owner's authentication is more than 5 minutes old). Recorded as `settings.updated`.",
+      `Owners only, and a step-up action (401 reauthentication_required when the owner's authentication is more than ${STEP_UP_SECONDS / 60} minutes old). Recorded as \`settings.updated\`.`,
     middleware: [permit("admins"), stepUp()],
     request: { body: jsonBody(SigninSettingsUpdate) },
     responses: { 200: json(SigninSettingsView, "The sign-in settings"), ...guardedErrors(400) },

@@ -4,15 +4,15 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { SsoConfig } from "../config";
 import { clientIp, TooManyAttempts } from "../guards/throttle";
 import { ApiError, RejectedCredential } from "../http/errors";
+import { recordFailure } from "../identity/attempts";
 import { NO_PASSWORD } from "../identity/passwords";
 import { beginSso, finishSso, providerAssertsMfa, SSO_STATE_TTL_MS, SsoRefused, type SsoFailure } from "../identity/sso";
 import { prefixedId } from "../keys/random";
 import type { Services } from "../services";
 import { isLoopbackHost } from "../settings";
 import { getAdminByEmail, insertAdmin, type AdminRow } from "../store/admin-repo";
-import { insertAuditEvent } from "../store/audit-repo";
-import { storedAddress } from "../usage/addresses";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import { isUniqueViolation } from "../store/errors";
 import { CONSOLE_PATH } from "./console";
 import type { AdminEnv } from "./context";
 import { errors } from "./responses";
@@ -144,7 +144,8 @@ ssoRoutes.openapi(
     } catch (error) {
       const reason = reasonOf(error);
       if (reason === null) throw error;
-      await recordSsoFailure(services, caller, reason, error instanceof SsoRefused ? error.email : null);
+      const email = error instanceof SsoRefused ? error.email : null;
+      await recordFailure(services, { email, admin: null, client: caller, check: "sign_in" }, "sso", "signin.failed", { reason });
       target = failurePage(reason);
     }
     return c.redirect(target, 302);
@@ -196,28 +197,9 @@ async function adminFor(services: Services, sso: SsoConfig, email: string, calle
     ]);
   } catch (error) {
     // Two first sign-ins at once: the unique email index decides, and both use the one admin.
-    const raced = String(error).includes("UNIQUE") ? await getAdminByEmail(services.db, email) : null;
+    const raced = isUniqueViolation(error) ? await getAdminByEmail(services.db, email) : null;
     if (!raced) throw error;
     return raced;
   }
   return row;
-}
-
-/** A refused single sign-on, in the audit trail as a failed sign-in (under the email when the provider named one). */
-async function recordSsoFailure(services: Services, caller: Caller, reason: string, email: string | null): Promise<void> {
-  const ip = storedAddress(services.config, caller.headers);
-  await insertAuditEvent(
-    services.db,
-    {
-      actorType: "client",
-      actorId: ip ?? "unknown",
-      action: "signin.failed",
-      resourceType: "signin",
-      resourceId: email ?? "sso",
-      tenantId: null,
-      requestId: caller.requestId,
-      details: { ...(email ? { email } : {}), ...(ip === null ? {} : { ip }), check: "sign_in", factor: "sso", reason },
-    },
-    services.clock.now(),
-  ).run();
 }

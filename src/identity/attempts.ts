@@ -1,7 +1,7 @@
 import { clientIp, TooManyAttempts } from "../guards/throttle";
 import type { Services } from "../services";
 import type { AdminRow } from "../store/admin-repo";
-import { insertAuditEvent, type ActorType } from "../store/audit-repo";
+import { auditStatement, signinResource, type Actor } from "../store/audit-trail";
 import { storedAddress } from "../usage/addresses";
 
 /** What is given to prove who an admin is. */
@@ -46,23 +46,24 @@ export async function guardedCheck(services: Services, attempt: Attempt, factor:
 }
 
 /**
- * An audit event for a secret that was not accepted, filed under the email it was given for.
+ * An audit event for a secret that was not accepted, filed under the email it was given for; a
+ * single sign-on refused before its provider named an email is filed under `sso`.
  * The actor is the signed-in admin for a password change or a step-up; for a sign-in, the
  * client, by its address when addresses may be kept (`unknown` otherwise).
  */
-export async function recordFailure(services: Services, attempt: Attempt, factor: Factor | "sso", action: string, details: Record<string, unknown>): Promise<void> {
-  const ip = storedAddress(services.config, attempt.client.headers);
-  const actor: { type: ActorType; id: string } =
-    attempt.check !== "sign_in" && attempt.admin ? { type: "admin", id: attempt.admin.id } : { type: "client", id: ip ?? "unknown" };
-  const event = {
-    actorType: actor.type,
-    actorId: actor.id,
-    action,
-    resourceType: "signin" as const,
-    resourceId: attempt.email,
-    tenantId: null,
-    requestId: attempt.client.requestId,
-    details: { email: attempt.email, ...(ip === null ? {} : { ip }), check: attempt.check, ...(factor === "password" ? {} : { factor }), ...details },
-  };
-  await insertAuditEvent(services.db, event, services.clock.now()).run();
+export async function recordFailure(
+  services: Services,
+  attempt: Omit<Attempt, "email"> & { email: string | null },
+  factor: Factor | "sso",
+  action: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const { email, client } = attempt;
+  const ip = storedAddress(services.config, client.headers);
+  const actor: Actor =
+    attempt.check !== "sign_in" && attempt.admin
+      ? { type: "admin", id: attempt.admin.id, requestId: client.requestId }
+      : { type: "client", id: ip ?? "unknown", requestId: client.requestId };
+  const recorded = { ...(email === null ? {} : { email }), ...(ip === null ? {} : { ip }), check: attempt.check, ...(factor === "password" ? {} : { factor }), ...details };
+  await auditStatement(services.db, actor, action, signinResource(email ?? "sso"), services.clock.now(), recorded).run();
 }

@@ -9,6 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
+import { fromBase64Url, toBase64Url } from "../keys/base64url";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
 import type { AdminRow } from "../store/admin-repo";
@@ -56,7 +57,7 @@ async function storeChallenge(services: Services, challenge: string, adminId: st
 /** The challenge a browser signed, read from its clientDataJSON; null when there is none. */
 function signedChallenge(response: { response?: { clientDataJSON?: unknown } }): string | null {
   try {
-    const text = atob(String(response.response?.clientDataJSON).replace(/-/g, "+").replace(/_/g, "/"));
+    const text = new TextDecoder().decode(fromBase64Url(String(response.response?.clientDataJSON)));
     const challenge = (JSON.parse(text) as { challenge?: unknown }).challenge;
     return typeof challenge === "string" && challenge.length > 0 ? challenge : null;
   } catch {
@@ -76,17 +77,6 @@ async function takeOwnChallenge(services: Services, response: { response?: { cli
 
 function transportsOf(row: PasskeyRow): AuthenticatorTransportFuture[] | undefined {
   return row.transports ? (JSON.parse(row.transports) as AuthenticatorTransportFuture[]) : undefined;
-}
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** Options for the browser's navigator.credentials.create(): a discoverable passkey that verifies its user. */

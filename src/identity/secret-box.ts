@@ -1,3 +1,5 @@
+import { fromBase64Url, toBase64Url } from "../keys/base64url";
+
 /**
  * Secrets keygate must read back (a TOTP authenticator's key), encrypted at rest: AES-256-GCM with
  * a key derived from JWT_SECRET by HKDF-SHA256 for this one purpose, a random 96-bit IV per value,
@@ -29,17 +31,6 @@ function boxKey(secret: string, purpose: string): Promise<CryptoKey> {
     keys.set(id, key);
   }
   return key;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 /** `plaintext` sealed for `owner`: "v1.<iv>.<ciphertext>". */

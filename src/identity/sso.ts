@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import type { SsoConfig } from "../config";
+import { s256Challenge } from "../keys/base64url";
 import { hashKey } from "../keys/hash";
 import { randomBase62 } from "../keys/random";
 import type { Services } from "../services";
@@ -100,13 +101,6 @@ function keySet(jwksUri: string): ReturnType<typeof createRemoteJWKSet> {
   return keys;
 }
 
-async function s256(verifier: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  let binary = "";
-  for (const byte of digest) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 interface PendingSso {
   nonce: string;
   verifier: string;
@@ -139,7 +133,7 @@ export async function beginSso(services: Services, sso: SsoConfig, redirectUri: 
     scope: SCOPES,
     state,
     nonce,
-    code_challenge: await s256(verifier),
+    code_challenge: await s256Challenge(verifier),
     code_challenge_method: "S256",
   }).toString();
   return { location: url.toString(), binding };

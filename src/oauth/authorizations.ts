@@ -4,6 +4,7 @@ import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
 import { generateToken } from "../keys/token-format";
 import type { Services } from "../services";
+import { isUniqueViolation } from "../store/errors";
 import { getClient } from "../store/oauth-client-repo";
 import { insertCode, pruneCodes } from "../store/oauth-token-repo";
 import { getTenant } from "../store/tenant-repo";
@@ -71,7 +72,7 @@ async function completeOnce(db: D1Database, statements: D1PreparedStatement[]): 
   try {
     await db.batch(statements);
   } catch (error) {
-    if (String(error).includes("UNIQUE")) throw new ApiError("conflict", "This authorization request was already completed.");
+    if (isUniqueViolation(error)) throw new ApiError("conflict", "This authorization request was already completed.");
     throw error;
   }
 }

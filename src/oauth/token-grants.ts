@@ -2,16 +2,17 @@ import type { KeyPolicy } from "../authority/key";
 import { CODE_VERIFIER, grantWindows, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
 import { isExpired } from "../authority/status";
 import { OAuthError } from "../http/errors";
+import { s256Challenge } from "../keys/base64url";
 import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
 import { isWellFormedToken } from "../keys/token-format";
 import type { Services } from "../services";
+import { isUniqueViolation } from "../store/errors";
 import { clientOwnGrant, getGrant } from "../store/oauth-grant-repo";
 import { getCodeByHash, getToken, markCodeUsed, markRefreshUsed, pruneExpiredTokens, type StoredCode } from "../store/oauth-token-repo";
 import { appActor } from "../store/audit-trail";
 import { createGrant, endGrant } from "./grants";
 import { required, type OAuthParams } from "./params";
-import { s256Challenge } from "./pkce";
 import { issueTokens, type TokenResponse } from "./tokens";
 
 /**
@@ -132,7 +133,7 @@ async function createOwnGrant(services: Services, client: OAuthClient, tenantId:
     return await createGrant(services, appActor(client.id, requestId), grant);
   } catch (error) {
     // Made meanwhile by a concurrent request (one live own grant per client): use that one.
-    const made = String(error).includes("UNIQUE") ? await clientOwnGrant(services.db, client.id) : null;
+    const made = isUniqueViolation(error) ? await clientOwnGrant(services.db, client.id) : null;
     if (!made) throw error;
     return made;
   }

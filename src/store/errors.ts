@@ -21,3 +21,15 @@ export class GuardUnavailable extends Error {
     this.name = "GuardUnavailable";
   }
 }
+
+/**
+ * Whether D1 refused a write because a unique index or primary key already holds its value: how
+ * two concurrent inserts of one thing are told apart from a failure (the later one loses; the
+ * caller says what that means). Looks through a StorageError to the error it wraps.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth++) {
+    if (cause.message.includes("UNIQUE constraint failed")) return true;
+  }
+  return false;
+}

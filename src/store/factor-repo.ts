@@ -60,6 +60,43 @@ export function deleteTotp(db: D1Database, adminId: string): D1PreparedStatement
   return db.prepare("DELETE FROM admin_totp WHERE admin_id = ?").bind(adminId);
 }
 
+// Whether admin ?1 has a factor in force, read inside the statement that removes one.
+const HAS_TOTP = "EXISTS (SELECT 1 FROM admin_totp WHERE admin_id = ?1 AND confirmed_at IS NOT NULL)";
+const HAS_PASSKEY = "EXISTS (SELECT 1 FROM admin_passkeys WHERE admin_id = ?1)";
+
+/**
+ * Removes the admin's authenticator. With `keepAFactor` (every admin must have one), one in force
+ * goes only if a passkey stays, and that is decided inside this one statement: two removals at
+ * once cannot each count on the other's factor staying. One never confirmed is no factor and goes
+ * regardless. `meta.changes` is 0 when nothing was removed.
+ */
+export function removeTotp(db: D1Database, adminId: string, keepAFactor: boolean): D1PreparedStatement {
+  return db
+    .prepare(`DELETE FROM admin_totp WHERE admin_id = ?1 AND (?2 = 0 OR confirmed_at IS NULL OR ${HAS_PASSKEY})`)
+    .bind(adminId, keepAFactor ? 1 : 0);
+}
+
+/**
+ * Removes one of the admin's passkeys. With `keepAFactor`, only if another passkey or an
+ * authenticator in force stays, decided inside this one statement as for removeTotp.
+ */
+export function removePasskey(db: D1Database, adminId: string, id: string, keepAFactor: boolean): D1PreparedStatement {
+  return db
+    .prepare(
+      `DELETE FROM admin_passkeys WHERE id = ?2 AND admin_id = ?1
+         AND (?3 = 0 OR EXISTS (SELECT 1 FROM admin_passkeys WHERE admin_id = ?1 AND id <> ?2) OR ${HAS_TOTP})`,
+    )
+    .bind(adminId, id, keepAFactor ? 1 : 0);
+}
+
+/**
+ * The recovery codes of an admin left with no factor in force: they stand in for a factor that no
+ * longer exists. Put after a removal in its batch; with a factor left it removes nothing.
+ */
+export function deleteRecoveryCodesWithoutFactor(db: D1Database, adminId: string): D1PreparedStatement {
+  return db.prepare(`DELETE FROM admin_recovery_codes WHERE admin_id = ?1 AND NOT ${HAS_TOTP} AND NOT ${HAS_PASSKEY}`).bind(adminId);
+}
+
 /** Statements that replace an admin's recovery codes with these hashes. */
 export function replaceRecoveryCodes(db: D1Database, adminId: string, hashes: string[], now: number): D1PreparedStatement[] {
   return [
@@ -117,10 +154,6 @@ export async function recordPasskeyUse(db: D1Database, row: PasskeyRow, counter:
     .bind(counter, now, row.id, row.counter)
     .run();
   return result.meta.changes === 1;
-}
-
-export function deletePasskeyOf(db: D1Database, adminId: string, id: string): D1PreparedStatement {
-  return db.prepare("DELETE FROM admin_passkeys WHERE id = ? AND admin_id = ?").bind(id, adminId);
 }
 
 /** Every factor of an admin (the admin is deleted, or an owner resets them). */

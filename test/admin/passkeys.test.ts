@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock";
 import { SoftAuthenticator } from "../support/authenticator";
-import { auditOf, body, call, CSRF, MINUTE, mfaRequired, newAdmin, passwordSignin, signedIn } from "./identity-support";
+import { ADMIN_TOKEN } from "../support/client";
+import { auditOf, body, call, CSRF, enrolTotp, MINUTE, mfaRequired, newAdmin, passwordSignin, signedIn } from "./identity-support";
 import { BASE, expectError } from "./support";
 
 /**
@@ -118,5 +119,24 @@ describe("step-up and removal", () => {
     expect((await call("DELETE", `/account/passkeys/${added.id}`, { token })).status).toBe(204);
     const account = await body(await call("GET", "/account", { token }), 200);
     expect(account.second_factors).toEqual({ totp: false, passkeys: [], recovery_codes_left: 0 });
+  });
+
+  it("of the last two factors at once, while every admin must have one: one goes, the other is refused", async () => {
+    const { owner, token, added } = await withPasskey();
+    await enrolTotp(token);
+    const requireSecondFactor = (required: boolean) => call("PATCH", "/settings/signin", { token: ADMIN_TOKEN, body: { second_factor_required: required } });
+    expect((await requireSecondFactor(true)).status).toBe(200);
+    try {
+      const results = await Promise.all([call("DELETE", "/account/totp", { token }), call("DELETE", `/account/passkeys/${added.id}`, { token })]);
+      expect(results.map((res) => res.status).sort()).toEqual([204, 409]);
+      await expectError(results.find((res) => res.status === 409)!, 409, "conflict");
+      const { second_factors } = await body(await call("GET", "/account", { token }), 200);
+      expect(Number(second_factors.totp) + second_factors.passkeys.length).toBe(1);
+      expect(second_factors.recovery_codes_left).toBe(10);
+      const removals = [...(await auditOf(owner.id, "admin.totp_removed")), ...(await auditOf(owner.id, "admin.passkey_removed"))];
+      expect(removals).toHaveLength(1);
+    } finally {
+      expect((await requireSecondFactor(false)).status).toBe(200);
+    }
   });
 });
