@@ -16,6 +16,7 @@ import { DEFAULT_SCOPES } from "../authority/scopes";
 import type { Config } from "../config";
 import { clientIp } from "../guards/throttle";
 import { ApiError, errorResponse, OAuthError, oauthErrorResponse, type AuthorizationErrorCode } from "../http/errors";
+import { MAX_BODY_BYTES, MAX_NAME_LENGTH } from "../http/limits";
 import { toApiError } from "../http/on-error";
 import type { RequestVariables } from "../request-context";
 import { storedAddress } from "../usage/addresses";
@@ -50,7 +51,6 @@ const AUTHORIZE = `${OAUTH_PREFIX}/authorize`;
 const TOKEN = `${OAUTH_PREFIX}/token`;
 const REVOKE = `${OAUTH_PREFIX}/revoke`;
 const REGISTER = `${OAUTH_PREFIX}/register`;
-const MAX_BODY_BYTES = 64 * 1024;
 const MAX_STATE_LENGTH = 1024;
 
 export const oauthServer = new OpenAPIHono<OAuthEnv>();
@@ -211,7 +211,7 @@ oauthServer.post(REVOKE, async (c) => {
 
 const Registration = z.object({
   redirect_uris: z.array(z.string()).min(1).max(MAX_REDIRECT_URIS),
-  client_name: z.string().trim().min(1).max(200).optional(),
+  client_name: z.string().trim().min(1).max(MAX_NAME_LENGTH).optional(),
   token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS as [string, ...string[]]).default("client_secret_basic"),
   grant_types: z.array(z.enum(["authorization_code", "refresh_token"])).default(["authorization_code", "refresh_token"]),
   response_types: z.array(z.literal("code")).default(["code"]),
