@@ -227,7 +227,8 @@ oauthServer.post(REGISTER, async (c) => {
   const services = c.get("services");
   const { config } = services;
   if (!config.oauth.dynamicRegistration) {
-    throw new ApiError("not_found", "Dynamic client registration is turned off here (OAUTH_DYNAMIC_REGISTRATION).");
+    // No such route, as any other of keygate's would say: keygate's envelope, not RFC 6749's.
+    return errorResponse(new ApiError("not_found", "Dynamic client registration is turned off here (OAUTH_DYNAMIC_REGISTRATION)."), c.get("requestId"));
   }
   let body: unknown;
   try {
@@ -272,16 +273,13 @@ oauthServer.post(REGISTER, async (c) => {
 });
 
 /**
- * Every refusal in RFC 6749's form. keygate's own refusals on the way (the failed-attempt limit,
- * storage or configuration trouble) are said in the same form with the nearest code.
+ * Every refusal thrown here is said in RFC 6749's form, whatever its code. keygate's own refusals on
+ * the way (the failed-attempt limit, a row that is gone, storage or configuration trouble) are said
+ * with the nearest OAuth code. A route that must answer in keygate's envelope answers so itself.
  */
 oauthServer.onError((error, c) => {
-  const requestId = c.get("requestId");
-  if (error instanceof OAuthError) return oauthErrorResponse(error, requestId);
-  const api = toApiError(error);
-  // The registration endpoint while it is off: no such route, as any other of keygate's would say.
-  if (api.code === "not_found") return errorResponse(api, requestId);
-  return oauthErrorResponse(asOAuthError(api), requestId);
+  const oauth = error instanceof OAuthError ? error : asOAuthError(toApiError(error));
+  return oauthErrorResponse(oauth, c.get("requestId"));
 });
 
 function asOAuthError(error: ApiError): OAuthError {

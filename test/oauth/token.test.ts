@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, createTenant, gateway, uniqueIp } from "../support/client";
 import {
@@ -29,12 +29,12 @@ beforeAll(async () => {
 });
 
 /** A fresh approved code for `client`, with its PKCE verifier. */
-async function approvedCode(client: Client = app, subject = "user_1"): Promise<{ code: string; verifier: string }> {
+async function approvedCode(client: Client = app, subject = "user_1", tenantId = userTenant): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = await pkce();
   const request = consentRequest(
     await authorize({ response_type: "code", client_id: client.client_id, redirect_uri: REDIRECT_URI, code_challenge: challenge, code_challenge_method: "S256" }),
   );
-  const res = await complete({ decision: "approve", request, tenant_id: userTenant, subject });
+  const res = await complete({ decision: "approve", request, tenant_id: tenantId, subject });
   const code = new URL(((await res.json()) as { redirect_to: string }).redirect_to).searchParams.get("code")!;
   return { code, verifier };
 }
@@ -179,6 +179,18 @@ describe("the token endpoint's own checks", () => {
     const server = await registerClient({ type: "confidential" });
     const both = await oauthPost("token", { grant_type: "client_credentials", client_secret: server.client_secret! }, basic(server.client_id, server.client_secret!));
     expect(await oauthError(both)).toMatchObject({ status: 400, error: "invalid_request" });
+  });
+
+  it("says keygate's own refusals on the way in RFC 6749's form too, whatever their code", async () => {
+    // Tenants are never deleted; a row gone from under a code stands in for any of keygate's
+    // refusals (here createGrant's not_found) that reaches the endpoint.
+    const gone = (await createTenant("Gone")).id;
+    const { code, verifier } = await approvedCode(app, "user_gone", gone);
+    await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone).run();
+    const res = await exchange(code, verifier);
+    const body = (await res.clone().json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["error", "error_description"]);
+    expect(await oauthError(res)).toMatchObject({ status: 400, error: "invalid_request", error_description: "No such tenant." });
   });
 
   it("counts wrong client secrets, codes and refresh tokens against the caller's address, then answers 429", async () => {
