@@ -12,6 +12,37 @@ import { SELF_SERVICE_SCOPE } from "./scopes";
 export const CLIENT_TYPES = ["public", "confidential"] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
 
+/**
+ * How a client proves who it is at the token and revocation endpoints (RFC 6749 §2.3): `none`, a
+ * public client's client_id alone; a confidential client's secret in `Authorization: Basic` or in
+ * the body. RFC 7591 names the type of a client that registers itself by the method it asks for.
+ */
+export const CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+/** RFC 7591's default when a client that registers itself names no method. */
+export const DEFAULT_CLIENT_AUTH_METHOD: ClientAuthMethod = "client_secret_basic";
+
+export function clientTypeFor(method: ClientAuthMethod): ClientType {
+  return method === "none" ? "public" : "confidential";
+}
+
+/** The token endpoint's grant types, in the order the metadata lists them. */
+export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export function isGrantType(value: string): value is GrantType {
+  return (GRANT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * What a client that registers itself may ask for: it belongs to no tenant, so it has no
+ * client_credentials (there is no tenant of its own to act for).
+ */
+export const REGISTRABLE_GRANT_TYPES = ["authorization_code", "refresh_token"] as const satisfies readonly GrantType[];
+
+/** The only response type: the code flow (OAuth 2.1 has no implicit grant). */
+export const RESPONSE_TYPE = "code";
+
 /** What the API shows of a grant. */
 export const GRANT_STATES = ["active", "revoked"] as const;
 export type GrantState = (typeof GRANT_STATES)[number];
@@ -149,6 +180,8 @@ export const PKCE_METHOD = "S256";
 export const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** An S256 challenge: base64url of a SHA-256, 43 characters. */
 export const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** The app's `state`, which keygate carries to the consent page and back. */
+export const MAX_STATE_LENGTH = 1024;
 
 /** How long an access token is accepted, unless OAUTH_ACCESS_TOKEN_TTL_SECONDS says otherwise. */
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;

@@ -1,7 +1,8 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { CODE_TTL_SECONDS, REQUEST_TTL_SECONDS } from "../authority/oauth";
+import { CODE_TTL_SECONDS, GRANT_TYPES, MAX_STATE_LENGTH, PKCE_METHOD, REQUEST_TTL_SECONDS, RESPONSE_TYPE } from "../authority/oauth";
 import { OAUTH_ERROR_STATUS, type OAuthErrorCode } from "../http/errors";
 import { ErrorEnvelope } from "../http/error-envelope";
+import { Registration } from "./registration";
 
 /**
  * The OAuth endpoints in the API document. They are plain routes (their validation must answer in
@@ -79,13 +80,13 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     security: [],
     request: {
       query: z.object({
-        response_type: z.literal("code"),
+        response_type: z.literal(RESPONSE_TYPE),
         client_id: z.string(),
         redirect_uri: z.string(),
         code_challenge: z.string().openapi({ description: "base64url(SHA-256(code_verifier)), 43 characters." }),
-        code_challenge_method: z.literal("S256"),
+        code_challenge_method: z.literal(PKCE_METHOD),
         scope: z.string().optional().openapi({ description: "Space-separated; default: every scope the app may be granted." }),
-        state: z.string().max(1024).optional(),
+        state: z.string().max(MAX_STATE_LENGTH).optional(),
       }),
     },
     responses: { 302: { description: "To the consent page, or back to the app with `error`" }, ...oauthErrors(400, 500, 503) },
@@ -101,7 +102,7 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     request: {
       body: form(
         z.object({
-          grant_type: z.enum(["authorization_code", "refresh_token", "client_credentials"]),
+          grant_type: z.enum(GRANT_TYPES),
           code: z.string().optional(),
           redirect_uri: z.string().optional(),
           code_verifier: z.string().optional(),
@@ -128,25 +129,9 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Dynamic client registration (RFC 7591)",
     description:
       "Only with OAUTH_DYNAMIC_REGISTRATION=true (otherwise 404). The app belongs to no tenant: it may ask only for the scopes the metadata offers and has no client_credentials. " +
-      "`token_endpoint_auth_method` `none` makes a public client; the default, `client_secret_basic` (or `client_secret_post`), a confidential one with a secret shown once.",
+      "The answer is the registration, with a confidential client's secret once.",
     security: [],
-    request: {
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: z.object({
-              redirect_uris: z.array(z.string()),
-              client_name: z.string().optional(),
-              token_endpoint_auth_method: z.enum(["none", "client_secret_basic", "client_secret_post"]).optional(),
-              grant_types: z.array(z.enum(["authorization_code", "refresh_token"])).optional(),
-              response_types: z.array(z.literal("code")).optional(),
-              scope: z.string().optional(),
-            }),
-          },
-        },
-      },
-    },
+    request: { body: { required: true, content: { "application/json": { schema: Registration } } } },
     responses: {
       201: { description: "The registration, with client_secret once for a confidential client", content: { "application/json": { schema: Metadata } } },
       404: { description: "not_found: registration is turned off (keygate's error envelope, as for any route that does not exist).", content: { "application/json": { schema: ErrorEnvelope } } },

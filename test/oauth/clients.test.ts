@@ -161,6 +161,8 @@ describe("dynamic client registration (RFC 7591)", () => {
     expect(await oauthError(await register({ redirect_uris: [] }))).toMatchObject({ status: 400, error: "invalid_redirect_uri" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], scope: "read keys:manage" }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: ["client_credentials"] }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "private_key_jwt" }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], client_name: "x".repeat(201) }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await storedOAuth()).toEqual(before);
   });
 });
