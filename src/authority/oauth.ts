@@ -43,6 +43,26 @@ export const REGISTRABLE_GRANT_TYPES = ["authorization_code", "refresh_token"] a
 /** The only response type: the code flow (OAuth 2.1 has no implicit grant). */
 export const RESPONSE_TYPE = "code";
 
+/**
+ * Why a client of this type and tenant cannot use `grantType`, or null when it can.
+ * client_credentials acts for the client's own tenant, by its secret: it needs both.
+ */
+export function grantTypeProblem(client: Pick<OAuthClient, "type" | "tenantId">, grantType: GrantType): string | null {
+  if (grantType !== "client_credentials") return null;
+  if (client.type !== "confidential") return "client_credentials is for confidential clients.";
+  if (client.tenantId === null) return "This app registered itself and has no tenant of its own to act for.";
+  return null;
+}
+
+/**
+ * The grant types a client uses: the code flow with refresh tokens, for every client, and
+ * client_credentials for a confidential client of a tenant. (A client's registration does not
+ * narrow them: that would need the client's grant types stored with it.)
+ */
+export function clientGrantTypes(client: Pick<OAuthClient, "type" | "tenantId">): GrantType[] {
+  return GRANT_TYPES.filter((grantType) => grantTypeProblem(client, grantType) === null);
+}
+
 /** What the API shows of a grant. */
 export const GRANT_STATES = ["active", "revoked"] as const;
 export type GrantState = (typeof GRANT_STATES)[number];

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   CLIENT_AUTH_METHODS,
+  clientGrantTypes,
   clientTypeFor,
   DEFAULT_CLIENT_AUTH_METHOD,
   MAX_REDIRECT_URIS,
@@ -37,7 +38,11 @@ export const Registration = z
     grant_types: z
       .array(oneOf(REGISTRABLE_GRANT_TYPES))
       .default([...REGISTRABLE_GRANT_TYPES])
-      .openapi({ description: "No client_credentials: the app has no tenant of its own." }),
+      .openapi({
+        description:
+          "Must include `authorization_code` (no client_credentials: the app has no tenant of its own). Every app that registers itself gets " +
+          "`authorization_code` and `refresh_token`, whatever it names: the answer says so (RFC 7591 §3.2.1).",
+      }),
     response_types: z.array(z.literal(RESPONSE_TYPE)).default([RESPONSE_TYPE]),
     scope: z.string().max(4000).optional().openapi({ description: "Space-separated; only what the metadata's `scopes_supported` lists. Default: all of it." }),
   })
@@ -58,13 +63,16 @@ export function readRegistration(body: unknown): RegistrationInput {
     const problem = redirectUriProblem(uri);
     if (problem) throw new OAuthError("invalid_redirect_uri", `${uri}: ${problem}`);
   }
+  if (!input.grant_types.includes("authorization_code")) {
+    throw new OAuthError("invalid_client_metadata", "grant_types must include authorization_code: it is how an app that registers itself gets its tokens.");
+  }
   return input;
 }
 
 /**
  * Registers the app: it belongs to no tenant, may be granted `scope` (some of `supported`, all of
- * them by default) and gets the default rate limit per grant. The answer is the registration,
- * with a confidential client's secret, once.
+ * them by default) and gets the default rate limit per grant. The answer is the registration as
+ * stored (RFC 7591 §3.2.1), with a confidential client's secret, once.
  */
 export async function registerClient(services: Services, actor: Actor, input: RegistrationInput, supported: readonly string[]) {
   const scopes = input.scope === undefined ? [...supported] : scopeList(input.scope);
@@ -87,7 +95,7 @@ export async function registerClient(services: Services, actor: Actor, input: Re
     client_name: client.name,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: input.token_endpoint_auth_method,
-    grant_types: input.grant_types,
+    grant_types: clientGrantTypes(client),
     response_types: input.response_types,
     scope: scopeParam(client.scopes),
   };

@@ -97,7 +97,8 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Token endpoint",
     description:
       "`authorization_code` (with `code_verifier` and the same `redirect_uri`), `refresh_token` (rotates: a refresh token is spent when used, and using it again revokes the grant), " +
-      "`client_credentials` (confidential clients, for their own tenant; no refresh token). A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
+      "`client_credentials` (confidential clients of a tenant, for that tenant; no refresh token; any other client is refused it with `unauthorized_client`). " +
+      "A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
     security: [],
     request: {
       body: form(
@@ -129,7 +130,7 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Dynamic client registration (RFC 7591)",
     description:
       "Only with OAUTH_DYNAMIC_REGISTRATION=true (otherwise 404). The app belongs to no tenant: it may ask only for the scopes the metadata offers and has no client_credentials. " +
-      "The answer is the registration, with a confidential client's secret once.",
+      "The answer is the registration as keygate keeps it (RFC 7591 §3.2.1), with a confidential client's secret once.",
     security: [],
     request: { body: { required: true, content: { "application/json": { schema: Registration } } } },
     responses: {

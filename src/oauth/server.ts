@@ -6,6 +6,7 @@ import {
   CODE_CHALLENGE,
   delegationProblem,
   GRANT_TYPES,
+  grantTypeProblem,
   isGrantType,
   MAX_STATE_LENGTH,
   PKCE_METHOD,
@@ -178,6 +179,9 @@ oauthServer.post(TOKEN, async (c) => {
   // A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
   const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
     const client = await authenticateClient(services, c.req.raw.headers, params);
+    // Before the grant reads its code, refresh token or scope: a refused grant type spends and stores nothing.
+    const problem = grantTypeProblem(client, grantType);
+    if (problem) throw new OAuthError("unauthorized_client", problem);
     return TOKEN_GRANTS[grantType]({ services, client, params, requestId: c.get("requestId") });
   });
   return c.json(response, 200, { pragma: "no-cache" });

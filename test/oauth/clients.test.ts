@@ -138,7 +138,14 @@ describe("dynamic client registration (RFC 7591)", () => {
     const res = await register({ redirect_uris: [REDIRECT_URI], client_name: "MCP client", token_endpoint_auth_method: "none", scope: "read" });
     const registered = (await res.json()) as Record<string, unknown>;
     expect(res.status).toBe(201);
-    expect(registered).toMatchObject({ client_name: "MCP client", token_endpoint_auth_method: "none", scope: "read", redirect_uris: [REDIRECT_URI] });
+    expect(registered).toMatchObject({
+      client_name: "MCP client",
+      token_endpoint_auth_method: "none",
+      scope: "read",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    });
     expect(registered).not.toHaveProperty("client_secret");
     const client = (await (await admin("GET", `/oauth-clients/${registered.client_id as string}`)).json()) as Client;
     expect(client).toMatchObject({ tenant_id: null, type: "public", scopes: ["read"] });
@@ -151,8 +158,22 @@ describe("dynamic client registration (RFC 7591)", () => {
     const registered = (await (await register({ redirect_uris: [REDIRECT_URI] })).json()) as { client_id: string; client_secret: string; scope: string };
     expect(registered.client_secret).toMatch(/^kg_cs_/);
     expect(registered.scope).toBe("servers admin read write");
+    expect(registered).toMatchObject({ token_endpoint_auth_method: "client_secret_basic", grant_types: ["authorization_code", "refresh_token"] });
+    const before = await storedOAuth();
     const cc = await oauthPost("token", { grant_type: "client_credentials" }, basic(registered.client_id, registered.client_secret));
     expect(await oauthError(cc)).toMatchObject({ status: 400, error: "unauthorized_client" });
+    expect(await storedOAuth()).toEqual(before);
+  });
+
+  it("registers the code flow with refresh tokens, whatever grant types the app names, and says so", async () => {
+    const registered = (await (await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none", grant_types: ["authorization_code"] })).json()) as {
+      client_id: string;
+      grant_types: string[];
+    };
+    expect(registered.grant_types).toEqual(["authorization_code", "refresh_token"]);
+    const client = (await (await admin("GET", `/oauth-clients/${registered.client_id}`)).json()) as Client;
+    const tokens = await authorizeAndExchange(client, { tenant_id: (await createTenant("Some users")).id, subject: "user_named" });
+    expect(tokens.refresh_token).toMatch(/^kg_rt_/);
   });
 
   it("refuses bad redirect URIs and scopes beyond the metadata's in RFC 7591's words; nothing is stored", async () => {
@@ -161,6 +182,7 @@ describe("dynamic client registration (RFC 7591)", () => {
     expect(await oauthError(await register({ redirect_uris: [] }))).toMatchObject({ status: 400, error: "invalid_redirect_uri" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], scope: "read keys:manage" }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: ["client_credentials"] }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: ["refresh_token"] }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "private_key_jwt" }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], client_name: "x".repeat(201) }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await storedOAuth()).toEqual(before);
