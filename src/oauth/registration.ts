@@ -71,8 +71,8 @@ export function readRegistration(body: unknown): RegistrationInput {
 
 /**
  * Registers the app: it belongs to no tenant, may be granted `scope` (some of `supported`, all of
- * them by default) and gets the default rate limit per grant. The answer is the registration as
- * stored (RFC 7591 §3.2.1), with a confidential client's secret, once.
+ * them by default) and gets the default rate limit per grant. The answer is what keygate
+ * registered, not what was asked (RFC 7591 §3.2.1), with a confidential client's secret, once.
  */
 export async function registerClient(services: Services, actor: Actor, input: RegistrationInput, supported: readonly string[]) {
   const scopes = input.scope === undefined ? [...supported] : scopeList(input.scope);
