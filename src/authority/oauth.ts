@@ -44,23 +44,31 @@ export const REGISTRABLE_GRANT_TYPES = ["authorization_code", "refresh_token"] a
 export const RESPONSE_TYPE = "code";
 
 /**
- * Why a client of this type and tenant cannot use `grantType`, or null when it can.
- * client_credentials acts for the client's own tenant, by its secret: it needs both.
+ * Why a client of this type and tenant cannot register `grantTypes`, or null when it can.
+ * client_credentials acts for the client's own tenant, by its secret: it needs both. A refresh
+ * token only ever comes with a code's tokens: refresh_token needs authorization_code.
  */
-export function grantTypeProblem(client: Pick<OAuthClient, "type" | "tenantId">, grantType: GrantType): string | null {
-  if (grantType !== "client_credentials") return null;
-  if (client.type !== "confidential") return "client_credentials is for confidential clients.";
-  if (client.tenantId === null) return "This app registered itself and has no tenant of its own to act for.";
+export function grantTypesProblem(client: Pick<OAuthClient, "type" | "tenantId">, grantTypes: readonly GrantType[]): string | null {
+  if (grantTypes.length === 0) return "must name at least one grant type";
+  if (grantTypes.includes("client_credentials")) {
+    if (client.type !== "confidential") return "client_credentials is for confidential clients";
+    if (client.tenantId === null) return "client_credentials needs a tenant of the app's own to act for";
+  }
+  if (grantTypes.includes("refresh_token") && !grantTypes.includes("authorization_code")) return "refresh_token comes only with authorization_code";
   return null;
 }
 
 /**
- * The grant types a client uses: the code flow with refresh tokens, for every client, and
- * client_credentials for a confidential client of a tenant. (A client's registration does not
- * narrow them: that would need the client's grant types stored with it.)
+ * The grant types of a client that registers none: every one it can use. The code flow with
+ * refresh tokens for every client, and client_credentials for a confidential client of a tenant.
  */
-export function clientGrantTypes(client: Pick<OAuthClient, "type" | "tenantId">): GrantType[] {
-  return GRANT_TYPES.filter((grantType) => grantTypeProblem(client, grantType) === null);
+export function defaultGrantTypes(client: Pick<OAuthClient, "type" | "tenantId">): GrantType[] {
+  return client.type === "confidential" && client.tenantId !== null ? [...GRANT_TYPES] : ["authorization_code", "refresh_token"];
+}
+
+/** Each grant type once, in the order GRANT_TYPES lists them. */
+export function grantTypeList(grantTypes: readonly GrantType[]): GrantType[] {
+  return GRANT_TYPES.filter((grantType) => grantTypes.includes(grantType));
 }
 
 /** What the API shows of a grant. */
@@ -88,6 +96,8 @@ export interface OAuthClient {
   redirectUris: string[];
   /** What the app may be granted. */
   scopes: string[];
+  /** The grant types it registered: the token endpoint refuses it any other. */
+  grantTypes: GrantType[];
   /** Each of its grants' rate limit. */
   limit: number;
   windowSeconds: number;

@@ -1,9 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import {
   CLIENT_AUTH_METHODS,
-  clientGrantTypes,
   clientTypeFor,
   DEFAULT_CLIENT_AUTH_METHOD,
+  grantTypeList,
+  grantTypesProblem,
   MAX_REDIRECT_URIS,
   redirectUriProblem,
   REGISTRABLE_GRANT_TYPES,
@@ -40,8 +41,8 @@ export const Registration = z
       .default([...REGISTRABLE_GRANT_TYPES])
       .openapi({
         description:
-          "Must include `authorization_code` (no client_credentials: the app has no tenant of its own). Every app that registers itself gets " +
-          "`authorization_code` and `refresh_token`, whatever it names: the answer says so (RFC 7591 §3.2.1).",
+          "What the token endpoint will let the app use (any other: `unauthorized_client`); a refresh token only with `refresh_token`, " +
+          "which needs `authorization_code`. No client_credentials: the app has no tenant of its own. Default: `authorization_code` and `refresh_token`.",
       }),
     response_types: z.array(z.literal(RESPONSE_TYPE)).default([RESPONSE_TYPE]),
     scope: z.string().max(4000).optional().openapi({ description: "Space-separated; only what the metadata's `scopes_supported` lists. Default: all of it." }),
@@ -63,9 +64,8 @@ export function readRegistration(body: unknown): RegistrationInput {
     const problem = redirectUriProblem(uri);
     if (problem) throw new OAuthError("invalid_redirect_uri", `${uri}: ${problem}`);
   }
-  if (!input.grant_types.includes("authorization_code")) {
-    throw new OAuthError("invalid_client_metadata", "grant_types must include authorization_code: it is how an app that registers itself gets its tokens.");
-  }
+  const problem = grantTypesProblem({ type: clientTypeFor(input.token_endpoint_auth_method), tenantId: null }, input.grant_types);
+  if (problem) throw new OAuthError("invalid_client_metadata", `grant_types: ${problem}`);
   return input;
 }
 
@@ -85,6 +85,7 @@ export async function registerClient(services: Services, actor: Actor, input: Re
     type: clientTypeFor(input.token_endpoint_auth_method),
     redirectUris: input.redirect_uris,
     scopes,
+    grantTypes: grantTypeList(input.grant_types),
     limit,
     windowSeconds,
   });
@@ -95,7 +96,7 @@ export async function registerClient(services: Services, actor: Actor, input: Re
     client_name: client.name,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: input.token_endpoint_auth_method,
-    grant_types: clientGrantTypes(client),
+    grant_types: client.grantTypes,
     response_types: input.response_types,
     scope: scopeParam(client.scopes),
   };

@@ -40,7 +40,10 @@ const TokenAnswer = z
     token_type: z.literal("Bearer"),
     expires_in: z.number().openapi({ example: 3600 }),
     scope: z.string().openapi({ description: "The scopes the access token carries: its grant's.", example: "read" }),
-    refresh_token: z.string().optional().openapi({ description: "For a user's grant; a new one with every refresh (the one sent is spent).", example: "kg_rt_…" }),
+    refresh_token: z
+      .string()
+      .optional()
+      .openapi({ description: "For a user's grant, to a client registered for refresh_token; a new one with every refresh (the one sent is spent).", example: "kg_rt_…" }),
   })
   .openapi("OAuthTokens");
 
@@ -97,7 +100,7 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Token endpoint",
     description:
       "`authorization_code` (with `code_verifier` and the same `redirect_uri`), `refresh_token` (rotates: a refresh token is spent when used, and using it again revokes the grant), " +
-      "`client_credentials` (confidential clients of a tenant, for that tenant; no refresh token; any other client is refused it with `unauthorized_client`). " +
+      "`client_credentials` (confidential clients of a tenant, for that tenant; no refresh token). A grant type the client did not register is refused with `unauthorized_client`. " +
       "A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
     security: [],
     request: {

@@ -6,7 +6,6 @@ import {
   CODE_CHALLENGE,
   delegationProblem,
   GRANT_TYPES,
-  grantTypeProblem,
   isGrantType,
   MAX_STATE_LENGTH,
   PKCE_METHOD,
@@ -180,8 +179,7 @@ oauthServer.post(TOKEN, async (c) => {
   const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
     const client = await authenticateClient(services, c.req.raw.headers, params);
     // Before the grant reads its code, refresh token or scope: a refused grant type spends and stores nothing.
-    const problem = grantTypeProblem(client, grantType);
-    if (problem) throw new OAuthError("unauthorized_client", problem);
+    if (!client.grantTypes.includes(grantType)) throw new OAuthError("unauthorized_client", `The client is not registered for ${grantType}.`);
     return TOKEN_GRANTS[grantType]({ services, client, params, requestId: c.get("requestId") });
   });
   return c.json(response, 200, { pragma: "no-cache" });

@@ -30,7 +30,10 @@ export interface TokenRequest {
 
 const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
 
-/** authorization_code: the code, bound to this client, its redirect URI and its PKCE challenge, once. */
+/**
+ * authorization_code: the code, bound to this client, its redirect URI and its PKCE challenge, once.
+ * A refresh token comes with the access token only for a client registered for refresh_token.
+ */
 export async function exchangeCode({ services, client, params, requestId }: TokenRequest): Promise<TokenResponse> {
   const code = required(params, "code");
   const redirectUri = required(params, "redirect_uri");
@@ -60,7 +63,7 @@ export async function exchangeCode({ services, client, params, requestId }: Toke
     limit: client.limit,
     windowSeconds: client.windowSeconds,
   });
-  return issueTokens(services, grant, true);
+  return issueTokens(services, grant, client.grantTypes.includes("refresh_token"));
 }
 
 /**
@@ -114,7 +117,7 @@ async function refreshReused(services: Services, client: OAuthClient, grant: Gra
 /**
  * client_credentials: a confidential client acting for its own tenant, on its own grant (one per
  * client, made on first use, holding exactly the client's scopes). No refresh token: the client
- * asks again with its secret. The token endpoint lets no other client this far (grantTypeProblem).
+ * asks again with its secret. Only a confidential client of a tenant registers it (grantTypesProblem).
  */
 export async function clientCredentials({ services, client, params, requestId }: TokenRequest): Promise<TokenResponse> {
   assertWithin(params.get("scope"), client.scopes);

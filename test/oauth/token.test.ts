@@ -150,6 +150,18 @@ describe("client_credentials", () => {
     expect(await use(again.access_token)).toBe("ok");
   });
 
+  it("refuses a confidential client registered without it (unauthorized_client); nothing stored; its code flow has no refresh token", async () => {
+    const server = await registerClient({ type: "confidential", grant_types: ["authorization_code"] });
+    expect(server.grant_types).toEqual(["authorization_code"]);
+    const before = await storedOAuth();
+    const cc = await oauthPost("token", { grant_type: "client_credentials" }, basic(server.client_id, server.client_secret!));
+    expect(await oauthError(cc)).toMatchObject({ status: 400, error: "unauthorized_client", error_description: "The client is not registered for client_credentials." });
+    expect(await storedOAuth()).toEqual(before);
+    const tokens = await authorizeAndExchange(server, { tenant_id: userTenant, subject: "user_cc_less" });
+    expect(tokens).not.toHaveProperty("refresh_token");
+    expect(await use(tokens.access_token)).toBe("ok");
+  });
+
   it("refuses a wrong secret (401 invalid_client with a Basic challenge), a public client, a scope beyond the client's; nothing stored", async () => {
     const server = await registerClient({ type: "confidential" });
     const before = await storedOAuth();
