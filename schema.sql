@@ -204,7 +204,9 @@ CREATE TABLE IF NOT EXISTS oauth_clients (
   secret_hash         TEXT,                          -- hex SHA-256 of the client secret (confidential only)
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL,
-  deleted_at          INTEGER
+  deleted_at          INTEGER,
+  -- JSON array: the grant types it registered (RFC 7591 grant_types); the token endpoint refuses any other
+  grant_types         TEXT NOT NULL DEFAULT '["authorization_code","refresh_token"]'
 );
 CREATE INDEX IF NOT EXISTS oauth_clients_tenant ON oauth_clients (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS oauth_clients_created ON oauth_clients (created_at, id);

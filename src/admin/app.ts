@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError, errorResponse } from "../http/errors";
+import { MAX_BODY_BYTES } from "../http/limits";
 import { onError } from "../http/on-error";
 import { requestContext } from "../request-context";
 import { accountRoutes } from "./account";
@@ -28,7 +29,6 @@ import { oauthServer } from "../oauth/server";
 import { oauthClientRoutes } from "./oauth-clients";
 import { oauthGrantRoutes } from "./oauth-grants";
 
-const MAX_BODY_BYTES = 64 * 1024;
 const API_PREFIX = "/_keygate/v1";
 
 export const adminApp = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });

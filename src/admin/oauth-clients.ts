@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { defaultGrantTypes, grantTypeList } from "../authority/oauth";
 import type { ClientChange } from "../store/oauth-client-repo";
 import { listClients } from "../store/oauth-client-repo";
 import { changeClient, createClient, deleteClient, loadClient, rotateClientSecret } from "../oauth/clients";
@@ -32,12 +33,13 @@ oauthClientRoutes.openapi(
     const input = c.req.valid("json");
     const { services } = c.var;
     const { limit, windowSeconds } = input.rate_limit ? { limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds } : services.config.defaultRateLimit;
+    const owner = { type: input.type, tenantId: input.tenant_id };
     const { client, secret } = await createClient(services, actorOf(c), {
-      tenantId: input.tenant_id,
+      ...owner,
       name: input.name,
-      type: input.type,
       redirectUris: input.redirect_uris,
       scopes: input.scopes,
+      grantTypes: input.grant_types ? grantTypeList(input.grant_types) : defaultGrantTypes(owner),
       limit,
       windowSeconds,
     });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CLIENT_TYPES, delegationProblem, GRANT_END_REASONS, GRANT_STATES, MAX_REDIRECT_URIS, redirectUriProblem } from "../authority/oauth";
+import { CLIENT_TYPES, delegationProblem, GRANT_END_REASONS, GRANT_STATES, GRANT_TYPES, grantTypesProblem, MAX_REDIRECT_URIS, redirectUriProblem } from "../authority/oauth";
 import { Scope, oneOf } from "../authority/wire";
 import { MAX_SCOPES } from "../authority/scopes";
 import { Name, RateLimit, TenantId } from "./schemas";
@@ -46,6 +46,8 @@ export const ClientScopes = z
   .max(MAX_SCOPES)
   .openapi({ description: "What the app may be granted; a user approves some or all of those it asks for.", example: ["read"] });
 
+const GrantTypes = z.array(oneOf(GRANT_TYPES)).max(GRANT_TYPES.length);
+
 export const OAuthClientCreate = z
   .strictObject({
     tenant_id: TenantId.openapi({ description: "The tenant that owns the app (whose own data client_credentials reaches)." }),
@@ -53,7 +55,16 @@ export const OAuthClientCreate = z
     type: ClientType,
     redirect_uris: RedirectUris,
     scopes: ClientScopes,
+    grant_types: GrantTypes.optional().openapi({
+      description:
+        "What the token endpoint will let the app use (any other: `unauthorized_client`); a refresh token only with `refresh_token`, which needs `authorization_code`; " +
+        "`client_credentials` only for a confidential client. Default: `authorization_code` and `refresh_token`, and `client_credentials` too for a confidential client.",
+    }),
     rate_limit: RateLimit.optional().openapi({ description: "Each of its grants' limit. Default: the configured default." }),
+  })
+  .superRefine((input, ctx) => {
+    const problem = input.grant_types && grantTypesProblem({ type: input.type, tenantId: input.tenant_id }, input.grant_types);
+    if (problem) ctx.addIssue({ code: "custom", path: ["grant_types"], message: problem });
   })
   .openapi("OAuthClientCreate");
 
@@ -77,6 +88,7 @@ export const OAuthClient = z
     type: ClientType,
     redirect_uris: z.array(z.string()),
     scopes: z.array(z.string()),
+    grant_types: GrantTypes.openapi({ description: "What the token endpoint lets the app use." }),
     rate_limit: z.object({ limit: z.number(), window_seconds: z.number() }),
     created_at: z.string(),
     updated_at: z.string(),

@@ -3,6 +3,7 @@ import { DEFAULT_ENVIRONMENT } from "../authority/key";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../authority/window";
 import { systemClock } from "../clock";
+import { MAX_NAME_LENGTH } from "../http/limits";
 import { AdminRole, Environment, KeyState, Scopes, TenantStatus } from "../authority/wire";
 import { oneProof, PasskeyAssertion, SecondFactor } from "./identity-schemas";
 import { ACTOR_TYPES, RESOURCE_TYPES } from "../store/audit-repo";
@@ -14,7 +15,7 @@ export const TenantId = z.string().regex(/^ten_[0-9A-Za-z]{1,64}$/, "must be a t
 export const KeyId = z.string().regex(/^key_[0-9A-Za-z]{1,64}$/, "must be a key id (key_…)");
 export const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,64}$/, "must be an admin id (adm_…)");
 
-export const Name = z.string().trim().min(1).max(200);
+export const Name = z.string().trim().min(1).max(MAX_NAME_LENGTH);
 const Description = z.string().max(1000);
 const KeyScopes = Scopes.openapi({ example: [...DEFAULT_SCOPES] });
 

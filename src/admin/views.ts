@@ -139,6 +139,7 @@ export function oauthClientView(client: OAuthClient) {
     type: client.type,
     redirect_uris: client.redirectUris,
     scopes: client.scopes,
+    grant_types: client.grantTypes,
     rate_limit: { limit: client.limit, window_seconds: client.windowSeconds },
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),

@@ -12,6 +12,65 @@ import { SELF_SERVICE_SCOPE } from "./scopes";
 export const CLIENT_TYPES = ["public", "confidential"] as const;
 export type ClientType = (typeof CLIENT_TYPES)[number];
 
+/**
+ * How a client proves who it is at the token and revocation endpoints (RFC 6749 §2.3): `none`, a
+ * public client's client_id alone; a confidential client's secret in `Authorization: Basic` or in
+ * the body. RFC 7591 names the type of a client that registers itself by the method it asks for.
+ */
+export const CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+/** RFC 7591's default when a client that registers itself names no method. */
+export const DEFAULT_CLIENT_AUTH_METHOD: ClientAuthMethod = "client_secret_basic";
+
+export function clientTypeFor(method: ClientAuthMethod): ClientType {
+  return method === "none" ? "public" : "confidential";
+}
+
+/** The token endpoint's grant types, in the order the metadata lists them. */
+export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export function isGrantType(value: string): value is GrantType {
+  return (GRANT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * What a client that registers itself may ask for: it belongs to no tenant, so it has no
+ * client_credentials (there is no tenant of its own to act for).
+ */
+export const REGISTRABLE_GRANT_TYPES = ["authorization_code", "refresh_token"] as const satisfies readonly GrantType[];
+
+/** The only response type: the code flow (OAuth 2.1 has no implicit grant). */
+export const RESPONSE_TYPE = "code";
+
+/**
+ * Why a client of this type and tenant cannot register `grantTypes`, or null when it can.
+ * client_credentials acts for the client's own tenant, by its secret: it needs both. A refresh
+ * token only ever comes with a code's tokens: refresh_token needs authorization_code.
+ */
+export function grantTypesProblem(client: Pick<OAuthClient, "type" | "tenantId">, grantTypes: readonly GrantType[]): string | null {
+  if (grantTypes.length === 0) return "must name at least one grant type";
+  if (grantTypes.includes("client_credentials")) {
+    if (client.type !== "confidential") return "client_credentials is for confidential clients";
+    if (client.tenantId === null) return "client_credentials needs a tenant of the app's own to act for";
+  }
+  if (grantTypes.includes("refresh_token") && !grantTypes.includes("authorization_code")) return "refresh_token comes only with authorization_code";
+  return null;
+}
+
+/**
+ * The grant types of a client that registers none: every one it can use. The code flow with
+ * refresh tokens for every client, and client_credentials for a confidential client of a tenant.
+ */
+export function defaultGrantTypes(client: Pick<OAuthClient, "type" | "tenantId">): GrantType[] {
+  return client.type === "confidential" && client.tenantId !== null ? [...GRANT_TYPES] : ["authorization_code", "refresh_token"];
+}
+
+/** Each grant type once, in the order GRANT_TYPES lists them. */
+export function grantTypeList(grantTypes: readonly GrantType[]): GrantType[] {
+  return GRANT_TYPES.filter((grantType) => grantTypes.includes(grantType));
+}
+
 /** What the API shows of a grant. */
 export const GRANT_STATES = ["active", "revoked"] as const;
 export type GrantState = (typeof GRANT_STATES)[number];
@@ -37,6 +96,8 @@ export interface OAuthClient {
   redirectUris: string[];
   /** What the app may be granted. */
   scopes: string[];
+  /** The grant types it registered: the token endpoint refuses it any other. */
+  grantTypes: GrantType[];
   /** Each of its grants' rate limit. */
   limit: number;
   windowSeconds: number;
@@ -149,6 +210,8 @@ export const PKCE_METHOD = "S256";
 export const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** An S256 challenge: base64url of a SHA-256, 43 characters. */
 export const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** The app's `state`, which keygate carries to the consent page and back. */
+export const MAX_STATE_LENGTH = 1024;
 
 /** How long an access token is accepted, unless OAUTH_ACCESS_TOKEN_TTL_SECONDS says otherwise. */
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;

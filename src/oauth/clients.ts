@@ -14,7 +14,7 @@ import { conformGrants, endGrants, type FanoutResult } from "./grants";
  * (RFC 7591, when the operator allows it). A confidential client's secret is shown once and stored
  * only as its SHA-256; it is keygate-formatted (`kg_cs_…`), so a secret scanner recognises it.
  */
-export type ClientSettings = Pick<OAuthClient, "tenantId" | "name" | "type" | "redirectUris" | "scopes" | "limit" | "windowSeconds">;
+export type ClientSettings = Pick<OAuthClient, "tenantId" | "name" | "type" | "redirectUris" | "scopes" | "grantTypes" | "limit" | "windowSeconds">;
 
 /** A client that is not deleted; a deleted one reads as none. */
 export async function loadClient(services: Services, id: string): Promise<OAuthClient> {
@@ -29,7 +29,7 @@ export async function createClient(services: Services, actor: Actor, settings: C
   const secret = settings.type === "confidential" ? generateToken(services.config.keyPrefix, "clientSecret") : null;
   const now = services.clock.now();
   const client = { ...settings, id: prefixedId("cli"), secretHash: secret === null ? null : await hashKey(secret), createdAt: now };
-  const details = { name: client.name, type: client.type, redirect_uris: client.redirectUris, scopes: client.scopes };
+  const details = { name: client.name, type: client.type, redirect_uris: client.redirectUris, scopes: client.scopes, grant_types: client.grantTypes };
   await db.batch([insertClient(db, client), auditStatement(db, actor, "oauth_client.created", oauthClientResource(client), now, details)]);
   return { client: await loadClient(services, client.id), secret };
 }

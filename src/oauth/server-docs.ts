@@ -1,7 +1,8 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { CODE_TTL_SECONDS, REQUEST_TTL_SECONDS } from "../authority/oauth";
+import { CODE_TTL_SECONDS, GRANT_TYPES, MAX_STATE_LENGTH, PKCE_METHOD, REQUEST_TTL_SECONDS, RESPONSE_TYPE } from "../authority/oauth";
 import { OAUTH_ERROR_STATUS, type OAuthErrorCode } from "../http/errors";
 import { ErrorEnvelope } from "../http/error-envelope";
+import { Registration } from "./registration";
 
 /**
  * The OAuth endpoints in the API document. They are plain routes (their validation must answer in
@@ -39,7 +40,10 @@ const TokenAnswer = z
     token_type: z.literal("Bearer"),
     expires_in: z.number().openapi({ example: 3600 }),
     scope: z.string().openapi({ description: "The scopes the access token carries: its grant's.", example: "read" }),
-    refresh_token: z.string().optional().openapi({ description: "For a user's grant; a new one with every refresh (the one sent is spent).", example: "kg_rt_…" }),
+    refresh_token: z
+      .string()
+      .optional()
+      .openapi({ description: "For a user's grant, to a client registered for refresh_token; a new one with every refresh (the one sent is spent).", example: "kg_rt_…" }),
   })
   .openapi("OAuthTokens");
 
@@ -79,13 +83,13 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     security: [],
     request: {
       query: z.object({
-        response_type: z.literal("code"),
+        response_type: z.literal(RESPONSE_TYPE),
         client_id: z.string(),
         redirect_uri: z.string(),
         code_challenge: z.string().openapi({ description: "base64url(SHA-256(code_verifier)), 43 characters." }),
-        code_challenge_method: z.literal("S256"),
+        code_challenge_method: z.literal(PKCE_METHOD),
         scope: z.string().optional().openapi({ description: "Space-separated; default: every scope the app may be granted." }),
-        state: z.string().max(1024).optional(),
+        state: z.string().max(MAX_STATE_LENGTH).optional(),
       }),
     },
     responses: { 302: { description: "To the consent page, or back to the app with `error`" }, ...oauthErrors(400, 500, 503) },
@@ -96,12 +100,13 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Token endpoint",
     description:
       "`authorization_code` (with `code_verifier` and the same `redirect_uri`), `refresh_token` (rotates: a refresh token is spent when used, and using it again revokes the grant), " +
-      "`client_credentials` (confidential clients, for their own tenant; no refresh token). A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
+      "`client_credentials` (confidential clients of a tenant, for that tenant; no refresh token). A grant type the client did not register is refused with `unauthorized_client`. " +
+      "A wrong client secret, code or refresh token counts as a failed attempt of the caller's address.",
     security: [],
     request: {
       body: form(
         z.object({
-          grant_type: z.enum(["authorization_code", "refresh_token", "client_credentials"]),
+          grant_type: z.enum(GRANT_TYPES),
           code: z.string().optional(),
           redirect_uri: z.string().optional(),
           code_verifier: z.string().optional(),
@@ -128,25 +133,9 @@ export function describeOAuthServer(app: OpenAPIHono<any>, paths: { authorize: s
     summary: "Dynamic client registration (RFC 7591)",
     description:
       "Only with OAUTH_DYNAMIC_REGISTRATION=true (otherwise 404). The app belongs to no tenant: it may ask only for the scopes the metadata offers and has no client_credentials. " +
-      "`token_endpoint_auth_method` `none` makes a public client; the default, `client_secret_basic` (or `client_secret_post`), a confidential one with a secret shown once.",
+      "The answer is the registration as keygate keeps it (RFC 7591 §3.2.1), with a confidential client's secret once.",
     security: [],
-    request: {
-      body: {
-        required: true,
-        content: {
-          "application/json": {
-            schema: z.object({
-              redirect_uris: z.array(z.string()),
-              client_name: z.string().optional(),
-              token_endpoint_auth_method: z.enum(["none", "client_secret_basic", "client_secret_post"]).optional(),
-              grant_types: z.array(z.enum(["authorization_code", "refresh_token"])).optional(),
-              response_types: z.array(z.literal("code")).optional(),
-              scope: z.string().optional(),
-            }),
-          },
-        },
-      },
-    },
+    request: { body: { required: true, content: { "application/json": { schema: Registration } } } },
     responses: {
       201: { description: "The registration, with client_secret once for a confidential client", content: { "application/json": { schema: Metadata } } },
       404: { description: "not_found: registration is turned off (keygate's error envelope, as for any route that does not exist).", content: { "application/json": { schema: ErrorEnvelope } } },

@@ -1,21 +1,24 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
-  CLIENT_TYPES,
+  CLIENT_AUTH_METHODS,
   CODE_CHALLENGE,
   delegationProblem,
-  MAX_REDIRECT_URIS,
+  GRANT_TYPES,
+  isGrantType,
+  MAX_STATE_LENGTH,
   PKCE_METHOD,
-  redirectUriProblem,
+  RESPONSE_TYPE,
   scopeList,
-  scopeParam,
   scopesBeyond,
+  type GrantType,
 } from "../authority/oauth";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import type { Config } from "../config";
 import { clientIp } from "../guards/throttle";
 import { ApiError, errorResponse, OAuthError, oauthErrorResponse, type AuthorizationErrorCode } from "../http/errors";
+import { MAX_BODY_BYTES } from "../http/limits";
 import { toApiError } from "../http/on-error";
 import type { RequestVariables } from "../request-context";
 import { storedAddress } from "../usage/addresses";
@@ -27,9 +30,9 @@ import { getToken } from "../store/oauth-token-repo";
 import { appActor } from "../store/audit-trail";
 import { redirectBack } from "./authorizations";
 import { authenticateClient } from "./client-auth";
-import { createClient } from "./clients";
 import { endGrant } from "./grants";
 import { formParams, required, singleParams } from "./params";
+import { readRegistration, registerClient } from "./registration";
 import { signRequest } from "./requests";
 import { describeOAuthServer } from "./server-docs";
 import { AUTHORIZATION_SERVER_METADATA, PROTECTED_RESOURCE_METADATA } from "./well-known";
@@ -50,8 +53,6 @@ const AUTHORIZE = `${OAUTH_PREFIX}/authorize`;
 const TOKEN = `${OAUTH_PREFIX}/token`;
 const REVOKE = `${OAUTH_PREFIX}/revoke`;
 const REGISTER = `${OAUTH_PREFIX}/register`;
-const MAX_BODY_BYTES = 64 * 1024;
-const MAX_STATE_LENGTH = 1024;
 
 export const oauthServer = new OpenAPIHono<OAuthEnv>();
 describeOAuthServer(oauthServer, {
@@ -84,9 +85,6 @@ function scopesSupported(config: Config): string[] {
   return [...new Set(named)].filter((scope) => delegationProblem(scope) === null);
 }
 
-const CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"];
-const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"];
-
 oauthServer.get(AUTHORIZATION_SERVER_METADATA, (c) => {
   const issuer = issuerOf(c);
   const { config } = c.get("services");
@@ -96,7 +94,7 @@ oauthServer.get(AUTHORIZATION_SERVER_METADATA, (c) => {
     token_endpoint: `${issuer}${TOKEN}`,
     revocation_endpoint: `${issuer}${REVOKE}`,
     ...(config.oauth.dynamicRegistration ? { registration_endpoint: `${issuer}${REGISTER}` } : {}),
-    response_types_supported: ["code"],
+    response_types_supported: [RESPONSE_TYPE],
     response_modes_supported: ["query"],
     grant_types_supported: GRANT_TYPES,
     code_challenge_methods_supported: [PKCE_METHOD],
@@ -143,7 +141,7 @@ oauthServer.get(AUTHORIZE, async (c) => {
   if (state !== null && state.length > MAX_STATE_LENGTH) throw new OAuthError("invalid_request", `state must be at most ${MAX_STATE_LENGTH} characters.`);
   const back = { redirectUri, state, issuer: issuerOf(c) };
   try {
-    if (params.get("response_type") !== "code") throw new RedirectedError("unsupported_response_type", 'response_type must be "code".');
+    if (params.get("response_type") !== RESPONSE_TYPE) throw new RedirectedError("unsupported_response_type", `response_type must be "${RESPONSE_TYPE}".`);
     const challenge = params.get("code_challenge");
     if (challenge === null) throw new RedirectedError("invalid_request", "code_challenge is required: keygate requires PKCE.");
     if (params.get("code_challenge_method") !== PKCE_METHOD) throw new RedirectedError("invalid_request", "code_challenge_method must be S256.");
@@ -166,7 +164,7 @@ oauthServer.get(AUTHORIZE, async (c) => {
   }
 });
 
-const TOKEN_GRANTS: Record<string, (request: TokenRequest) => Promise<TokenResponse>> = {
+const TOKEN_GRANTS: Record<GrantType, (request: TokenRequest) => Promise<TokenResponse>> = {
   authorization_code: exchangeCode,
   refresh_token: refreshTokens,
   client_credentials: clientCredentials,
@@ -176,14 +174,13 @@ oauthServer.post(TOKEN, async (c) => {
   const services = c.get("services");
   const params = await formParams(c.req.raw);
   const grantType = required(params, "grant_type");
-  const grant = TOKEN_GRANTS[grantType];
-  if (!grant || !Object.hasOwn(TOKEN_GRANTS, grantType)) {
-    throw new OAuthError("unsupported_grant_type", `grant_type must be one of ${Object.keys(TOKEN_GRANTS).join(", ")}.`);
-  }
+  if (!isGrantType(grantType)) throw new OAuthError("unsupported_grant_type", `grant_type must be one of ${GRANT_TYPES.join(", ")}.`);
   // A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
   const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
     const client = await authenticateClient(services, c.req.raw.headers, params);
-    return grant({ services, client, params, requestId: c.get("requestId") });
+    // Before the grant reads its code, refresh token or scope: a refused grant type spends and stores nothing.
+    if (!client.grantTypes.includes(grantType)) throw new OAuthError("unauthorized_client", `The client is not registered for ${grantType}.`);
+    return TOKEN_GRANTS[grantType]({ services, client, params, requestId: c.get("requestId") });
   });
   return c.json(response, 200, { pragma: "no-cache" });
 });
@@ -209,15 +206,6 @@ oauthServer.post(REVOKE, async (c) => {
   return c.body(null, 200);
 });
 
-const Registration = z.object({
-  redirect_uris: z.array(z.string()).min(1).max(MAX_REDIRECT_URIS),
-  client_name: z.string().trim().min(1).max(200).optional(),
-  token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS as [string, ...string[]]).default("client_secret_basic"),
-  grant_types: z.array(z.enum(["authorization_code", "refresh_token"])).default(["authorization_code", "refresh_token"]),
-  response_types: z.array(z.literal("code")).default(["code"]),
-  scope: z.string().max(4000).optional(),
-});
-
 /**
  * RFC 7591, when OAUTH_DYNAMIC_REGISTRATION=true: an app registers itself, as MCP clients do. It
  * belongs to no tenant (so it has no client_credentials), may ask only for the scopes the metadata
@@ -227,7 +215,8 @@ oauthServer.post(REGISTER, async (c) => {
   const services = c.get("services");
   const { config } = services;
   if (!config.oauth.dynamicRegistration) {
-    throw new ApiError("not_found", "Dynamic client registration is turned off here (OAUTH_DYNAMIC_REGISTRATION).");
+    // No such route, as any other of keygate's would say: keygate's envelope, not RFC 6749's.
+    return errorResponse(new ApiError("not_found", "Dynamic client registration is turned off here (OAUTH_DYNAMIC_REGISTRATION)."), c.get("requestId"));
   }
   let body: unknown;
   try {
@@ -235,53 +224,19 @@ oauthServer.post(REGISTER, async (c) => {
   } catch {
     throw new OAuthError("invalid_client_metadata", "The body must be a JSON object.");
   }
-  const parsed = Registration.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join(".") || "body";
-    throw new OAuthError(field.startsWith("redirect_uris") ? "invalid_redirect_uri" : "invalid_client_metadata", `${field}: ${issue.message}`);
-  }
-  const input = parsed.data;
-  for (const uri of input.redirect_uris) {
-    const problem = redirectUriProblem(uri);
-    if (problem) throw new OAuthError("invalid_redirect_uri", `${uri}: ${problem}`);
-  }
-  const supported = scopesSupported(config);
-  const scopes = input.scope === undefined ? supported : scopeList(input.scope);
-  const excess = scopesBeyond(scopes, supported);
-  if (excess.length > 0 || scopes.length === 0) throw new OAuthError("invalid_client_metadata", `scope may name only ${supported.join(", ")}.`);
-  const type = input.token_endpoint_auth_method === "none" ? CLIENT_TYPES[0] : CLIENT_TYPES[1];
+  const input = readRegistration(body);
   const actor = { type: "client" as const, id: storedAddress(config, c.req.raw.headers) ?? "unknown", requestId: c.get("requestId") };
-  const { limit, windowSeconds } = config.defaultRateLimit;
-  const name = input.client_name ?? "Unnamed app";
-  const { client, secret } = await createClient(services, actor, { tenantId: null, name, type, redirectUris: input.redirect_uris, scopes, limit, windowSeconds });
-  return c.json(
-    {
-      client_id: client.id,
-      ...(secret === null ? {} : { client_secret: secret, client_secret_expires_at: 0 }),
-      client_id_issued_at: Math.floor(client.createdAt / 1000),
-      client_name: client.name,
-      redirect_uris: client.redirectUris,
-      token_endpoint_auth_method: input.token_endpoint_auth_method,
-      grant_types: input.grant_types,
-      response_types: input.response_types,
-      scope: scopeParam(client.scopes),
-    },
-    201,
-  );
+  return c.json(await registerClient(services, actor, input, scopesSupported(config)), 201);
 });
 
 /**
- * Every refusal in RFC 6749's form. keygate's own refusals on the way (the failed-attempt limit,
- * storage or configuration trouble) are said in the same form with the nearest code.
+ * Every refusal thrown here is said in RFC 6749's form, whatever its code. keygate's own refusals on
+ * the way (the failed-attempt limit, a row that is gone, storage or configuration trouble) are said
+ * with the nearest OAuth code. A route that must answer in keygate's envelope answers so itself.
  */
 oauthServer.onError((error, c) => {
-  const requestId = c.get("requestId");
-  if (error instanceof OAuthError) return oauthErrorResponse(error, requestId);
-  const api = toApiError(error);
-  // The registration endpoint while it is off: no such route, as any other of keygate's would say.
-  if (api.code === "not_found") return errorResponse(api, requestId);
-  return oauthErrorResponse(asOAuthError(api), requestId);
+  const oauth = error instanceof OAuthError ? error : asOAuthError(toApiError(error));
+  return oauthErrorResponse(oauth, c.get("requestId"));
 });
 
 function asOAuthError(error: ApiError): OAuthError {

@@ -31,7 +31,10 @@ export interface TokenRequest {
 
 const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
 
-/** authorization_code: the code, bound to this client, its redirect URI and its PKCE challenge, once. */
+/**
+ * authorization_code: the code, bound to this client, its redirect URI and its PKCE challenge, once.
+ * A refresh token comes with the access token only for a client registered for refresh_token.
+ */
 export async function exchangeCode({ services, client, params, requestId }: TokenRequest): Promise<TokenResponse> {
   const code = required(params, "code");
   const redirectUri = required(params, "redirect_uri");
@@ -61,7 +64,7 @@ export async function exchangeCode({ services, client, params, requestId }: Toke
     limit: client.limit,
     windowSeconds: client.windowSeconds,
   });
-  return issueTokens(services, grant, true);
+  return issueTokens(services, grant, client.grantTypes.includes("refresh_token"));
 }
 
 /**
@@ -115,13 +118,11 @@ async function refreshReused(services: Services, client: OAuthClient, grant: Gra
 /**
  * client_credentials: a confidential client acting for its own tenant, on its own grant (one per
  * client, made on first use, holding exactly the client's scopes). No refresh token: the client
- * asks again with its secret.
+ * asks again with its secret. Only a confidential client of a tenant registers it (grantTypesProblem).
  */
 export async function clientCredentials({ services, client, params, requestId }: TokenRequest): Promise<TokenResponse> {
-  if (client.type !== "confidential") throw new OAuthError("unauthorized_client", "client_credentials is for confidential clients.");
-  if (client.tenantId === null) throw new OAuthError("unauthorized_client", "This app registered itself and has no tenant of its own to act for.");
   assertWithin(params.get("scope"), client.scopes);
-  const grant = (await clientOwnGrant(services.db, client.id)) ?? (await createOwnGrant(services, client, client.tenantId, requestId));
+  const grant = (await clientOwnGrant(services.db, client.id)) ?? (await createOwnGrant(services, client, client.tenantId!, requestId));
   if (!grant.tenantActive) throw new OAuthError("unauthorized_client", "The app's tenant is suspended.");
   // The client's own grant lives on and on: each new token takes its expired ones away.
   return issueTokens(services, grant, false, [pruneExpiredTokens(services.db, grant.id, services.clock.now())]);

@@ -15,7 +15,8 @@ export interface TokenResponse {
 }
 
 /**
- * An access token for the grant (and a refresh token, for a user's grant), stored only as hashes.
+ * An access token for the grant (and a refresh token with `withRefresh`: a user's grant, of a client
+ * registered for refresh_token), stored only as hashes.
  * `also` are statements to commit with them (the end of the refresh token they replace). The access
  * token is put at the edge at once, so its first request finds it without D1.
  */

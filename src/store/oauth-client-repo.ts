@@ -1,4 +1,4 @@
-import type { ClientType, OAuthClient } from "../authority/oauth";
+import type { ClientType, GrantType, OAuthClient } from "../authority/oauth";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
 
 /** An `oauth_clients` row as D1 returns it. */
@@ -9,6 +9,7 @@ interface ClientRow {
   type: ClientType;
   redirect_uris: string;
   scopes: string;
+  grant_types: string;
   rate_limit: number;
   rate_window_seconds: number;
   secret_hash: string | null;
@@ -17,7 +18,7 @@ interface ClientRow {
   deleted_at: number | null;
 }
 
-const SELECT_CLIENT = `SELECT id, tenant_id, name, type, redirect_uris, scopes, rate_limit, rate_window_seconds, secret_hash,
+const SELECT_CLIENT = `SELECT id, tenant_id, name, type, redirect_uris, scopes, grant_types, rate_limit, rate_window_seconds, secret_hash,
   created_at, updated_at, deleted_at FROM oauth_clients`;
 
 function clientFromRow(row: ClientRow): OAuthClient {
@@ -28,6 +29,7 @@ function clientFromRow(row: ClientRow): OAuthClient {
     type: row.type,
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     scopes: JSON.parse(row.scopes) as string[],
+    grantTypes: JSON.parse(row.grant_types) as GrantType[],
     limit: row.rate_limit,
     windowSeconds: row.rate_window_seconds,
     secretHash: row.secret_hash,
@@ -59,10 +61,23 @@ export type NewClient = Omit<OAuthClient, "updatedAt" | "deletedAt">;
 export function insertClient(db: D1Database, c: NewClient): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO oauth_clients (id, tenant_id, name, type, redirect_uris, scopes, rate_limit, rate_window_seconds, secret_hash, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO oauth_clients (id, tenant_id, name, type, redirect_uris, scopes, grant_types, rate_limit, rate_window_seconds, secret_hash, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(c.id, c.tenantId, c.name, c.type, JSON.stringify(c.redirectUris), JSON.stringify(c.scopes), c.limit, c.windowSeconds, c.secretHash, c.createdAt, c.createdAt);
+    .bind(
+      c.id,
+      c.tenantId,
+      c.name,
+      c.type,
+      JSON.stringify(c.redirectUris),
+      JSON.stringify(c.scopes),
+      JSON.stringify(c.grantTypes),
+      c.limit,
+      c.windowSeconds,
+      c.secretHash,
+      c.createdAt,
+      c.createdAt,
+    );
 }
 
 export interface ClientChange {

@@ -50,6 +50,9 @@ describe("registering a client", () => {
     const publicOne = await registerClient({ tenant_id: tenantId });
     expect(publicOne).not.toHaveProperty("client_secret");
     expect(await auditActions(client.id)).toEqual(["oauth_client.created"]);
+    // Every grant type each may use, unless it names fewer.
+    expect(client.grant_types).toEqual(["authorization_code", "refresh_token", "client_credentials"]);
+    expect(publicOne.grant_types).toEqual(["authorization_code", "refresh_token"]);
   });
 
   it("refuses redirect URIs an attacker could use, open-ended scopes, an unknown tenant; nothing is stored", async () => {
@@ -66,6 +69,10 @@ describe("registering a client", () => {
       [{ scopes: [] }, "scopes"],
       [{ type: "hybrid" }, "type"],
       [{ secret: "mine" }, "body"],
+      [{ grant_types: ["client_credentials"] }, "grant_types"],
+      [{ grant_types: ["refresh_token"] }, "grant_types"],
+      [{ grant_types: [] }, "grant_types"],
+      [{ grant_types: ["password"] }, "grant_types.0"],
     ];
     for (const [change, field] of cases) expect(await failingFields(await admin("POST", "/oauth-clients", { ...valid, ...change })), JSON.stringify(change)).toEqual([field]);
     await expectError(await admin("POST", "/oauth-clients", { ...valid, tenant_id: "ten_doesnotexist" }), 404, "not_found");
@@ -138,7 +145,14 @@ describe("dynamic client registration (RFC 7591)", () => {
     const res = await register({ redirect_uris: [REDIRECT_URI], client_name: "MCP client", token_endpoint_auth_method: "none", scope: "read" });
     const registered = (await res.json()) as Record<string, unknown>;
     expect(res.status).toBe(201);
-    expect(registered).toMatchObject({ client_name: "MCP client", token_endpoint_auth_method: "none", scope: "read", redirect_uris: [REDIRECT_URI] });
+    expect(registered).toMatchObject({
+      client_name: "MCP client",
+      token_endpoint_auth_method: "none",
+      scope: "read",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    });
     expect(registered).not.toHaveProperty("client_secret");
     const client = (await (await admin("GET", `/oauth-clients/${registered.client_id as string}`)).json()) as Client;
     expect(client).toMatchObject({ tenant_id: null, type: "public", scopes: ["read"] });
@@ -151,8 +165,28 @@ describe("dynamic client registration (RFC 7591)", () => {
     const registered = (await (await register({ redirect_uris: [REDIRECT_URI] })).json()) as { client_id: string; client_secret: string; scope: string };
     expect(registered.client_secret).toMatch(/^kg_cs_/);
     expect(registered.scope).toBe("servers admin read write");
+    expect(registered).toMatchObject({ token_endpoint_auth_method: "client_secret_basic", grant_types: ["authorization_code", "refresh_token"] });
+    const before = await storedOAuth();
     const cc = await oauthPost("token", { grant_type: "client_credentials" }, basic(registered.client_id, registered.client_secret));
     expect(await oauthError(cc)).toMatchObject({ status: 400, error: "unauthorized_client" });
+    expect(await storedOAuth()).toEqual(before);
+  });
+
+  it("honours the grant types the app registers: without refresh_token, no refresh token, and refresh_token is refused", async () => {
+    const registered = (await (await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none", grant_types: ["authorization_code"] })).json()) as {
+      client_id: string;
+      grant_types: string[];
+    };
+    expect(registered.grant_types).toEqual(["authorization_code"]);
+    const client = (await (await admin("GET", `/oauth-clients/${registered.client_id}`)).json()) as Client;
+    expect(client.grant_types).toEqual(["authorization_code"]);
+    const tokens = await authorizeAndExchange(client, { tenant_id: (await createTenant("Some users")).id, subject: "user_no_refresh" });
+    expect(tokens).not.toHaveProperty("refresh_token");
+    expect(await use(tokens.access_token)).toBe("ok");
+    const before = await storedOAuth();
+    const refresh = await oauthPost("token", { grant_type: "refresh_token", client_id: client.client_id, refresh_token: "kg_rt_notatoken" });
+    expect(await oauthError(refresh)).toMatchObject({ status: 400, error: "unauthorized_client", error_description: "The client is not registered for refresh_token." });
+    expect(await storedOAuth()).toEqual(before);
   });
 
   it("refuses bad redirect URIs and scopes beyond the metadata's in RFC 7591's words; nothing is stored", async () => {
@@ -161,6 +195,10 @@ describe("dynamic client registration (RFC 7591)", () => {
     expect(await oauthError(await register({ redirect_uris: [] }))).toMatchObject({ status: 400, error: "invalid_redirect_uri" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], scope: "read keys:manage" }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: ["client_credentials"] }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: ["refresh_token"] }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], grant_types: [] }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "private_key_jwt" }))).toMatchObject({ error: "invalid_client_metadata" });
+    expect(await oauthError(await register({ redirect_uris: [REDIRECT_URI], client_name: "x".repeat(201) }))).toMatchObject({ error: "invalid_client_metadata" });
     expect(await storedOAuth()).toEqual(before);
   });
 });

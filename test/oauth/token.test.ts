@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, createTenant, gateway, uniqueIp } from "../support/client";
 import {
@@ -29,12 +29,12 @@ beforeAll(async () => {
 });
 
 /** A fresh approved code for `client`, with its PKCE verifier. */
-async function approvedCode(client: Client = app, subject = "user_1"): Promise<{ code: string; verifier: string }> {
+async function approvedCode(client: Client = app, subject = "user_1", tenantId = userTenant): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = await pkce();
   const request = consentRequest(
     await authorize({ response_type: "code", client_id: client.client_id, redirect_uri: REDIRECT_URI, code_challenge: challenge, code_challenge_method: "S256" }),
   );
-  const res = await complete({ decision: "approve", request, tenant_id: userTenant, subject });
+  const res = await complete({ decision: "approve", request, tenant_id: tenantId, subject });
   const code = new URL(((await res.json()) as { redirect_to: string }).redirect_to).searchParams.get("code")!;
   return { code, verifier };
 }
@@ -150,6 +150,18 @@ describe("client_credentials", () => {
     expect(await use(again.access_token)).toBe("ok");
   });
 
+  it("refuses a confidential client registered without it (unauthorized_client); nothing stored; its code flow has no refresh token", async () => {
+    const server = await registerClient({ type: "confidential", grant_types: ["authorization_code"] });
+    expect(server.grant_types).toEqual(["authorization_code"]);
+    const before = await storedOAuth();
+    const cc = await oauthPost("token", { grant_type: "client_credentials" }, basic(server.client_id, server.client_secret!));
+    expect(await oauthError(cc)).toMatchObject({ status: 400, error: "unauthorized_client", error_description: "The client is not registered for client_credentials." });
+    expect(await storedOAuth()).toEqual(before);
+    const tokens = await authorizeAndExchange(server, { tenant_id: userTenant, subject: "user_cc_less" });
+    expect(tokens).not.toHaveProperty("refresh_token");
+    expect(await use(tokens.access_token)).toBe("ok");
+  });
+
   it("refuses a wrong secret (401 invalid_client with a Basic challenge), a public client, a scope beyond the client's; nothing stored", async () => {
     const server = await registerClient({ type: "confidential" });
     const before = await storedOAuth();
@@ -179,6 +191,18 @@ describe("the token endpoint's own checks", () => {
     const server = await registerClient({ type: "confidential" });
     const both = await oauthPost("token", { grant_type: "client_credentials", client_secret: server.client_secret! }, basic(server.client_id, server.client_secret!));
     expect(await oauthError(both)).toMatchObject({ status: 400, error: "invalid_request" });
+  });
+
+  it("says keygate's own refusals on the way in RFC 6749's form too, whatever their code", async () => {
+    // Tenants are never deleted; a row gone from under a code stands in for any of keygate's
+    // refusals (here createGrant's not_found) that reaches the endpoint.
+    const gone = (await createTenant("Gone")).id;
+    const { code, verifier } = await approvedCode(app, "user_gone", gone);
+    await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone).run();
+    const res = await exchange(code, verifier);
+    const body = (await res.clone().json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["error", "error_description"]);
+    expect(await oauthError(res)).toMatchObject({ status: 400, error: "invalid_request", error_description: "No such tenant." });
   });
 
   it("counts wrong client secrets, codes and refresh tokens against the caller's address, then answers 429", async () => {
