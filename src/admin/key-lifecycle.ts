@@ -1,4 +1,5 @@
 import { policyOf, quotaRef, recordOf, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
+import { CREDITS_LIMIT_NAME } from "../authority/plan";
 import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
@@ -85,7 +86,7 @@ async function issue(services: Services, id: string, tenant: TenantStatus, setti
  */
 export async function creditsLeft(services: Services, key: Pick<Key, "id" | "credits" | "creditsSet">): Promise<number | null> {
   if (!key.credits) return null;
-  const credits = (await services.guards.key(key.id).standing()).find((limit) => limit.name === "credits" && !limit.window);
+  const credits = (await services.guards.key(key.id).standing()).find((limit) => limit.name === CREDITS_LIMIT_NAME && !limit.window);
   return credits ? credits.remaining : (key.creditsSet ?? 0);
 }
 

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import {
   calendarProblem,
+  CREDITS_LIMIT_NAME,
   MAX_ANCHOR_DAY,
   MAX_CREDITS,
   MAX_QUOTA,
   MAX_WINDOWS,
   PERIODS,
+  QUOTA_LIMIT_NAME,
   windowsProblem,
   WINDOW_NAME_FORMAT,
   WINDOW_NAME_PATTERN,
@@ -62,7 +64,7 @@ export const RateLimits = z
   })
   .openapi({
     description:
-      `1-${MAX_WINDOWS} named windows; a request is admitted only if every one has room. Names are unique, and \`credits\` and \`project\` are taken ` +
+      `1-${MAX_WINDOWS} named windows; a request is admitted only if every one has room. Names are unique, and \`${CREDITS_LIMIT_NAME}\` and \`${QUOTA_LIMIT_NAME}\` are taken ` +
       "(the rate-limit headers give those names to the key's credits and its tenant's quota).",
     example: [
       { name: "burst", limit: 20, window_seconds: 1 },

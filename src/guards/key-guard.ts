@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { decide, ONE_REQUEST, policyRefusal, type Charge, type Decision, type Limits, type LimitState, type Shortfall } from "../authority/decision";
 import { normalizePolicy, type KeyPolicy } from "../authority/key";
+import { CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME } from "../authority/plan";
 import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { bucketEnd, bucketWidthMs } from "../authority/window";
@@ -420,7 +421,7 @@ export class KeyGuard extends DurableObject<Env> {
       const refill = policy.credits.refill;
       const period = refill ? periodAt(now, refill) : null;
       states.push({
-        name: "credits",
+        name: CREDITS_LIMIT_NAME,
         limit: refill ? refill.amount : balance.remaining,
         remaining: Math.max(0, balance.remaining),
         resetAt: period ? period.end : null,
@@ -431,7 +432,7 @@ export class KeyGuard extends DurableObject<Env> {
     const quota = this.quotaStanding;
     if (policy.quota && quota) {
       states.push({
-        name: "project",
+        name: QUOTA_LIMIT_NAME,
         limit: quota.limit,
         remaining: Math.max(0, quota.remaining + this.leaseLeft(now)),
         resetAt: quota.period.end,
