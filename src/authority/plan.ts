@@ -3,7 +3,6 @@
  * quota per environment, and the calendar periods credits refill and quotas reset on. The API's
  * schemas, the CLI, the console and the docs take their bounds from here.
  */
-import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./window";
 
 /** One of a key's rate limits: at most `limit` admitted requests in any `windowSeconds`. */
 export interface RateWindow {
@@ -71,9 +70,6 @@ export const EXPORT_FORMATS = ["csv", "json"] as const;
 export const MAX_CREDITS = 1_000_000_000_000;
 export const MAX_QUOTA = 1_000_000_000_000;
 export const MAX_COST = 1_000_000;
-
-/** The limits every window must keep (see authority/window.ts). */
-export const WINDOW_BOUNDS = { maxLimit: MAX_LIMIT, maxWindowSeconds: MAX_WINDOW_SECONDS } as const;
 
 /** What is wrong with a set of windows: with the whole list (index null), or with one window's field. */
 export interface WindowsProblem {
