@@ -1,13 +1,13 @@
 import { strengthExcess, type KeyStrength } from "../authority/strength";
-import { DEFAULT_ENVIRONMENT, type Environment } from "../authority/key";
+import { DEFAULT_ENVIRONMENT, type Key } from "../authority/key";
 import { changeRefusal } from "../authority/status";
-import { DEFAULT_WINDOW_NAME, type RateWindow } from "../authority/plan";
+import { DEFAULT_WINDOW_NAME } from "../authority/plan";
 import { ApiError } from "../http/errors";
 import type { Services } from "../services";
 import { getKey } from "../store/key-repo";
 import type { Principal } from "./context";
-import { creditsLeft } from "./key-lifecycle";
-import { creditsFromWire, refillToWire, windowsFromWire } from "./plans";
+import { creditsLeft, type KeySettings } from "./key-lifecycle";
+import { creditsFromWire, refillToWire, windowsGiven } from "./plans";
 import type { KeyCreateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -22,14 +22,6 @@ import { iso } from "./time";
  * from a key that expires itself is refused, as is `credits: null` from a key that has credits.
  */
 
-/** A create request with every default resolved: what a key is issued with. */
-export interface KeySettings extends KeyStrength {
-  tenantId: string;
-  name: string | null;
-  description: string | null;
-  environment: Environment;
-}
-
 /**
  * The calling key's own strength, read once per request; null for admins and root. Scopes and
  * environment come from the key's own admission; expiry and windows from its row (D1 is written
@@ -41,15 +33,14 @@ export async function callerBounds(services: Services, principal: Principal): Pr
   const own = await getKey(services.db, principal.keyId);
   // Revoked or deleted between its admission and now: it may hand out nothing.
   if (!own || changeRefusal(own.status) !== null) throw refuse("This API key can no longer issue keys.", null);
-  const credits = own.credits ? { ...own.credits, remaining: (await creditsLeft(services, own)) ?? 0 } : null;
-  return { environment: principal.environment, scopes: principal.scopes, expiresAt: own.expiresAt, windows: own.windows, credits };
+  return { ...(await strengthOf(services, own)), environment: principal.environment, scopes: principal.scopes };
 }
 
-/** The windows a create or update gives, in either spelling; undefined when it gives none. */
-export function windowsGiven(input: Pick<KeyCreateInput, "rate_limit" | "rate_limits">): RateWindow[] | undefined {
-  if (input.rate_limits) return windowsFromWire(input.rate_limits);
-  if (input.rate_limit) return [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }];
-  return undefined;
+/** How strong a key is now: its settings, with the credits its object says it has left. */
+export async function strengthOf(services: Services, key: Key): Promise<KeyStrength> {
+  const { environment, scopes, expiresAt, windows } = key;
+  const credits = key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null;
+  return { environment, scopes, expiresAt, windows, credits };
 }
 
 /** Fills in the omitted fields for this caller, then holds the result to the caller's bounds. */

@@ -1,6 +1,7 @@
-import { policyOf, quotaRef, recordOf, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
+import { policyOf, quotaRef, recordOf, type Environment, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
 import { CREDITS_LIMIT_NAME } from "../authority/plan";
 import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
+import type { KeyStrength } from "../authority/strength";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
@@ -10,8 +11,7 @@ import type { Services } from "../services";
 import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
 import { getTenant, quotasOf } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "../store/audit-trail";
-import { windowsGiven, type KeySettings } from "./key-bounds";
-import { creditsFromWire } from "./plans";
+import { creditsFromWire, windowsGiven } from "./plans";
 import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -20,6 +20,14 @@ import { iso } from "./time";
  * requests, so a change is in force once it is written there), then D1 with the audit event in
  * the same batch, then the KV and isolate caches.
  */
+
+/** A create request with every default resolved (key-bounds.ts): what a key is issued with. */
+export interface KeySettings extends KeyStrength {
+  tenantId: string;
+  name: string | null;
+  description: string | null;
+  environment: Environment;
+}
 
 /**
  * A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by, and

@@ -6,7 +6,7 @@ import { listKeys } from "../store/key-repo";
 import { lastUsedAt, lastUsedOf } from "../store/usage-repo";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv, Principal } from "./context";
-import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
+import { assertWithin, callerBounds, resolveSettings, strengthOf } from "./key-bounds";
 import { createKey, creditsLeft, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
@@ -159,7 +159,7 @@ keyRoutes.openapi(
     const { services, principal } = c.var;
     const key = await visibleKey(services, principal, c.req.valid("param").id);
     const bounds = await callerBounds(services, principal);
-    if (bounds) assertWithin(bounds, { ...key, credits: key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null });
+    if (bounds) assertWithin(bounds, await strengthOf(services, key));
     const { key: next, plaintext } = await rotateKey(services, actorOf(c), key, graceSeconds);
     return c.json({ ...keyView(next, services.clock.now(), null, next.creditsSet), key: plaintext }, 201);
   },

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import {
   calendarProblem,
   CREDITS_LIMIT_NAME,
+  DEFAULT_WINDOW_NAME,
   MAX_ANCHOR_DAY,
   MAX_CREDITS,
   MAX_QUOTA,
@@ -111,6 +112,13 @@ export type QuotasWire = z.output<typeof QuotasInput>;
 
 export function windowsFromWire(windows: readonly RateWindowWire[]): RateWindow[] {
   return windows.map(({ name, limit, window_seconds }) => ({ name, limit, windowSeconds: window_seconds }));
+}
+
+/** The windows a key's create or update gives, in either spelling; undefined when it gives none. */
+export function windowsGiven(input: { rate_limit?: { limit: number; window_seconds: number }; rate_limits?: readonly RateWindowWire[] }): RateWindow[] | undefined {
+  if (input.rate_limits) return windowsFromWire(input.rate_limits);
+  if (input.rate_limit) return [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }];
+  return undefined;
 }
 
 export function windowsToWire(windows: readonly RateWindow[]): RateWindowWire[] {
