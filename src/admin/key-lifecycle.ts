@@ -29,6 +29,9 @@ export interface KeySettings extends KeyStrength {
   environment: Environment;
 }
 
+/** Gives back credits taken from the issuing key for a new key that was then not issued (key-bounds.ts). */
+export type CreditsRefund = () => Promise<void>;
+
 /**
  * A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by, and
  * the quota the new key spends from (for its environment), referenced with the same version.
@@ -119,8 +122,22 @@ function sameQuota(a: QuotaRef | null, b: QuotaRef | null): boolean {
   return a?.object === b?.object && a?.version === b?.version;
 }
 
-/** Issues a key. The plaintext is returned once and never stored. */
-export async function createKey(services: Services, actor: Actor, settings: KeySettings) {
+/**
+ * Issues a key. The plaintext is returned once and never stored. `refund` gives back the credits
+ * a self-service key gave the new key out of its own, should the key not be issued: it is issued
+ * once D1 has its row (what follows only makes it known at the edge sooner).
+ */
+export async function createKey(services: Services, actor: Actor, settings: KeySettings, refund: CreditsRefund | null = null) {
+  const { key, plaintext, tenant } = await insertNewKey(services, actor, settings).catch(async (error: unknown) => {
+    // The error is the answer; credits that cannot be given back stay with no key (never with two).
+    await refund?.().catch((failure: unknown) => console.error("keygate: giving back the credits taken for a key not issued failed", failure));
+    throw error;
+  });
+  return { key: await publish(services, key.id, tenant), plaintext };
+}
+
+/** The new key's object, then its row in D1 with the audit event: once that batch holds, the key is issued. */
+async function insertNewKey(services: Services, actor: Actor, settings: KeySettings) {
   const { db } = services;
   const tenantRow = await getTenant(db, settings.tenantId);
   if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
@@ -132,7 +149,7 @@ export async function createKey(services: Services, actor: Actor, settings: KeyS
   };
   const { key, plaintext } = await issue(services, prefixedId("key"), tenant, settings, null, now);
   await db.batch([insertKey(db, key), auditStatement(db, actor, "key.created", keyResource(key), now)]);
-  return { key: await publish(services, key.id, tenant), plaintext };
+  return { key, plaintext, tenant };
 }
 
 /**

@@ -38,6 +38,13 @@ interface GuardState extends KeyPolicy {
 export type PolicyChange = Partial<KeyPolicy> & { creditsRemaining?: number };
 
 /**
+ * What takeCredits did: took them (`left`: what the key has after; null when it spends no credits
+ * and nothing was taken), with the refill period they were taken from, or refused for want of
+ * them, changing nothing (`left`: what it has).
+ */
+export type CreditsTaken = { taken: true; left: number | null; periodStart: number | null } | { taken: false; left: number };
+
+/**
  * What the object decided but has not written yet (usage, the windows' recorded admissions) is
  * written right after the reply when the object last wrote more than this long ago, else this
  * long after that write: a quiet key's every decision is stored as soon as it is answered, a busy
@@ -249,6 +256,37 @@ export class KeyGuard extends DurableObject<Env> {
     const spent = { refill: null };
     this.save({ ...next, credits: spent }, balanceSet(0, spent, now));
     return { creditsLeft: Math.max(0, balance.remaining) };
+  }
+
+  /**
+   * Takes `amount` of the key's credits for a key it issues (admin/key-bounds.ts), in one step, so
+   * that keys issued together, or while the key spends, are never given more than it has: refused,
+   * with nothing changed, when it has less left. Stored before the answer, like a rotation's claim.
+   * `creditsIfUnwritten`: what D1 says was set, for an object never written. Null when the key can
+   * no longer be used (an unusable key gives nothing).
+   */
+  takeCredits(amount: number, snapshot: KeyPolicy, creditsIfUnwritten: number | null = null): CreditsTaken | null {
+    const current: GuardState = this.state ?? normalizePolicy(snapshot);
+    const now = this.clock.now();
+    if (policyRefusal(current, now, []) !== null) return null;
+    if (!current.credits) return { taken: true, left: null, periodStart: null };
+    const balance = this.state ? this.creditsAt(now)! : balanceSet(creditsIfUnwritten ?? 0, current.credits, now);
+    const left = Math.max(0, balance.remaining);
+    if (left < amount) return { taken: false, left };
+    this.save(current, { ...balance, remaining: balance.remaining - amount });
+    return { taken: true, left: left - amount, periodStart: balance.periodStart };
+  }
+
+  /**
+   * Gives back what takeCredits took, for a key that was not issued after all. Only into the
+   * refill period they were taken from: a refill since has set the balance anew, and what was
+   * taken went with the period it was taken from.
+   */
+  giveCreditsBack(amount: number, periodStart: number | null): void {
+    if (!this.state?.credits) return;
+    const balance = this.creditsAt(this.clock.now())!;
+    if (balance.periodStart !== periodStart) return;
+    this.save(this.state, { ...balance, remaining: balance.remaining + amount });
   }
 
   getUsage(): KeyUsage {
