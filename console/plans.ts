@@ -3,7 +3,7 @@ import { confirmDialog, dialog, field, h, select, showError } from "./dom";
 import { count, time } from "./format";
 import { canWrite } from "./layout";
 import { ENVIRONMENTS } from "../src/authority/key";
-import { MAX_ANCHOR_DAY, MAX_CREDITS, MAX_QUOTA, MAX_WINDOWS, PERIODS } from "../src/authority/plan";
+import { CREDITS_LIMIT_NAME, MAX_ANCHOR_DAY, MAX_CREDITS, MAX_QUOTA, MAX_WINDOWS, PERIODS, QUOTA_LIMIT_NAME } from "../src/authority/plan";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "../src/authority/window";
 
 /**
@@ -85,7 +85,7 @@ export function windowsEditor(initial: RateWindow[], legend: string) {
     "fieldset",
     {},
     h("legend", {}, legend),
-    h("p", { class: "hint" }, `A request is admitted only if every window has room. Up to ${MAX_WINDOWS}, each named (credits and project are taken).`),
+    h("p", { class: "hint" }, `A request is admitted only if every window has room. Up to ${MAX_WINDOWS}, each named (${CREDITS_LIMIT_NAME} and ${QUOTA_LIMIT_NAME} are taken).`),
     rows,
     add,
   );

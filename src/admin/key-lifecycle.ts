@@ -1,5 +1,7 @@
-import { policyOf, quotaRef, recordOf, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
+import { policyOf, quotaRef, recordOf, type Environment, type Key, type KeyPolicy, type QuotaRef } from "../authority/key";
+import { CREDITS_LIMIT_NAME } from "../authority/plan";
 import { changeRefusal, isExpired, revokeRefusal } from "../authority/status";
+import type { KeyStrength } from "../authority/strength";
 import { ApiError } from "../http/errors";
 import { displayForm, generateKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
@@ -9,8 +11,7 @@ import type { Services } from "../services";
 import { getKey, insertKey, markDeleted, markRevoked, markRotated, updateKey as updateKeyRow, type KeyChange, type NewKey } from "../store/key-repo";
 import { getTenant, quotasOf } from "../store/tenant-repo";
 import { auditStatement, keyResource, type Actor } from "../store/audit-trail";
-import { windowsGiven, type KeySettings } from "./key-bounds";
-import { creditsFromWire } from "./plans";
+import { creditsFromWire, windowsGiven } from "./plans";
 import type { KeyUpdateInput } from "./schemas";
 import { iso } from "./time";
 
@@ -19,6 +20,17 @@ import { iso } from "./time";
  * requests, so a change is in force once it is written there), then D1 with the audit event in
  * the same batch, then the KV and isolate caches.
  */
+
+/** A create request with every default resolved (key-bounds.ts): what a key is issued with. */
+export interface KeySettings extends KeyStrength {
+  tenantId: string;
+  name: string | null;
+  description: string | null;
+  environment: Environment;
+}
+
+/** Gives back credits taken from the issuing key for a new key that was then not issued (key-bounds.ts). */
+export type CreditsRefund = () => Promise<void>;
 
 /**
  * A tenant's status as read from D1, with its version (tenants.updated_at) to order writes by, and
@@ -85,7 +97,7 @@ async function issue(services: Services, id: string, tenant: TenantStatus, setti
  */
 export async function creditsLeft(services: Services, key: Pick<Key, "id" | "credits" | "creditsSet">): Promise<number | null> {
   if (!key.credits) return null;
-  const credits = (await services.guards.key(key.id).standing()).find((limit) => limit.name === "credits" && !limit.window);
+  const credits = (await services.guards.key(key.id).standing()).find((limit) => limit.name === CREDITS_LIMIT_NAME && !limit.window);
   return credits ? credits.remaining : (key.creditsSet ?? 0);
 }
 
@@ -110,8 +122,22 @@ function sameQuota(a: QuotaRef | null, b: QuotaRef | null): boolean {
   return a?.object === b?.object && a?.version === b?.version;
 }
 
-/** Issues a key. The plaintext is returned once and never stored. */
-export async function createKey(services: Services, actor: Actor, settings: KeySettings) {
+/**
+ * Issues a key. The plaintext is returned once and never stored. `refund` gives back the credits
+ * a self-service key gave the new key out of its own, should the key not be issued: it is issued
+ * once D1 has its row (what follows only makes it known at the edge sooner).
+ */
+export async function createKey(services: Services, actor: Actor, settings: KeySettings, refund: CreditsRefund | null = null) {
+  const { key, plaintext, tenant } = await insertNewKey(services, actor, settings).catch(async (error: unknown) => {
+    // The error is the answer; credits that cannot be given back stay with no key (never with two).
+    await refund?.().catch((failure: unknown) => console.error("keygate: giving back the credits taken for a key not issued failed", failure));
+    throw error;
+  });
+  return { key: await publish(services, key.id, tenant), plaintext };
+}
+
+/** The new key's object, then its row in D1 with the audit event: once that batch holds, the key is issued. */
+async function insertNewKey(services: Services, actor: Actor, settings: KeySettings) {
   const { db } = services;
   const tenantRow = await getTenant(db, settings.tenantId);
   if (!tenantRow) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
@@ -123,7 +149,7 @@ export async function createKey(services: Services, actor: Actor, settings: KeyS
   };
   const { key, plaintext } = await issue(services, prefixedId("key"), tenant, settings, null, now);
   await db.batch([insertKey(db, key), auditStatement(db, actor, "key.created", keyResource(key), now)]);
-  return { key: await publish(services, key.id, tenant), plaintext };
+  return { key, plaintext, tenant };
 }
 
 /**

@@ -6,7 +6,7 @@ import { listKeys } from "../store/key-repo";
 import { lastUsedAt, lastUsedOf } from "../store/usage-repo";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv, Principal } from "./context";
-import { assertWithin, callerBounds, resolveSettings } from "./key-bounds";
+import { assertWithin, issuerOf, resolveSettings, strengthOf, takeCredits } from "./key-bounds";
 import { createKey, creditsLeft, deleteKey, loadKey, revokeKey, rotateKey, updateKey } from "./key-lifecycle";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
 import { ownEnvironment, ownTenant, permit } from "./permissions";
@@ -25,7 +25,8 @@ const NO_STRONGER_NOTE =
   "A tenant's key may only issue keys no stronger than itself (403 insufficient_permissions otherwise): its own environment, scopes it holds, " +
   "expiring no later than itself, for each of its own windows one no higher (neither the limit nor limit per window), and, if it spends credits, " +
   "credits no more than it has left, refilled no more and no more often than its own. " +
-  "What it omits defaults to its own environment, expiry, windows and credits (what it has left).";
+  "What it omits defaults to its own environment, expiry and windows. Credits it gives are taken from its own before the key is issued " +
+  "(403 if it no longer has them, and nothing is made); one that spends credits must give `credits` (400 without).";
 
 /**
  * A key the caller may see. Another tenant's key, or for a tenant's key one of the other
@@ -63,8 +64,10 @@ keyRoutes.openapi(
     const tenant = ownTenant(c.var.principal);
     if (tenant !== null && input.tenant_id !== tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
     const { services, principal } = c.var;
-    const settings = resolveSettings(input, await callerBounds(services, principal), services);
-    const { key, plaintext } = await createKey(services, actorOf(c), settings);
+    const issuer = await issuerOf(services, principal);
+    const settings = resolveSettings(input, issuer?.strength ?? null, services);
+    const refund = issuer ? await takeCredits(services, issuer, settings) : null;
+    const { key, plaintext } = await createKey(services, actorOf(c), settings, refund);
     return c.json({ ...keyView(key, services.clock.now(), null, key.creditsSet), key: plaintext }, 201);
   },
 );
@@ -158,8 +161,8 @@ keyRoutes.openapi(
     const graceSeconds = c.req.valid("json").grace_seconds ?? 0;
     const { services, principal } = c.var;
     const key = await visibleKey(services, principal, c.req.valid("param").id);
-    const bounds = await callerBounds(services, principal);
-    if (bounds) assertWithin(bounds, { ...key, credits: key.credits ? { ...key.credits, remaining: (await creditsLeft(services, key)) ?? 0 } : null });
+    const issuer = await issuerOf(services, principal);
+    if (issuer) assertWithin(issuer.strength, await strengthOf(services, key));
     const { key: next, plaintext } = await rotateKey(services, actorOf(c), key, graceSeconds);
     return c.json({ ...keyView(next, services.clock.now(), null, next.creditsSet), key: plaintext }, 201);
   },

@@ -1,11 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import {
   calendarProblem,
+  CREDITS_LIMIT_NAME,
+  DEFAULT_WINDOW_NAME,
   MAX_ANCHOR_DAY,
   MAX_CREDITS,
   MAX_QUOTA,
   MAX_WINDOWS,
   PERIODS,
+  QUOTA_LIMIT_NAME,
   windowsProblem,
   WINDOW_NAME_FORMAT,
   WINDOW_NAME_PATTERN,
@@ -62,7 +65,7 @@ export const RateLimits = z
   })
   .openapi({
     description:
-      `1-${MAX_WINDOWS} named windows; a request is admitted only if every one has room. Names are unique, and \`credits\` and \`project\` are taken ` +
+      `1-${MAX_WINDOWS} named windows; a request is admitted only if every one has room. Names are unique, and \`${CREDITS_LIMIT_NAME}\` and \`${QUOTA_LIMIT_NAME}\` are taken ` +
       "(the rate-limit headers give those names to the key's credits and its tenant's quota).",
     example: [
       { name: "burst", limit: 20, window_seconds: 1 },
@@ -109,6 +112,13 @@ export type QuotasWire = z.output<typeof QuotasInput>;
 
 export function windowsFromWire(windows: readonly RateWindowWire[]): RateWindow[] {
   return windows.map(({ name, limit, window_seconds }) => ({ name, limit, windowSeconds: window_seconds }));
+}
+
+/** The windows a key's create or update gives, in either spelling; undefined when it gives none. */
+export function windowsGiven(input: { rate_limit?: { limit: number; window_seconds: number }; rate_limits?: readonly RateWindowWire[] }): RateWindow[] | undefined {
+  if (input.rate_limits) return windowsFromWire(input.rate_limits);
+  if (input.rate_limit) return [{ name: DEFAULT_WINDOW_NAME, limit: input.rate_limit.limit, windowSeconds: input.rate_limit.window_seconds }];
+  return undefined;
 }
 
 export function windowsToWire(windows: readonly RateWindow[]): RateWindowWire[] {

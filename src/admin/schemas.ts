@@ -76,7 +76,7 @@ export const KeyCreate = z
     rate_limits: RateLimits.optional().openapi({ description: "Several windows instead of `rate_limit`. Default as for `rate_limit`." }),
     credits: CreditsInput.nullable()
       .optional()
-      .openapi({ description: "Default: none (the key spends no credits); for a tenant's own key that has credits, what it has left and its refill." }),
+      .openapi({ description: "Default: none (the key spends no credits). A tenant's own key that has credits must give them (400 without): they are taken from its own." }),
   })
   .superRefine(oneWindowSpelling)
   .openapi("KeyCreate");

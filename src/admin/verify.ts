@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME } from "../authority/plan";
 import { rolesGranted } from "../authority/roles";
 import { ALL_VERDICT_CODES } from "../authority/verdicts";
 import { Environment } from "../authority/wire";
@@ -37,7 +38,7 @@ const VerifyResponse = z
     limits: z
       .array(
         z.object({
-          name: z.string().openapi({ description: "A window's name, `credits` (the key's), or `project` (its tenant's quota)." }),
+          name: z.string().openapi({ description: `A window's name, \`${CREDITS_LIMIT_NAME}\` (the key's), or \`${QUOTA_LIMIT_NAME}\` (its tenant's quota).` }),
           limit: z.number(),
           remaining: z.number(),
           reset: z.number().nullable().openapi({ description: "Unix ms when `remaining` next grows; null: not by waiting." }),

@@ -3,7 +3,6 @@
  * quota per environment, and the calendar periods credits refill and quotas reset on. The API's
  * schemas, the CLI, the console and the docs take their bounds from here.
  */
-import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./window";
 
 /** One of a key's rate limits: at most `limit` admitted requests in any `windowSeconds`. */
 export interface RateWindow {
@@ -18,8 +17,12 @@ export const MAX_WINDOWS = 4;
 export const DEFAULT_WINDOW_NAME = "default";
 export const WINDOW_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 export const WINDOW_NAME_FORMAT = "must be 1-32 lower-case letters, digits, - or _, starting with a letter";
-/** What the rate-limit headers and verify answers call a key's credits and its tenant's quota: no window may take them. */
-export const RESERVED_LIMIT_NAMES = ["credits", "project"] as const;
+/** What the rate-limit headers and verify answers call a key's credits. */
+export const CREDITS_LIMIT_NAME = "credits";
+/** What they call the key's tenant's quota. */
+export const QUOTA_LIMIT_NAME = "project";
+/** The names of limits that are not windows: no window may take them. */
+export const RESERVED_LIMIT_NAMES = [CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME] as const;
 
 /** The periods credits refill on and quotas reset on: UTC days, or months from an anchor day. */
 export const PERIODS = ["day", "month"] as const;
@@ -68,9 +71,6 @@ export const MAX_CREDITS = 1_000_000_000_000;
 export const MAX_QUOTA = 1_000_000_000_000;
 export const MAX_COST = 1_000_000;
 
-/** The limits every window must keep (see authority/window.ts). */
-export const WINDOW_BOUNDS = { maxLimit: MAX_LIMIT, maxWindowSeconds: MAX_WINDOW_SECONDS } as const;
-
 /** What is wrong with a set of windows: with the whole list (index null), or with one window's field. */
 export interface WindowsProblem {
   index: number | null;
@@ -87,7 +87,7 @@ export function windowsProblem(windows: readonly Pick<RateWindow, "name">[]): Wi
     const problem = (message: string): WindowsProblem => ({ index, field: "name", message });
     if (!WINDOW_NAME_PATTERN.test(window.name)) return problem(WINDOW_NAME_FORMAT);
     if ((RESERVED_LIMIT_NAMES as readonly string[]).includes(window.name)) {
-      return problem(`"${window.name}" is reserved for the ${window.name === "credits" ? "key's credits" : "tenant's quota"}`);
+      return problem(`"${window.name}" is reserved for the ${window.name === CREDITS_LIMIT_NAME ? "key's credits" : "tenant's quota"}`);
     }
     if (seen.has(window.name)) return problem(`"${window.name}" is used by two windows`);
     seen.add(window.name);

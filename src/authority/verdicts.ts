@@ -74,16 +74,3 @@ export function isTokenCode(code: string): boolean {
 export function countsAsFailedAttempt(verdict: Verdict): boolean {
   return verdict === "invalid" || verdict === "revoked" || verdict === "expired";
 }
-
-/**
- * Verdicts that mean the key may make no request at all right now, so its window means nothing to
- * the caller and no rate-limit headers are shown.
- */
-export function isUnusable(verdict: Verdict): verdict is UnusableVerdict {
-  return verdict === "invalid" || verdict === "revoked" || verdict === "expired" || verdict === "tenant_inactive";
-}
-
-/** Whether a verdict is a limit's refusal (429). */
-export function isLimitVerdict(verdict: Verdict): verdict is LimitVerdict {
-  return verdict === "rate_limited" || verdict === "usage_exceeded" || verdict === "quota_exceeded";
-}

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { decide, ONE_REQUEST, policyRefusal, type Charge, type Decision, type Limits, type LimitState, type Shortfall } from "../authority/decision";
 import { normalizePolicy, type KeyPolicy } from "../authority/key";
+import { CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME } from "../authority/plan";
 import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
 import { bucketEnd, bucketWidthMs } from "../authority/window";
@@ -35,6 +36,13 @@ interface GuardState extends KeyPolicy {
 
 /** An admin's write to the key: policy fields, and the credits it sets (with `credits` its plan). */
 export type PolicyChange = Partial<KeyPolicy> & { creditsRemaining?: number };
+
+/**
+ * What takeCredits did: took them (`left`: what the key has after; null when it spends no credits
+ * and nothing was taken), with the refill period they were taken from, or refused for want of
+ * them, changing nothing (`left`: what it has).
+ */
+export type CreditsTaken = { taken: true; left: number | null; periodStart: number | null } | { taken: false; left: number };
 
 /**
  * What the object decided but has not written yet (usage, the windows' recorded admissions) is
@@ -250,6 +258,37 @@ export class KeyGuard extends DurableObject<Env> {
     return { creditsLeft: Math.max(0, balance.remaining) };
   }
 
+  /**
+   * Takes `amount` of the key's credits for a key it issues (admin/key-bounds.ts), in one step, so
+   * that keys issued together, or while the key spends, are never given more than it has: refused,
+   * with nothing changed, when it has less left. Stored before the answer, like a rotation's claim.
+   * `creditsIfUnwritten`: what D1 says was set, for an object never written. Null when the key can
+   * no longer be used (an unusable key gives nothing).
+   */
+  takeCredits(amount: number, snapshot: KeyPolicy, creditsIfUnwritten: number | null = null): CreditsTaken | null {
+    const current: GuardState = this.state ?? normalizePolicy(snapshot);
+    const now = this.clock.now();
+    if (policyRefusal(current, now, []) !== null) return null;
+    if (!current.credits) return { taken: true, left: null, periodStart: null };
+    const balance = this.state ? this.creditsAt(now)! : balanceSet(creditsIfUnwritten ?? 0, current.credits, now);
+    const left = Math.max(0, balance.remaining);
+    if (left < amount) return { taken: false, left };
+    this.save(current, { ...balance, remaining: balance.remaining - amount });
+    return { taken: true, left: left - amount, periodStart: balance.periodStart };
+  }
+
+  /**
+   * Gives back what takeCredits took, for a key that was not issued after all. Only into the
+   * refill period they were taken from: a refill since has set the balance anew, and what was
+   * taken went with the period it was taken from.
+   */
+  giveCreditsBack(amount: number, periodStart: number | null): void {
+    if (!this.state?.credits) return;
+    const balance = this.creditsAt(this.clock.now())!;
+    if (balance.periodStart !== periodStart) return;
+    this.save(this.state, { ...balance, remaining: balance.remaining + amount });
+  }
+
   getUsage(): KeyUsage {
     return { ...this.usage.usage };
   }
@@ -420,7 +459,7 @@ export class KeyGuard extends DurableObject<Env> {
       const refill = policy.credits.refill;
       const period = refill ? periodAt(now, refill) : null;
       states.push({
-        name: "credits",
+        name: CREDITS_LIMIT_NAME,
         limit: refill ? refill.amount : balance.remaining,
         remaining: Math.max(0, balance.remaining),
         resetAt: period ? period.end : null,
@@ -431,7 +470,7 @@ export class KeyGuard extends DurableObject<Env> {
     const quota = this.quotaStanding;
     if (policy.quota && quota) {
       states.push({
-        name: "project",
+        name: QUOTA_LIMIT_NAME,
         limit: quota.limit,
         remaining: Math.max(0, quota.remaining + this.leaseLeft(now)),
         resetAt: quota.period.end,
