@@ -251,7 +251,8 @@ CREATE INDEX IF NOT EXISTS oauth_tokens_grant ON oauth_tokens (grant_id, expires
 -- Each signed authorization request completes once (request_id is its id), approved with a code or
 -- denied (no code). The code is bound to the client, the redirect URI and the PKCE challenge; its
 -- grant's id is chosen at approval, so a code used twice can revoke what its first use issued.
--- Rows are removed 10 minutes after the code expires (when no request could be completed again).
+-- Rows are removed 10 minutes after the code expires (when no request could be completed again),
+-- except a used code whose grant is live: presented again, it still ends that grant.
 CREATE TABLE IF NOT EXISTS oauth_codes (
   request_id     TEXT PRIMARY KEY,                   -- azr_…, the signed request's jti
   code_hash      TEXT,                               -- hex SHA-256 of kg_ac_…; null when the user denied

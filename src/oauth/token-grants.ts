@@ -52,6 +52,12 @@ export async function exchangeCode({ services, client, params, requestId }: Toke
   if (redirectUri !== stored.redirectUri) throw invalidGrant("redirect_uri is not the one of the authorization request.");
   if ((await s256Challenge(verifier)) !== stored.codeChallenge) throw invalidGrant("code_verifier does not match the code_challenge of the authorization request.");
 
+  // What the user approved, within what the app may still be granted: an admin may have narrowed
+  // the app, or removed the redirect URI, since the code was issued.
+  const scopes = stored.scopes!.filter((scope) => client.scopes.includes(scope));
+  if (scopes.length === 0) throw invalidGrant("The app may no longer be granted any scope the user approved: start the authorization again.");
+  if (!client.redirectUris.includes(stored.redirectUri)) throw invalidGrant("The redirect URI was removed from the app's registration: start the authorization again.");
+
   const [marked] = await services.db.batch([markCodeUsed(services.db, hash, now)]);
   // Exchanged meanwhile by a concurrent request: the same code used twice.
   if (!marked?.meta.changes) throw await codeReused(services, client, stored, requestId);
@@ -60,7 +66,7 @@ export async function exchangeCode({ services, client, params, requestId }: Toke
     tenantId: stored.tenantId!,
     clientId: client.id,
     subject: stored.subject,
-    scopes: stored.scopes!,
+    scopes,
     limit: client.limit,
     windowSeconds: client.windowSeconds,
   });

@@ -131,5 +131,11 @@ export function markCodeUsed(db: D1Database, hash: string, now: number): D1Prepa
 
 /** Completed requests whose code expired before `before`: none of them can be completed or exchanged again. */
 export function pruneCodes(db: D1Database, before: number): D1PreparedStatement {
-  return db.prepare("DELETE FROM oauth_codes WHERE expires_at < ?").bind(before);
+  // A used code stays while the grant it issued is live: presented again, however late, it ends that grant.
+  return db
+    .prepare(
+      `DELETE FROM oauth_codes WHERE expires_at < ?
+         AND (used_at IS NULL OR NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.id = oauth_codes.grant_id AND g.revoked_at IS NULL))`,
+    )
+    .bind(before);
 }

@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock";
 import { admin, createTenant, gateway, uniqueIp } from "../support/client";
+import { moveClockTo } from "../support/clock";
 import {
   authorize,
   authorizeAndExchange,
@@ -90,6 +92,40 @@ describe("authorization_code", () => {
     });
     const grants = (await (await admin("GET", `/oauth-grants?subject=user_twice&tenant_id=${userTenant}`)).json()) as { data: { status: string; revoked_reason: string }[] };
     expect(grants.data).toEqual([expect.objectContaining({ status: "revoked", revoked_reason: "code_reused" })]);
+  });
+});
+
+describe("authorization_code, later", () => {
+  it("a code used again long after, when codes of its age are cleared away, still ends the grant its first use issued", async () => {
+    const { code, verifier } = await approvedCode(app, "user_late");
+    const first = (await (await exchange(code, verifier)).json()) as { access_token: string };
+    // Eleven minutes on, another approval clears away codes no request can complete any more.
+    moveClockTo(systemClock.now() + 11 * 60_000);
+    await approvedCode(app, "user_other");
+    const again = await oauthError(await exchange(code, verifier));
+    expect(again).toMatchObject({ status: 400, error: "invalid_grant", error_description: "The code was already used; the grant it issued is revoked." });
+    expect(await use(first.access_token)).toBe("revoked_token");
+  });
+
+  it("gives only what the app may still be granted: an app narrowed, or its redirect URI removed, after the user approved", async () => {
+    const narrowed = await registerClient({ tenant_id: app.tenant_id, redirect_uris: [REDIRECT_URI, `${REDIRECT_URI}/other`] });
+    const exchangeFor = (code: string, verifier: string) =>
+      oauthPost("token", { grant_type: "authorization_code", client_id: narrowed.client_id, code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    const both = await approvedCode(narrowed, "user_narrowed");
+    const gone = await approvedCode(narrowed, "user_gone");
+    const moved = await approvedCode(narrowed, "user_moved");
+    expect((await admin("PATCH", `/oauth-clients/${narrowed.client_id}`, { scopes: ["read"] })).status).toBe(200);
+    const tokens = (await (await exchangeFor(both.code, both.verifier)).json()) as { scope: string };
+    expect(tokens.scope).toBe("read");
+
+    expect((await admin("PATCH", `/oauth-clients/${narrowed.client_id}`, { scopes: ["admin"] })).status).toBe(200);
+    const before = await storedOAuth();
+    expect(await oauthError(await exchangeFor(gone.code, gone.verifier))).toMatchObject({ status: 400, error: "invalid_grant" });
+    expect(await storedOAuth()).toEqual(before);
+    expect((await admin("PATCH", `/oauth-clients/${narrowed.client_id}`, { scopes: ["read"], redirect_uris: [`${REDIRECT_URI}/other`] })).status).toBe(200);
+    const afterPatches = await storedOAuth();
+    expect(await oauthError(await exchangeFor(moved.code, moved.verifier))).toMatchObject({ status: 400, error: "invalid_grant" });
+    expect(await storedOAuth()).toEqual(afterPatches);
   });
 });
 
