@@ -20,7 +20,7 @@ auditRoutes.openapi(
     summary: "List audit events",
     description:
       "Every admin change, newest first: who (actor), what (action), which resource, when, and the request id (x-request-id of the call that made it). " +
-      "Also sign-ins: `admin.signed_in`, and `signin.failed` (reason `invalid_credentials` for a wrong password and an unknown email alike) and `signin.throttled` (once when a limit starts refusing) with the client's address as the actor " +
+      "Also sign-ins: `admin.signed_in` (and `admin.signed_out` from the console), and `signin.failed` (reason `invalid_credentials` for a wrong password and an unknown email alike) and `signin.throttled` (once when a limit starts refusing) with the client's address as the actor " +
       "(`unknown` when none is known or LOG_CLIENT_IPS=false). A wrong current password of `POST /account/password` is a `signin.failed` too (`details.check` `password_change`), with the admin as the actor.",
     middleware: [permit("read")],
     request: {

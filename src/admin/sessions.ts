@@ -178,7 +178,14 @@ sessionRoutes.openapi(
     const secret = getCookie(c, COOKIE);
     const { services } = c.var;
     const session = secret ? await getSessionBySecretHash(services.db, await hashKey(secret)) : null;
-    if (session) await revokeSession(services.db, session.id, services.clock.now()).run();
+    if (session) {
+      const now = services.clock.now();
+      const self = { type: "admin" as const, id: session.admin_id, requestId: c.var.requestId };
+      await services.db.batch([
+        revokeSession(services.db, session.id, now),
+        auditStatement(services.db, self, "admin.signed_out", adminResource({ id: session.admin_id }), now, { session_id: session.id }, { ifChanged: true }),
+      ]);
+    }
     deleteCookie(c, COOKIE, { path: COOKIE_PATH, secure: !isLoopbackHost(new URL(c.req.url).hostname), httpOnly: true, sameSite: "Strict" });
     return c.body(null, 204);
   },

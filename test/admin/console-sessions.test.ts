@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { admin, uniqueIp } from "../support/client";
+import { auditOf } from "./identity-support";
 import { adminUser, adminWith, BASE, expectError, PASSWORD } from "./support";
 
 /**
@@ -83,6 +84,10 @@ describe("console sessions", () => {
     expect(decodeJwt(refreshed).sid).toBe(other.sid);
     await call("DELETE", "/sessions/current", { cookie: other.cookie, ...CSRF });
     await expectError(await adminWith(refreshed, "GET", "/tenants"), 401, "invalid_token");
+    // Each sign-out is in the audit trail, by the admin, naming the session; signing out again records nothing.
+    await call("DELETE", "/sessions/current", { cookie: other.cookie, ...CSRF });
+    const signouts = await auditOf(owner.id, "admin.signed_out");
+    expect(signouts.map((event) => [event.actor_id, event.details.session_id]).sort()).toEqual([[owner.id, ended.sid], [owner.id, other.sid]].sort());
   });
 
   it("a session past its 24 hours is refused with the reason, and so are its tokens", async () => {
