@@ -22,7 +22,7 @@ import { iso } from "./time";
  * `credits: null` from a key that has credits.
  *
  * Credits are the one thing a tenant's key gives away rather than shares: those it gives a new key
- * are taken from its own (takeCredits), so a key that spends credits must say how many it gives
+ * are taken from its own (takeCredits), with no refill of their own, so a key that spends credits must say how many it gives
  * (400 without `credits`): defaulting to all it has would empty it unasked, to none would issue a
  * key that can do nothing.
  */
@@ -69,6 +69,10 @@ export function resolveSettings(input: KeyCreateInput, bounds: KeyStrength | nul
     credits: input.credits === undefined ? noCreditsGiven(bounds) : input.credits === null ? null : creditStrength(input.credits),
   };
   if (bounds) assertWithin(bounds, settings);
+  if (bounds?.credits && settings.credits?.refill) {
+    // What it gives is taken from its own balance once; a refill would make credits every period that no balance paid for.
+    throw refuse("An API key that spends credits gives a new key part of its own balance, never a refill.", { field: "credits.refill" });
+  }
   return settings;
 }
 
@@ -124,7 +128,7 @@ function noCreditsGiven(bounds: KeyStrength | null): null {
 }
 
 function creditsRefusal(own: CreditStrength): ApiError {
-  return refuse("An API key that spends credits may only issue keys with credits: no more than it has left, refilled no more and no more often than its own.", {
+  return refuse("An API key that spends credits may only issue keys with credits: no more than it has left, and no refill.", {
     field: "credits",
     remaining: own.remaining,
     refill: refillToWire(own.refill),

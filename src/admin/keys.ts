@@ -24,7 +24,7 @@ export const SELF_SERVICE_NOTE =
 const NO_STRONGER_NOTE =
   "A tenant's key may only issue keys no stronger than itself (403 insufficient_permissions otherwise): its own environment, scopes it holds, " +
   "expiring no later than itself, for each of its own windows one no higher (neither the limit nor limit per window), and, if it spends credits, " +
-  "credits no more than it has left, refilled no more and no more often than its own. " +
+  "credits no more than it has left, with no refill for a key it issues (a key it rotates keeps one no larger and no more frequent than its own). " +
   "What it omits defaults to its own environment, expiry and windows. Credits it gives are taken from its own before the key is issued " +
   "(403 if it no longer has them, and nothing is made); one that spends credits must give `credits` (400 without).";
 

@@ -116,7 +116,7 @@ describe("a key's credits", () => {
 describe("a tenant's own key with keys:manage and credits", () => {
   const MANAGER = ["keys:manage", "read", "write"];
 
-  it("issues keys with no more credits than it has left, refilled no more and no more often than its own", async () => {
+  it("issues keys with no more credits than it has left, and no refill", async () => {
     const manager = await planKey({
       tenant_id: (await createTenant()).id,
       scopes: MANAGER,
@@ -132,8 +132,11 @@ describe("a tenant's own key with keys:manage and credits", () => {
 
     // Omitted: refused, as what it gives is taken from its own (given-credits.test.ts).
     expect(await failingFields(await create(undefined))).toEqual(["credits"]);
-    const monthly = await json<PlanKeyBody>(await create({ remaining: 10, refill: { amount: 100, interval: "month" } }), 201);
-    expect(monthly.credits).toMatchObject({ remaining: 10, refill: { amount: 100, interval: "month", anchor_day: 1 } });
+    // A refill would make credits each period that the manager's balance never paid for: none is given.
+    const refilled = await expectError(await create({ remaining: 10, refill: { amount: 100, interval: "month" } }), 403, "insufficient_permissions");
+    expect(refilled.error.details).toMatchObject({ field: "credits.refill" });
+    const given = await json<PlanKeyBody>(await create({ remaining: 10 }), 201);
+    expect(given.credits).toMatchObject({ remaining: 10, refill: null });
 
     // A key with more credits than the manager has left is not its to rotate.
     const rich = await planKey({ tenant_id: manager.tenant_id, scopes: ["read"], credits: { remaining: 1_000 } });
