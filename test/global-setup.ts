@@ -1,7 +1,6 @@
 import type { TestProject } from "vitest/node";
 // @ts-expect-error: plain ESM helper shared with the demo and the benchmarks
 import { startOrigin } from "../scripts/origin.mjs";
-// @ts-expect-error: plain ESM build script (Node's APIs stay out of this workerd-typed tree)
 import { swaggerUiHashes } from "../scripts/build-assets.mjs";
 
 declare module "vitest" {
