@@ -1,5 +1,5 @@
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from "./authority/oauth";
-import { globToRegExp, publicPath, type CostRule, type PublicPath, type RouteRule, type RouteRules } from "./authority/routes";
+import { globToRegExp, publicPath, type CostRule, type PublicPath, type RouteMatch, type RouteRule, type RouteRules } from "./authority/routes";
 import { MAX_COST } from "./authority/plan";
 import { SCOPE_PATTERN } from "./authority/scopes";
 import { MAX_LIMIT, MAX_WINDOW_SECONDS } from "./authority/window";
@@ -198,40 +198,37 @@ function parsePublicPaths(raw: string | undefined): PublicPath[] {
 }
 
 function parseRouteScopes(raw: string | undefined): RouteRule[] {
-  if (!raw || !raw.trim()) return [];
-  let rules: unknown;
-  try {
-    rules = JSON.parse(raw);
-  } catch {
-    throw misconfigured("ROUTE_SCOPES", "is not valid JSON");
-  }
-  if (!Array.isArray(rules)) throw misconfigured("ROUTE_SCOPES", "must be a JSON list");
-  return rules.map((rule, i) => {
-    const { method = "*", path, scope } = (rule ?? {}) as Record<string, unknown>;
-    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || typeof scope !== "string" || !SCOPE_PATTERN.test(scope)) {
-      throw misconfigured("ROUTE_SCOPES", `entry ${i} needs {method, path: "/…", scope} with a scope keys can hold, like "servers" or "write:servers"`);
-    }
-    const exact = globToRegExp(path);
-    return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), scope };
-  });
+  return parseRouteRules("ROUTE_SCOPES", raw, (i) => `entry ${i} needs {method, path: "/…", scope} with a scope keys can hold, like "servers" or "write:servers"`, ({ scope }) =>
+    typeof scope === "string" && SCOPE_PATTERN.test(scope) ? { scope } : null,
+  );
 }
 
 function parseRouteCosts(raw: string | undefined): CostRule[] {
+  return parseRouteRules("ROUTE_COSTS", raw, (i) => `entry ${i} needs {method, path: "/…", cost} with a whole cost from 0 to ${MAX_COST}`, ({ cost }) =>
+    Number.isInteger(cost) && (cost as number) >= 0 && (cost as number) <= MAX_COST ? { cost: cost as number } : null,
+  );
+}
+
+/**
+ * A JSON list of `{method, path, …}` rules in the route grammar (ROUTE_SCOPES, ROUTE_COSTS): each
+ * entry's own field is read by `own`, null when it is not valid; `need` says what entry `i` needs.
+ */
+function parseRouteRules<T extends object>(name: string, raw: string | undefined, need: (i: number) => string, own: (entry: Record<string, unknown>) => T | null): (RouteMatch & T)[] {
   if (!raw || !raw.trim()) return [];
   let rules: unknown;
   try {
     rules = JSON.parse(raw);
   } catch {
-    throw misconfigured("ROUTE_COSTS", "is not valid JSON");
+    throw misconfigured(name, "is not valid JSON");
   }
-  if (!Array.isArray(rules)) throw misconfigured("ROUTE_COSTS", "must be a JSON list");
+  if (!Array.isArray(rules)) throw misconfigured(name, "must be a JSON list");
   return rules.map((rule, i) => {
-    const { method = "*", path, cost } = (rule ?? {}) as Record<string, unknown>;
-    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || !Number.isInteger(cost) || (cost as number) < 0 || (cost as number) > MAX_COST) {
-      throw misconfigured("ROUTE_COSTS", `entry ${i} needs {method, path: "/…", cost} with a whole cost from 0 to ${MAX_COST}`);
-    }
+    const entry = (rule ?? {}) as Record<string, unknown>;
+    const { method = "*", path } = entry;
+    const value = own(entry);
+    if (typeof method !== "string" || typeof path !== "string" || !path.startsWith("/") || value === null) throw misconfigured(name, need(i));
     const exact = globToRegExp(path);
-    return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), cost: cost as number };
+    return { method: method.toUpperCase(), path: exact, pathFolded: new RegExp(exact.source, "i"), ...value };
   });
 }
 

@@ -2,19 +2,21 @@
  * Which requests need which scopes, and which paths need no key: the route rules from ROUTE_SCOPES
  * and PUBLIC_PATHS, and the readings of a path under which they are matched.
  */
-export interface RouteRule {
+/** Which requests a rule of ROUTE_SCOPES or ROUTE_COSTS is for: a method and a path glob. */
+export interface RouteMatch {
   method: string; // upper-case, or "*"
   path: RegExp;
   /** The same glob, case-insensitive: how an origin that ignores case reads it. */
   pathFolded: RegExp;
+}
+
+/** A scope a route needs (ROUTE_SCOPES). */
+export interface RouteRule extends RouteMatch {
   scope: string;
 }
 
 /** What a route costs (ROUTE_COSTS), in the same grammar as a scope rule. */
-export interface CostRule {
-  method: string;
-  path: RegExp;
-  pathFolded: RegExp;
+export interface CostRule extends RouteMatch {
   cost: number;
 }
 
@@ -40,12 +42,14 @@ export function publicPath(entry: string): PublicPath {
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** The first rule that matches one reading of a request (`folded`: read as an origin that ignores case reads it). */
+function firstRule<R extends RouteMatch>(rules: readonly R[], method: string, path: string, folded: boolean): R | undefined {
+  return rules.find((rule) => (rule.method === "*" || rule.method === method) && (folded ? rule.pathFolded : rule.path).test(path));
+}
+
 /** The scope one reading of a request needs: the first ROUTE_SCOPES rule that matches, else read or write. */
 function scopeFor(rules: RouteRules, method: string, path: string, folded: boolean): string {
-  for (const rule of rules.routeScopes) {
-    if ((rule.method === "*" || rule.method === method) && (folded ? rule.pathFolded : rule.path).test(path)) return rule.scope;
-  }
-  return READ_METHODS.has(method) ? "read" : "write";
+  return firstRule(rules.routeScopes, method, path, folded)?.scope ?? (READ_METHODS.has(method) ? "read" : "write");
 }
 
 /**
@@ -87,14 +91,12 @@ export function requestPath(target: string): string {
  */
 export function requestCost(rules: RouteRules, methods: readonly string[], path: string): number {
   if (rules.routeCosts.length === 0) return 1;
+  const readings = pathReadings(path);
   let highest = 0;
   for (const rawMethod of methods) {
     const method = rawMethod.toUpperCase();
-    for (const reading of pathReadings(path)) {
-      for (const folded of [false, true]) {
-        const rule = rules.routeCosts.find((r) => (r.method === "*" || r.method === method) && (folded ? r.pathFolded : r.path).test(reading));
-        highest = Math.max(highest, rule ? rule.cost : 1);
-      }
+    for (const reading of readings) {
+      for (const folded of [false, true]) highest = Math.max(highest, firstRule(rules.routeCosts, method, reading, folded)?.cost ?? 1);
     }
   }
   return highest;
@@ -127,7 +129,11 @@ export function pathReadings(path: string): string[] {
 
 /** The path as the most forgiving origin reads it. Never ends in a slash, except the root itself. */
 export function forgivingPath(path: string): string {
-  let decoded = decodedPath(path);
+  return resolvedPath(decodedPath(path));
+}
+
+/** A decoded path cut at a NUL, its separators, `;params`, Windows trailing dots and dot segments resolved. */
+function resolvedPath(decoded: string): string {
   const nul = decoded.indexOf("\0");
   if (nul !== -1) decoded = decoded.slice(0, nul);
   const segments: string[] = [];
@@ -183,7 +189,8 @@ const DISGUISED_SEGMENT = /%2f|%5c|%2e|%25|;|\\/i;
  */
 export function isPublicPath(rules: RouteRules, path: string): boolean {
   if (rules.publicPaths.length === 0 || DISGUISED_SEGMENT.test(path)) return false;
-  if (forgivingPath(path) !== decodedPath(path)) return false;
+  const decoded = decodedPath(path);
+  if (resolvedPath(decoded) !== decoded) return false;
   if (rules.publicPaths.some((entry) => entry.exact === path)) return true;
   return pathReadings(path).every((reading) => rules.publicPaths.some((entry) => entry.exact === null && entry.pattern.test(reading)));
 }
