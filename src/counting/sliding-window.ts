@@ -63,11 +63,6 @@ export class SlidingWindow implements Window {
     return this.entries.length - this.head;
   }
 
-  /** Requests the live entries count (as of the last decision). */
-  get counted(): number {
-    return this.total;
-  }
-
   /** Whether anything changed that storage has not taken yet. */
   get dirty(): boolean {
     return this.rewrite || this.changed.size > 0;
@@ -98,20 +93,13 @@ export class SlidingWindow implements Window {
     return Math.max(0, limit - this.total);
   }
 
-  /** Admissions in `(now - spanMs, now]`, for a rate estimate. */
-  countedSince(after: number): number {
-    let n = 0;
-    for (let i = this.entries.length - 1; i >= this.head && this.entries[i]!.end > after; i--) n += this.entries[i]!.count;
-    return n;
-  }
-
   /**
    * Counts `count` admissions as made at `at`, without asking for room: admissions a stored
    * reservation allowed and storage cannot rule out (made at the latest moment it allowed, so they
-   * stay counted at least as long as real ones would).
+   * stay counted at least as long as real ones would), in the bucket the window's width puts `at` in.
    */
-  countReserved(at: number, count: number): void {
-    if (count > 0) this.count(this.widthMs > 1 ? bucketEnd(at, this.widthMs) : at, count);
+  countReserved(at: number, count: number, limit: number, windowMs: number): void {
+    if (count > 0) this.count(bucketEnd(at, bucketWidthMs(limit, windowMs)), count);
   }
 
   /** Hands storage what changed since it last took it. */

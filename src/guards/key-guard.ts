@@ -4,7 +4,6 @@ import { normalizePolicy, type KeyPolicy } from "../authority/key";
 import { CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME } from "../authority/plan";
 import { mayRotate, nextStatus } from "../authority/status";
 import type { Verdict } from "../authority/verdicts";
-import { bucketEnd, bucketWidthMs } from "../authority/window";
 import { systemClock, type Clock } from "../clock";
 import { ArrivalRate } from "../counting/arrival-rate";
 import { balanceAt, balanceSet, nextRefill, type CreditBalance } from "../counting/credits";
@@ -502,8 +501,7 @@ export class KeyGuard extends DurableObject<Env> {
   private countReservedAsMade(reservation: Reservation): void {
     if (!this.state || reservation.admissions <= 0) return;
     for (const window of this.state.windows) {
-      const widthMs = bucketWidthMs(window.limit, window.windowSeconds * 1000);
-      this.windowOf(window.name).countReserved(bucketEnd(reservation.until, widthMs), reservation.admissions);
+      this.windowOf(window.name).countReserved(reservation.until, reservation.admissions, window.limit, window.windowSeconds * 1000);
     }
     const units = reservation.units ?? 0;
     if (this.credits) this.credits = { ...this.credits, remaining: this.credits.remaining - units };
@@ -566,12 +564,11 @@ export class KeyGuard extends DurableObject<Env> {
     const windows = [...this.windows].map(([name, window]) => {
       const changes = window.takeChanges();
       if (changes.rewrite) this.epochs = { ...this.epochs, [name]: (this.epochs[name] ?? 0) + 1 };
-      return { name, changes };
+      return { name, changes, live: () => window.live() };
     });
     this.reservation = reservation === "renew" ? this.reservationFrom(now) : reservation === "keep" ? this.leftOver(now) : NO_RESERVATION;
     this.reserved = { admissions: 0, units: 0 };
     this.admittedSinceWrite = 0;
-    const forwardDue = this.usage.hoursChanged;
     const { changedHours, events } = this.usage.take();
     const head: LedgerHead = {
       ...this.usage.state(now),
@@ -581,18 +578,10 @@ export class KeyGuard extends DurableObject<Env> {
       lease: this.lease,
       closing: this.closing,
     };
-    this.ledger.write(
-      { head, windows, hours: this.usage.hours, changedHours, events },
-      {
-        windows: [...this.windows].map(([name, window]) => ({ name, live: window.live() })),
-        hours: this.usage.hours,
-        hoursAfter: now - KEY_RETENTION_MS,
-        oldestEvent: this.usage.oldestEvent,
-      },
-    );
+    this.ledger.write({ head, windows, hours: this.usage.hours, changedHours, events }, { hoursAfter: now - KEY_RETENTION_MS, oldestEvent: this.usage.oldestEvent });
     this.writtenAt = now;
     // New counts to forward: the tenant's totals follow (see FORWARD_DELAY_MS).
-    if (forwardDue) this.wakeAt(this.nextForward(now));
+    if (changedHours.length > 0) this.wakeAt(this.nextForward(now));
     this.scheduleRelease(now);
   }
 

@@ -60,20 +60,22 @@ export interface LoadedLedger {
   hours: Map<number, CountedHour>;
 }
 
-/** One write: the head as it is now, and what changed since the last write. */
+/**
+ * One write: the head as it is now, what changed since the last write, and (read only when a chunk
+ * is about to be replaced, to carry what it still holds) what is live.
+ */
 export interface LedgerWrite {
   head: LedgerHead;
-  windows: { name: string; changes: WindowChanges }[];
+  windows: { name: string; changes: WindowChanges; live: () => readonly WindowEntry[] }[];
+  /** Every hour kept. */
   hours: Map<number, CountedHour>;
   /** Hours whose counts changed since the last write. */
   changedHours: readonly number[];
   events: KeyEvent[];
 }
 
-/** What is still live, for carrying it out of a chunk that is about to be replaced. */
-export interface LiveRecords {
-  windows: { name: string; live: readonly WindowEntry[] }[];
-  hours: Map<number, CountedHour>;
+/** What is past keeping, for a chunk's carried records. */
+export interface Retention {
   /** Hours at or before this are past retention. */
   hoursAfter: number;
   /** Events numbered below this are no longer among the kept ones. */
@@ -151,9 +153,9 @@ export class KeyLedger {
    * whatever the chunk it replaces still holds live. Records written get the chunk's number as
    * their `stored` mark. The caller's transaction (the object's implicit one) holds it.
    */
-  write(write: LedgerWrite, live: LiveRecords): void {
+  write(write: LedgerWrite, retention: Retention): void {
     const changes = countRecords(write);
-    if (!this.open || this.open.taken >= CHUNK_RECORDS) this.openNext(live);
+    if (!this.open || this.open.taken >= CHUNK_RECORDS) this.openNext(write, retention);
     const chunk = this.open!;
     chunk.taken += changes;
     for (const { name, changes: windowChanges } of write.windows) {
@@ -191,30 +193,31 @@ export class KeyLedger {
   }
 
   /** Opens the chunk after the newest, carrying what the one it replaces still holds live. */
-  private openNext(live: LiveRecords): void {
+  private openNext(write: LedgerWrite, retention: Retention): void {
     if (this.open) this.storedEvents.set(this.open.seq, { lastEvent: lastEventOf(this.open.events), json: null, events: this.open.events });
     const seq = this.newestSeq + 1;
     const replaced = seq - LEDGER_SLOTS;
     const chunk: OpenChunk = { seq, taken: 0, entries: new Map(), hours: new Map(), events: [] };
     if (replaced >= 0) {
-      for (const { name, live: entries } of live.windows) {
-        const carried = entries.filter((entry) => entry.stored === replaced);
+      for (const { name, live: entries } of write.windows) {
+        const carried = entries().filter((entry) => entry.stored === replaced);
         if (carried.length === 0) continue;
         const counts = new Map<number, number>();
         for (const entry of carried) {
           counts.set(entry.end, entry.count);
           entry.stored = seq;
         }
-        chunk.entries.set(name, { epoch: Number.NaN, counts });
+        // Live when carried: they belong to the window's current epoch.
+        chunk.entries.set(name, { epoch: write.head.epochs[name] ?? 0, counts });
       }
-      for (const [hour, record] of live.hours) {
-        if (record.stored !== replaced || hour <= live.hoursAfter) continue;
+      for (const [hour, record] of write.hours) {
+        if (record.stored !== replaced || hour <= retention.hoursAfter) continue;
         chunk.hours.set(hour, record.counts);
         record.stored = seq;
       }
       const events = this.storedEvents.get(replaced);
       if (events) {
-        if (events.lastEvent >= live.oldestEvent) chunk.events.push(...eventsOf(events).filter((event) => event.seq >= live.oldestEvent));
+        if (events.lastEvent >= retention.oldestEvent) chunk.events.push(...eventsOf(events).filter((event) => event.seq >= retention.oldestEvent));
         this.storedEvents.delete(replaced);
       }
     }
@@ -227,8 +230,7 @@ export class KeyLedger {
     const epochs: Record<string, number> = {};
     for (const [name, { epoch, counts }] of chunk.entries) {
       entries[name] = [...counts].map(([end, count]) => ({ end, count, stored: chunk.seq }));
-      // Carried entries take the window's current epoch: they were live when carried.
-      epochs[name] = Number.isNaN(epoch) ? (head.epochs[name] ?? 0) : epoch;
+      epochs[name] = epoch;
     }
     putChunk(this.sql, { seq: chunk.seq, head, entries, epochs, hours: chunk.hours, events: chunk.events });
   }
@@ -268,9 +270,8 @@ export function putChunk(sql: SqlStorage, chunk: ChunkContent): void {
 }
 
 function countRecords(write: LedgerWrite): number {
-  let n = write.events.length;
+  let n = write.events.length + write.changedHours.length;
   for (const { changes } of write.windows) n += changes.entries.length;
-  for (const _ of write.changedHours) n++;
   return n;
 }
 

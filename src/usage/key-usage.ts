@@ -138,11 +138,6 @@ export class KeyUsageLog {
     return this.countersDirty || this.pending.length > 0 || this.changedHours.size > 0;
   }
 
-  /** Whether a write would change what D1's tenant totals should hold. */
-  get hoursChanged(): boolean {
-    return this.changedHours.size > 0;
-  }
-
   /** What storage writes now: the hours that changed and the new events. Memory stays as it is. */
   take(): { changedHours: number[]; events: KeyEvent[] } {
     const taken = { changedHours: [...this.changedHours], events: this.pending };
