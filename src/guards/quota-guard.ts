@@ -86,24 +86,18 @@ export class QuotaGuard extends DurableObject<Env> {
    */
   configure(quota: Quota | null, version: number): QuotaStanding | null {
     const row = this.row();
-    if (version < row.version) return this.standingOf(row);
+    if (version < row.version) return this.standingOf(row, this.quotaOf(row));
     const next: QuotaRow = { ...row, quota: quota ? JSON.stringify(quota) : null, version };
     const now = this.clock.now();
     const period = quota ? periodAt(now, quota) : null;
     if (period && (period.start !== row.period_start || period.end !== row.period_end)) {
-      // Leases out stay counted: what keys spend from them until they hear of the change counts
-      // in the new period (never more admitted than the new limit allows).
-      next.period_start = period.start;
-      next.period_end = period.end;
-      next.used = 0;
-      if (now >= row.period_end) {
-        // The stored period is over: its leases are void, as at the end of any period.
-        next.outstanding = 0;
-        this.sql.exec("DELETE FROM leases");
-      }
+      // Leases out stay counted while the stored period lasts: what keys spend from them until they
+      // hear of the change counts in the new period (never more admitted than the new limit allows).
+      // Once it is over they are void, as at the end of any period.
+      this.startPeriod(next, period, now >= row.period_end);
     }
     this.save(next);
-    return this.standingOf(next);
+    return this.standingOf(next, quota);
   }
 
   /**
@@ -118,7 +112,7 @@ export class QuotaGuard extends DurableObject<Env> {
       this.giveBack(row, request.keyId, request.closing);
       return { lease: null, standing: null };
     }
-    this.rollPeriod(row, this.clock.now());
+    this.rollPeriod(row, quota, this.clock.now());
     this.close(row, request.keyId, request.closing);
     const free = quota.limit - row.used - row.outstanding;
     const holders = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases").one().n;
@@ -132,21 +126,22 @@ export class QuotaGuard extends DurableObject<Env> {
       this.sql.exec("INSERT INTO leases (key_id, lease_id, granted) VALUES (?, ?, ?)", request.keyId, lease.id, granted);
     }
     this.save(row);
-    return { lease, standing: this.standingOf(row)! } as LeaseAnswer;
+    return { lease, standing: this.standingOf(row, quota)! } as LeaseAnswer;
   }
 
   /** A key's object gives its lease back (it fell quiet, or its policy changed). */
   release(keyId: string, closing: Closing): QuotaStanding | null {
     this.calls.release++;
     const row = this.row();
-    if (!this.quotaOf(row)) {
+    const quota = this.quotaOf(row);
+    if (!quota) {
       this.giveBack(row, keyId, closing);
       return null;
     }
-    this.rollPeriod(row, this.clock.now());
+    this.rollPeriod(row, quota, this.clock.now());
     this.close(row, keyId, closing);
     this.save(row);
-    return this.standingOf(row);
+    return this.standingOf(row, quota);
   }
 
   /**
@@ -162,9 +157,10 @@ export class QuotaGuard extends DurableObject<Env> {
   /** Where the quota stands now (null: none is set). */
   standing(): QuotaStanding | null {
     const row = this.row();
-    if (!this.quotaOf(row)) return null;
-    this.rollPeriod(row, this.clock.now());
-    return this.standingOf(row);
+    const quota = this.quotaOf(row);
+    if (!quota) return null;
+    this.rollPeriod(row, quota, this.clock.now());
+    return this.standingOf(row, quota);
   }
 
   /**
@@ -186,15 +182,19 @@ export class QuotaGuard extends DurableObject<Env> {
   }
 
   /** A new period starts from nothing: every lease of the last one is void. */
-  private rollPeriod(row: QuotaRow, now: number): void {
-    const quota = this.quotaOf(row);
-    if (!quota) return;
+  private rollPeriod(row: QuotaRow, quota: Quota, now: number): void {
     if (now >= row.period_start && now < row.period_end && row.period_end > 0) return;
     const period = periodAt(now, quota);
     if (period.start === row.period_start) return;
+    this.startPeriod(row, period, true);
+  }
+
+  /** `period` starts from nothing spent; with `leasesVoid`, no lease handed out before counts either. */
+  private startPeriod(row: QuotaRow, period: Span, leasesVoid: boolean): void {
     row.period_start = period.start;
     row.period_end = period.end;
     row.used = 0;
+    if (!leasesVoid) return;
     row.outstanding = 0;
     this.sql.exec("DELETE FROM leases");
   }
@@ -203,8 +203,7 @@ export class QuotaGuard extends DurableObject<Env> {
     return row.quota ? (JSON.parse(row.quota) as Quota) : null;
   }
 
-  private standingOf(row: QuotaRow): QuotaStanding | null {
-    const quota = this.quotaOf(row);
+  private standingOf(row: QuotaRow, quota: Quota | null): QuotaStanding | null {
     if (!quota) return null;
     const used = row.used + row.outstanding;
     return { limit: quota.limit, period: { start: row.period_start, end: row.period_end }, used, remaining: Math.max(0, quota.limit - used) };
