@@ -3,9 +3,8 @@ import { CREDITS_LIMIT_NAME, QUOTA_LIMIT_NAME } from "../authority/plan";
 import { rolesGranted } from "../authority/roles";
 import { ALL_VERDICT_CODES } from "../authority/verdicts";
 import { Environment } from "../authority/wire";
-import { VerifyRequest, verificationCharge, verificationScopes } from "../gateway/verify-request";
-import { credentialResult, verifyCredential } from "../gateway/verify-credential";
-import { verificationFacts } from "../usage/context";
+import { VerifyRequest } from "../gateway/verify-request";
+import { verifyAsked } from "../gateway/verify-credential";
 import type { AdminEnv } from "./context";
 import { permit } from "./permissions";
 import { guardedErrors, json, jsonBody } from "./responses";
@@ -67,10 +66,7 @@ verifyRoutes.openapi(
     responses: { 200: json(VerifyResponse, "The decision"), ...guardedErrors(400) },
   }),
   async (c) => {
-    const input = c.req.valid("json");
     const { services, requestId } = c.var;
-    const facts = verificationFacts(input, { ...services.config, request: c.req.raw, requestId });
-    const verification = await verifyCredential(services, input.key, verificationScopes(services.config, input), facts, verificationCharge(services.config, input));
-    return c.json(credentialResult(verification), 200);
+    return c.json(await verifyAsked(services, c.req.valid("json"), { request: c.req.raw, requestId }), 200);
   },
 );

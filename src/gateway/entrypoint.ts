@@ -1,8 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { createServices } from "../services";
-import { verificationFacts } from "../usage/context";
 import { invalidVerifyRequest, type VerifyResult } from "./verify";
-import { credentialResult, verifyCredential } from "./verify-credential";
+import { verifyAsked } from "./verify-credential";
 
 /**
  * keygate as a service binding: another Worker on the account declares
@@ -14,15 +13,12 @@ import { credentialResult, verifyCredential } from "./verify-credential";
  */
 export class Keygate extends WorkerEntrypoint<Env> {
   async verify(input: unknown): Promise<VerifyResult> {
-    const { VerifyRequest, verificationCharge, verificationScopes } = await import("./verify-request");
+    const { VerifyRequest } = await import("./verify-request");
     const parsed = VerifyRequest.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       return invalidVerifyRequest(`${issue.path.join(".") || "input"}: ${issue.message}`);
     }
-    const services = createServices(this.env, this.ctx);
-    const facts = verificationFacts(parsed.data, services.config);
-    const scopes = verificationScopes(services.config, parsed.data);
-    return credentialResult(await verifyCredential(services, parsed.data.key, scopes, facts, verificationCharge(services.config, parsed.data)));
+    return verifyAsked(createServices(this.env, this.ctx), parsed.data);
   }
 }

@@ -1,12 +1,15 @@
 import { decideWithoutLimits, invalidKeyDecision, ONE_REQUEST, type Charge } from "../authority/decision";
+import { requestCost, requestPath, requiredScopes } from "../authority/routes";
 import { isExpired } from "../authority/status";
 import { verdictCode, type CredentialKind } from "../authority/verdicts";
+import { limitInfos, retryAfterSeconds, tightestWindow } from "../http/ratelimit-headers";
 import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import { isWellFormedToken } from "../keys/token-format";
 import type { Services } from "../services";
-import type { RequestFacts } from "../usage/context";
-import { verifyKey, verifyRecord, verifyResult, type Verification } from "./verify";
+import { verificationFacts, type RequestFacts } from "../usage/context";
+import { recordRefusalAfterAnswer, verifyKey, verifyRecord, type Verification } from "./verify";
+import type { VerifyRequestInput } from "./verify-request";
 import type { VerifyResult } from "./verify-result";
 
 /**
@@ -55,25 +58,44 @@ async function verifyAccessToken(services: Services, token: string, neededScopes
     // refusal is still recorded there, after the answer, as a key's refusals are.
     const decision = decideWithoutLimits({ ...record.grant, expiresAt: record.expiresAt }, now, neededScopes);
     const use = { ...facts, keyId: record.grant.id, tenantId: record.grant.tenantId };
-    services.waitUntil(
-      services.guards
-        .key(record.grant.id)
-        .recordRefusal(decision.verdict, use)
-        .catch((error: unknown) => console.error("keygate: could not record an expired token's use", error)),
-    );
+    recordRefusalAfterAnswer(services, record.grant.id, decision.verdict, use, "an expired token's use");
     return { key: record.grant, decision, kind, delegation };
   }
   return { ...(await verifyRecord(services, record.grant, neededScopes, facts, charge)), kind, delegation };
 }
 
+/**
+ * A verification as HTTP verify and the binding ask for one: the scopes its method and path need
+ * (the path read as the proxy reads a request's URL, once) plus any it names, what it costs (its
+ * `cost`, else ROUTE_COSTS for its route, else 1; 0 only checks), and its record's facts.
+ */
+export async function verifyAsked(services: Services, input: VerifyRequestInput, caller: { request?: Request; requestId?: string } = {}): Promise<VerifyResult> {
+  const rules = services.config;
+  const path = input.path === undefined ? null : requestPath(input.path);
+  const method = input.method ?? "GET";
+  const fromRoute = path === null ? [] : requiredScopes(rules, [method], path);
+  const scopes = [...new Set([...fromRoute, ...(input.scopes ?? [])])];
+  const charge: Charge = { units: input.cost ?? (path === null ? 1 : requestCost(rules, [method], path)), counted: input.cost !== 0 };
+  const facts = verificationFacts({ method: input.method?.toUpperCase() ?? (path === null ? null : "GET"), path }, { ...services.config, ...caller });
+  return credentialResult(await verifyCredential(services, input.key, scopes, facts, charge));
+}
+
 /** What verify answers (HTTP and RPC) about any credential. */
-export function credentialResult(verification: CredentialVerification): VerifyResult {
-  const result = verifyResult(verification);
-  const known = result.key_id !== null;
+export function credentialResult({ key, decision, kind, delegation }: CredentialVerification): VerifyResult {
+  const known = decision.verdict !== "invalid" && key !== null;
+  const limits = "limits" in decision ? decision.limits : [];
   return {
-    ...result,
-    code: verdictCode(verification.decision.verdict, verification.kind),
-    client_id: known ? (verification.delegation?.clientId ?? null) : null,
-    subject: known ? (verification.delegation?.subject ?? null) : null,
+    valid: decision.verdict === "valid",
+    code: verdictCode(decision.verdict, kind),
+    key_id: known ? key.id : null,
+    tenant_id: known ? key.tenantId : null,
+    environment: known ? key.environment : null,
+    scopes: "scopes" in decision ? decision.scopes : known ? key.scopes : [],
+    client_id: known ? (delegation?.clientId ?? null) : null,
+    subject: known ? (delegation?.subject ?? null) : null,
+    missing_scopes: decision.verdict === "insufficient_scope" ? decision.missingScopes : [],
+    ratelimit: tightestWindow(limits),
+    limits: limitInfos(limits),
+    retry_after: "retryAfterMs" in decision && decision.retryAfterMs !== null ? retryAfterSeconds(decision.retryAfterMs) : null,
   };
 }

@@ -1,7 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { Charge } from "../authority/decision";
 import { MAX_COST } from "../authority/plan";
-import { requestCost, requestPath, requiredScopes, type RouteRules } from "../authority/routes";
 import { Scopes } from "../authority/wire";
 import { MAX_KEY_LENGTH } from "../keys/format";
 
@@ -50,19 +48,3 @@ export const VerifyRequest = z
   .openapi("VerifyRequest");
 
 export type VerifyRequestInput = z.output<typeof VerifyRequest>;
-
-/**
- * The scopes a verification needs: what the route rules say for `method` and `path` (the path read
- * as the proxy reads a request's URL, then with every spelling, as the proxy does), plus any it
- * names. With neither, only whether the key is valid and within its window.
- */
-export function verificationScopes(rules: RouteRules, input: VerifyRequestInput): string[] {
-  const fromRoute = input.path !== undefined ? requiredScopes(rules, [input.method ?? "GET"], requestPath(input.path)) : [];
-  return [...new Set([...fromRoute, ...(input.scopes ?? [])])];
-}
-
-/** What a verification spends: its `cost`, else what ROUTE_COSTS say its route costs; 0 only checks. */
-export function verificationCharge(rules: RouteRules, input: VerifyRequestInput): Charge {
-  const units = input.cost ?? (input.path !== undefined ? requestCost(rules, [input.method ?? "GET"], requestPath(input.path)) : 1);
-  return { units, counted: input.cost !== 0 };
-}

@@ -1,8 +1,7 @@
-import { decideWithoutLimits, invalidKeyDecision, ONE_REQUEST, type Charge, type Decision } from "../authority/decision";
+import { decideWithoutLimits, invalidKeyDecision, type Charge, type Decision } from "../authority/decision";
 import { policyOf, type KeyRecord } from "../authority/key";
 import { isTerminal } from "../authority/status";
-import { VERDICT_CODES } from "../authority/verdicts";
-import { limitInfos, retryAfterSeconds, tightestWindow } from "../http/ratelimit-headers";
+import type { Verdict } from "../authority/verdicts";
 import { isWellFormedKey } from "../keys/format";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
@@ -30,7 +29,7 @@ export async function verifyKey(
   key: string,
   neededScopes: readonly string[],
   facts: RequestFacts,
-  charge: Charge = ONE_REQUEST,
+  charge: Charge,
 ): Promise<Verification> {
   if (!isWellFormedKey(key, services.config.keyPrefix)) return { key: null, decision: invalidKeyDecision() };
   const record = await services.keys.findByHash(await hashKey(key));
@@ -47,24 +46,27 @@ export async function verifyRecord(
   record: KeyRecord,
   neededScopes: readonly string[],
   facts: RequestFacts,
-  charge: Charge = ONE_REQUEST,
+  charge: Charge,
 ): Promise<Verification> {
   const use: UseContext = { ...facts, keyId: record.id, tenantId: record.tenantId };
   // Revoked and deleted are terminal, so a cache that says so saves the trip to the key's object;
   // a revoked key's use is still recorded there, after the answer (a deleted key is no key).
   if (isTerminal(record.status)) {
     const decision = decideWithoutLimits(record, services.clock.now(), neededScopes);
-    if (decision.verdict === "revoked") {
-      services.waitUntil(
-        services.guards
-          .key(record.id)
-          .recordRefusal("revoked", use)
-          .catch((error: unknown) => console.error("keygate: could not record a revoked key's use", error)),
-      );
-    }
+    if (decision.verdict === "revoked") recordRefusalAfterAnswer(services, record.id, decision.verdict, use, "a revoked key's use");
     return { key: record, decision };
   }
   return { key: record, decision: await askKeyGuard(services, record, neededScopes, use, charge) };
+}
+
+/** A refusal decided without the object (its record said enough) is still recorded there, after the answer. */
+export function recordRefusalAfterAnswer(services: Services, id: string, verdict: Verdict, use: UseContext, what: string): void {
+  services.waitUntil(
+    services.guards
+      .key(id)
+      .recordRefusal(verdict, use)
+      .catch((error: unknown) => console.error(`keygate: could not record ${what}`, error)),
+  );
 }
 
 /**
@@ -131,24 +133,5 @@ export function invalidVerifyRequest(message: string): VerifyResult {
     ratelimit: null,
     limits: [],
     retry_after: null,
-  };
-}
-
-export function verifyResult({ key, decision }: Verification): VerifyResult {
-  const known = decision.verdict !== "invalid" && key !== null;
-  const limits = "limits" in decision ? decision.limits : [];
-  return {
-    valid: decision.verdict === "valid",
-    code: VERDICT_CODES[decision.verdict],
-    key_id: known ? key.id : null,
-    tenant_id: known ? key.tenantId : null,
-    environment: known ? key.environment : null,
-    scopes: "scopes" in decision ? decision.scopes : known ? key.scopes : [],
-    client_id: null,
-    subject: null,
-    missing_scopes: decision.verdict === "insufficient_scope" ? decision.missingScopes : [],
-    ratelimit: tightestWindow(limits),
-    limits: limitInfos(limits),
-    retry_after: "retryAfterMs" in decision && decision.retryAfterMs !== null ? retryAfterSeconds(decision.retryAfterMs) : null,
   };
 }

@@ -1,4 +1,4 @@
-import { requestPath, spelledPath } from "../authority/routes";
+import { spelledPath } from "../authority/routes";
 import { TOKEN_MARKERS } from "../keys/token-format";
 import { storedAddress } from "./addresses";
 
@@ -76,15 +76,13 @@ export function requestFacts(
 
 /**
  * A verification's facts: the method and path it asks about (not the verify call's own; the path
- * read as its scopes were, see requestPath), the calling service's address and request over HTTP,
- * nothing about a caller over RPC.
+ * as its scopes were read from it), the calling service's address and request over HTTP, nothing
+ * about a caller over RPC.
  */
 export function verificationFacts(
-  input: { method?: string; path?: string },
+  { method, path }: { method: string | null; path: string | null },
   init: { keyPrefix: string; logClientIps: boolean; request?: Request; requestId?: string },
 ): RequestFacts {
-  const method = input.method?.toUpperCase() ?? (input.path === undefined ? null : "GET");
-  const path = input.path === undefined ? null : requestPath(input.path);
   if (init.request && init.requestId) return requestFacts(init.request, { ...init, requestId: init.requestId, carrier: "verify", method, path });
   return { method, path: path === null ? null : recordedPath(path, init.keyPrefix), ip: null, country: null, userAgent: null, requestId: null, carrier: "verify" };
 }
