@@ -82,23 +82,40 @@ export function freePort(host = "127.0.0.1") {
   });
 }
 
-/** Runs one wrangler command to completion; rejects with its output when it fails. */
-export function runWrangler(args, { quiet = true } = {}) {
+/**
+ * Runs `wrangler <args>` to completion and resolves with how it ended, whatever its exit code (each
+ * caller words its own failure); rejects only when it could not be started.
+ *   output: "pipe" collects what it prints; "show" collects it and also writes it to this terminal
+ *           as it comes; "inherit" leaves this terminal's output to wrangler and collects nothing
+ *   env:    more environment for wrangler (see wranglerEnv)
+ * Resolves { code, stdout, output }: its exit code, its standard output, and both its outputs as
+ * they came.
+ */
+export function spawnWrangler(args, { output: mode = "pipe", env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(nodeBinary(), [WRANGLER_CLI, ...args], {
-      cwd: ROOT,
-      env: wranglerEnv(),
-      stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
-    });
+    const piped = mode === "inherit" ? "inherit" : "pipe";
+    const child = spawn(nodeBinary(), [WRANGLER_CLI, ...args], { cwd: ROOT, env: wranglerEnv(env), stdio: ["ignore", piped, piped] });
+    let stdout = "";
     let output = "";
-    child.stdout?.on("data", (chunk) => (output += chunk));
-    child.stderr?.on("data", (chunk) => (output += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve(output);
-      else reject(new Error(`wrangler ${args.join(" ")} exited with ${code}\n${output}`));
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk;
+      output += chunk;
+      if (mode === "show") process.stdout.write(chunk);
     });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+      if (mode === "show") process.stderr.write(chunk);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, output }));
   });
+}
+
+/** Runs one wrangler command to completion; rejects with its output when it fails. */
+export async function runWrangler(args, { quiet = true } = {}) {
+  const { code, output } = await spawnWrangler(args, { output: quiet ? "pipe" : "inherit" });
+  if (code !== 0) throw new Error(`wrangler ${args.join(" ")} exited with ${code}\n${output}`);
+  return output;
 }
 
 /**
