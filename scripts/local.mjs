@@ -619,7 +619,8 @@ export async function waitForReady(url, child, timeoutMs = 120_000, ready = KEYG
   throw new Error(`wrangler dev was not ready on ${url} within ${timeoutMs} ms`);
 }
 
-function killGroup(child, signal) {
+/** `signal` to `child`'s whole process group (it must have been spawned detached); false if it is already gone. */
+export function killGroup(child, signal) {
   try {
     process.kill(-child.pid, signal);
     return true;
