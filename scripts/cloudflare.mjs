@@ -3,7 +3,7 @@
 // (and is tested, with --dry-run) in deploy.mjs and settings-checks.mjs.
 // wrangler finds the account itself: `wrangler login` on a workstation, CLOUDFLARE_API_TOKEN (and
 // CLOUDFLARE_ACCOUNT_ID) in CI. Without a terminal on stdin, wrangler never asks anything.
-import { spawnWrangler } from "./local.mjs";
+import { ANSI_ESCAPES, spawnWrangler } from "./local.mjs";
 
 /**
  * Runs `wrangler <args> -c <config>` to completion and resolves with its standard output.
@@ -15,7 +15,7 @@ export async function wrangler(args, { config, show = false, env = {} }) {
   const { code, stdout, output } = await spawnWrangler([...args, "-c", config], { output: show ? "show" : "pipe", env });
   if (code === 0) return stdout;
   // Quoted in a sentence, wrangler's colours are noise.
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, "").trim();
+  const plain = output.replace(ANSI_ESCAPES, "").trim();
   throw Object.assign(new Error(`\`wrangler ${args.join(" ")}\` failed:\n${plain}`), { output: plain });
 }
 

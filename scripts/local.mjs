@@ -579,7 +579,8 @@ export async function startWrangler({
   return instance;
 }
 
-const ANSI_ESCAPES = /\x1b\[[0-9;]*m/g;
+/** The colour codes in wrangler's output, to read or quote it as plain text. */
+export const ANSI_ESCAPES = /\x1b\[[0-9;]*m/g;
 
 /**
  * wrangler's local dev registry (where each `wrangler dev` session lists its workers, so that a
