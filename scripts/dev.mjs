@@ -11,7 +11,7 @@
 //   --dev-vars <file>           the secrets file (default .dev.vars)
 // With ORIGIN_URL set in .dev.vars (and no origin port given), keygate fronts that API instead of the demo.
 import { isAbsolute, relative } from "node:path";
-import { DEFAULT_PORT, DEV_VARS_PATH, parseCommandLine, runUntilStopped, startDev, StartRefused, watchDevVars } from "./local.mjs";
+import { DEFAULT_PORT, DEV_VARS_PATH, parseCommandLine, parsePort, runUntilStopped, startDev, watchDevVars } from "./local.mjs";
 
 const HOST = "127.0.0.1";
 const USAGE = "usage: npm run dev [-- --port <port>] [--origin-port <port>] [--persist-to <dir>] [--dev-vars <file>]";
@@ -65,10 +65,8 @@ await runUntilStopped("keygate", async ({ onStop, shutdown, isStopping }) => {
 });
 
 function envPort(name) {
-  if (process.env[name] === undefined) return undefined;
-  const port = Number(process.env[name]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`${name}=${process.env[name]} is not a port (1-65535).`);
-  return port;
+  const text = process.env[name];
+  return text === undefined ? undefined : parsePort(text, `${name}=${text}`);
 }
 
 /** A path as the user would type it from here: relative when inside this directory. */

@@ -448,19 +448,22 @@ function heldBy(holder, stateDir) {
  */
 export function parseCommandLine(argv, spec, usage) {
   const options = Object.fromEntries(Object.entries(spec).map(([name, option]) => [name, { ...option, type: option.type === "port" ? "string" : option.type }]));
-  let values;
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    for (const [name, option] of Object.entries(spec)) {
+      if (option.type === "port" && values[name] !== undefined) values[name] = parsePort(values[name], `--${name} ${values[name]}`);
+    }
+    return values;
   } catch (error) {
     throw new StartRefused(`${error.message}\n${usage}`);
   }
-  for (const [name, option] of Object.entries(spec)) {
-    if (option.type !== "port" || values[name] === undefined) continue;
-    const port = Number(values[name]);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`--${name} ${values[name]} is not a port (1-65535).\n${usage}`);
-    values[name] = port;
-  }
-  return values;
+}
+
+/** `text` as a port number; anything but a whole number from 1 to 65535 is refused, named as `given` ("--port 0", "PORT=0"). */
+export function parsePort(text, given) {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`${given} is not a port (1-65535).`);
+  return port;
 }
 
 /**
