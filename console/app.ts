@@ -3,7 +3,7 @@ import { auditPage, namesFor } from "./audit";
 import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
 import { usageChart, type UsagePoint } from "./chart";
 import { eventsSection } from "./events";
-import { keyName, time } from "./format";
+import { capitalized, keyName, time } from "./format";
 import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, page, pager, signedOutHeader, statusBadge, table, type Page } from "./layout";
 import { accountSections, secondStepCard, signInAlternatives, ssoReturn, stepUpDialog, type PendingSignin } from "./identity";
 import { oauthClientPage, oauthClientsPage } from "./oauth-clients";
@@ -29,9 +29,6 @@ interface NewKey extends Key { key: string }
 interface Usage { requests: number; rate_limited: number; last_used_at: string | null; series: UsagePoint[] }
 
 const app = document.getElementById("app")!;
-
-/** A vocabulary word as a menu shows it: "expired" → "Expired". */
-const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 const DAY_MS = 86_400_000;
 /** Scopes offered as checkboxes when keygate cannot list its own; any other scope is typed in. */

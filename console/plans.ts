@@ -1,6 +1,6 @@
 import { api } from "./api";
 import { confirmDialog, dialog, field, h, select, showError } from "./dom";
-import { count, time } from "./format";
+import { capitalized, count, time } from "./format";
 import { canWrite } from "./layout";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { CREDITS_LIMIT_NAME, MAX_ANCHOR_DAY, MAX_CREDITS, MAX_QUOTA, MAX_WINDOWS, PERIODS, QUOTA_LIMIT_NAME } from "../src/authority/plan";
@@ -162,7 +162,7 @@ export function limitsDialog(key: PlanKey, done: () => void): void {
 export function quotaPanel(tenant: QuotaTenant, done: () => void): HTMLElement {
   const rows = ENVIRONMENTS.map((environment) => {
     const quota = tenant.quotas[environment] ?? null;
-    const label = `${environment.charAt(0).toUpperCase()}${environment.slice(1)} keys`;
+    const label = `${capitalized(environment)} keys`;
     const actions = canWrite()
       ? h(
           "div",
