@@ -1,6 +1,6 @@
 import { api, ApiError, currentAdmin, mustEnrol, query, refresh, signIn, whenEnrolmentRequired, whenSignedOut, whenStepUpNeeded } from "./api";
 import { auditPage, namesFor } from "./audit";
-import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, select, show, showError } from "./dom";
 import { usageChart, type UsagePoint } from "./chart";
 import { eventsSection } from "./events";
 import { capitalized, keyName, time } from "./format";
@@ -314,7 +314,7 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
     windows.element,
     credits.element,
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Create key")),
+    dialogActions(() => box.close(), "Create key"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -346,7 +346,7 @@ function rotateDialog(key: Key, done: () => void): void {
     h("p", {}, `Rotate "${keyName(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
     field("Old key keeps working for", grace),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Rotate")),
+    dialogActions(() => box.close(), "Rotate"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

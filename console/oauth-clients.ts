@@ -1,5 +1,5 @@
 import { api, query } from "./api";
-import { confirmDialog, dialog, field, h, select, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, select, showError } from "./dom";
 import { time } from "./format";
 import { breadcrumbs, canWrite, empty, page, pager, statusBadge, table, type Page } from "./layout";
 import { CLIENT_TYPES } from "../src/authority/oauth";
@@ -55,7 +55,7 @@ function registerDialog(done: () => void): void {
     field("Redirect URIs", redirects, "One per line, matched exactly: https, or http on 127.0.0.1 or localhost."),
     field("Scopes it may be granted", scopes, "Separated by spaces; never * or keys:manage."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Register")),
+    dialogActions(() => box.close(), "Register", null),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

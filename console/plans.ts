@@ -1,5 +1,5 @@
 import { api } from "./api";
-import { confirmDialog, dialog, field, h, select, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, select, showError } from "./dom";
 import { capitalized, count, time } from "./format";
 import { canWrite } from "./layout";
 import { ENVIRONMENTS } from "../src/authority/key";
@@ -140,7 +140,7 @@ export function limitsDialog(key: PlanKey, done: () => void): void {
     windows.element,
     credits.element,
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Save")),
+    dialogActions(() => box.close(), "Save"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -218,7 +218,7 @@ function quotaDialog(tenant: QuotaTenant, environment: string, quota: Quota | nu
     field("Resets", period),
     field("On day of month", anchor, "Months only; 31 is the last day of shorter months."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Save quota")),
+    dialogActions(() => box.close(), "Save quota"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
