@@ -521,8 +521,9 @@ function accountPage(): Promise<void> {
       }
     });
     const me = currentAdmin()!;
-    // The verifier role may not read names; its id and role are all the page can say then.
-    const email = (await namesFor([me.id])).get(me.id)?.name;
+    // The verifier role may not read names (namesFor answers none): its id and role are all the page can say then.
+    const [names, identity] = await Promise.all([namesFor([me.id]), accountSections(accountPage, () => signInPage("You are signed out everywhere."))]);
+    const email = names.get(me.id)?.name;
     const who = h(
       "dl",
       { class: "settings card" },
@@ -530,7 +531,6 @@ function accountPage(): Promise<void> {
       h("div", {}, h("dt", {}, "Role"), h("dd", {}, me.role)),
       h("div", {}, h("dt", {}, "Admin id"), h("dd", {}, h("code", {}, me.id))),
     );
-    const identity = await accountSections(accountPage, () => signInPage("You are signed out everywhere."));
     return [h("section", { "aria-label": "Signed in as" }, who), ...identity, form];
   });
 }

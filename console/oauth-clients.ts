@@ -92,8 +92,13 @@ function revealSecret(client: NewClient): void {
 
 export function oauthClientPage(id: string, cursors: (string | undefined)[] = [undefined]): Promise<void> {
   return page("OAuth client", async () => {
-    const client = await api<Client>("GET", `/oauth-clients/${id}`);
-    const grants = await api<Page<Grant>>("GET", `/oauth-grants${query({ client_id: id, cursor: cursors.at(-1), limit: 20 })}`);
+    // Both asked at once; when both fail, the client's error is the one shown (as when asked in
+    // turn), not whichever came back first: Promise.all would pick by timing.
+    const clientLoaded = api<Client>("GET", `/oauth-clients/${id}`);
+    const grantsLoaded = api<Page<Grant>>("GET", `/oauth-grants${query({ client_id: id, cursor: cursors.at(-1), limit: 20 })}`);
+    grantsLoaded.catch(() => {}); // reported by its await below, unless the client's failure is first
+    const client = await clientLoaded;
+    const grants = await grantsLoaded;
     const reload = () => oauthClientPage(id, cursors);
     const grantRows = grants.data.map((grant) => [
       grant.subject ?? "— (client_credentials)",
