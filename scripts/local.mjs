@@ -214,7 +214,7 @@ export async function startDev({
     // The owner first: values edited by hand that it refuses stop the start before anything is made.
     const consoleOwner = await ensureConsoleOwner(admin, devVarsPath, vars);
     const { tenant, key, keyReused } = await ensureDemoKey(admin, devVarsPath, vars);
-    const oauthDemo = consentUrl ? await ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl: wrangler.url, origin: demoOrigin }) : null;
+    const oauthDemo = consentUrl ? await ensureOAuthDemo(admin, devVarsPath, vars, { tenant, originUrl, keygateUrl: wrangler.url, origin: demoOrigin }) : null;
     return {
       url: wrangler.url,
       wrangler,
@@ -255,12 +255,11 @@ export async function checkLocalSettings({ vars, devVarsPath, originOverridden, 
  */
 async function ensureDemoKey(admin, devVarsPath, vars) {
   const stored = vars[DEMO_API_KEY_ID] ? await admin.getKey(vars[DEMO_API_KEY_ID]) : null;
-  if (stored?.status === "active" && vars[DEMO_API_KEY]) {
-    const tenant = await admin.getTenant(stored.tenant_id);
-    if (tenant) return { tenant, key: { ...stored, key: vars[DEMO_API_KEY] }, keyReused: true };
+  const storedTenant = stored ? await admin.getTenant(stored.tenant_id) : null;
+  if (stored?.status === "active" && vars[DEMO_API_KEY] && storedTenant) {
+    return { tenant: storedTenant, key: { ...stored, key: vars[DEMO_API_KEY] }, keyReused: true };
   }
-  const tenant =
-    (stored && (await admin.getTenant(stored.tenant_id))) ?? (await admin.findTenant(DEMO_TENANT_NAME)) ?? (await admin.createTenant(DEMO_TENANT_NAME));
+  const tenant = storedTenant ?? (await admin.findTenant(DEMO_TENANT_NAME)) ?? (await admin.createTenant(DEMO_TENANT_NAME));
   const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
   setDevVars(devVarsPath, { [DEMO_API_KEY]: key.key, [DEMO_API_KEY_ID]: key.id }, "The demo tenant's key (npm run dev reuses it on every start while it works).");
   return { tenant, key, keyReused: false };
@@ -270,10 +269,9 @@ async function ensureDemoKey(admin, devVarsPath, vars) {
  * The OAuth demo on the demo origin (examples/oauth-consent/consent.mjs): an `authorizer` admin for
  * the consent page, a demo user of the demo tenant for it to sign in, and a public "Demo app"
  * client whose redirect URI is the demo origin's. Made once and reused, their secrets kept in the
- * dev vars.
+ * dev vars (`vars`, as startDev read them: nothing before this start-up step writes these names).
  */
-async function ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl, origin }) {
-  const vars = readDevVars(devVarsPath);
+async function ensureOAuthDemo(admin, devVarsPath, vars, { tenant, originUrl, keygateUrl, origin }) {
   const made = {};
   const secret = (name) => vars[name] || (made[name] = randomBytes(18).toString("base64url"));
   const authorizer = { email: OAUTH_DEMO_AUTHORIZER_EMAIL, password: secret(OAUTH_DEMO_AUTHORIZER_PASSWORD) };
