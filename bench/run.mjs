@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker } from "./lib/build.mjs";
 import { findWorkerd } from "./lib/cpu.mjs";
+import { FLUSH_WAIT_MS } from "./lib/guard-stats.mjs";
 import { guard } from "./lib/watchdog.mjs";
 import { makeWorkDirs } from "./lib/workdirs.mjs";
 import { watchCpuOf } from "./lib/load.mjs";
@@ -45,7 +46,7 @@ const FULL = {
   scale: { small: 1_000, big: 1_000_000, lookups: 1_000, warmLookups: 50 },
   quiet: { keys: 50, seconds: 20 },
   cold: { keys: 200, idleMs: 15_000 },
-  flushWaitMs: 9_500,
+  flushWaitMs: FLUSH_WAIT_MS,
 };
 // Every scenario still runs, on smaller numbers: a smoke check of about a minute and a half.
 const QUICK = {

@@ -1,9 +1,9 @@
 import { api, ApiError, currentAdmin, mustEnrol, query, refresh, signIn, whenEnrolmentRequired, whenSignedOut, whenStepUpNeeded } from "./api";
 import { auditPage, namesFor } from "./audit";
-import { confirmDialog, dialog, field, h, select, show, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, select, show, showError } from "./dom";
 import { usageChart, type UsagePoint } from "./chart";
 import { eventsSection } from "./events";
-import { keyName, time } from "./format";
+import { capitalized, keyName, time } from "./format";
 import { breadcrumbs, canRead, canWrite, empty, isOwner, main, nav, navigation, page, pager, signedOutHeader, statusBadge, table, type Page } from "./layout";
 import { accountSections, secondStepCard, signInAlternatives, ssoReturn, stepUpDialog, type PendingSignin } from "./identity";
 import { oauthClientPage, oauthClientsPage } from "./oauth-clients";
@@ -29,9 +29,6 @@ interface NewKey extends Key { key: string }
 interface Usage { requests: number; rate_limited: number; last_used_at: string | null; series: UsagePoint[] }
 
 const app = document.getElementById("app")!;
-
-/** A vocabulary word as a menu shows it: "expired" → "Expired". */
-const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 const DAY_MS = 86_400_000;
 /** Scopes offered as checkboxes when keygate cannot list its own; any other scope is typed in. */
@@ -317,7 +314,7 @@ async function createKeyDialog(tenantId: string, done: () => void): Promise<void
     windows.element,
     credits.element,
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Create key")),
+    dialogActions(() => box.close(), "Create key"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -349,7 +346,7 @@ function rotateDialog(key: Key, done: () => void): void {
     h("p", {}, `Rotate "${keyName(key)}" (${key.display}): a new key with the same settings replaces it. The old key keeps working for the grace period, then ends.`),
     field("Old key keeps working for", grace),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Rotate")),
+    dialogActions(() => box.close(), "Rotate"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -524,8 +521,9 @@ function accountPage(): Promise<void> {
       }
     });
     const me = currentAdmin()!;
-    // The verifier role may not read names; its id and role are all the page can say then.
-    const email = (await namesFor([me.id])).get(me.id)?.name;
+    // The verifier role may not read names (namesFor answers none): its id and role are all the page can say then.
+    const [names, identity] = await Promise.all([namesFor([me.id]), accountSections(accountPage, () => signInPage("You are signed out everywhere."))]);
+    const email = names.get(me.id)?.name;
     const who = h(
       "dl",
       { class: "settings card" },
@@ -533,7 +531,6 @@ function accountPage(): Promise<void> {
       h("div", {}, h("dt", {}, "Role"), h("dd", {}, me.role)),
       h("div", {}, h("dt", {}, "Admin id"), h("dd", {}, h("code", {}, me.id))),
     );
-    const identity = await accountSections(accountPage, () => signInPage("You are signed out everywhere."));
     return [h("section", { "aria-label": "Signed in as" }, who), ...identity, form];
   });
 }

@@ -57,6 +57,14 @@ export function dialog(title: string, ...body: Child[]): HTMLDialogElement {
 }
 
 /**
+ * A dialog form's last row: Cancel (which calls `close`), then the submit button named `submit`.
+ * `cancelClass` is Cancel's class: "secondary" unless the dialog says otherwise (null for none).
+ */
+export function dialogActions(close: () => void, submit: string, cancelClass: string | null = "secondary"): HTMLElement {
+  return h("div", { class: "actions" }, h("button", { type: "button", class: cancelClass, onclick: close }, "Cancel"), h("button", { type: "submit" }, submit));
+}
+
+/**
  * Asks to confirm `what` in a dialog; `typed` makes the admin type that text first. `danger`
  * draws the action in red: what takes something away, not what gives it back.
  */

@@ -35,16 +35,17 @@ const CARRIERS: Record<string, string> = { "x-api-key": "x-api-key header", bear
 
 export const carrier = (value: string | null) => (value ? (CARRIERS[value] ?? value) : "—");
 
+/** The first letter in upper case: "expired" → "Expired". */
+export const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /** "key.rotated" → "Key rotated", "admin.signed_in" → "Admin signed in", "signin.failed" → "Sign-in failed". */
 export function action(value: string): string {
-  const text = value.replace(/^signin\./, "sign-in.").replace(/[._]/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return capitalized(value.replace(/^signin\./, "sign-in.").replace(/[._]/g, " "));
 }
 
 /** "rotated_to" → "Rotated to"; the unit or kind a value shows itself goes: "grace_seconds" → "Grace", "expires_at" → "Expires". */
 export function label(field: string): string {
-  const text = field.replace(/_(seconds|at)$/, "").replace(/_/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return capitalized(field.replace(/_(seconds|at)$/, "").replace(/_/g, " "));
 }
 
 /** A key as a person tells it apart: its name, or its display form when it has none. */

@@ -1,7 +1,7 @@
 import { startAuthentication, startRegistration } from "@simplewebauthn/browser";
 import QRCode from "qrcode";
 import { api, ApiError, currentAdmin, signIn, signInPasskeyOptions } from "./api";
-import { confirmDialog, dialog, field, h, show, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, show, showError } from "./dom";
 import { time } from "./format";
 import { isOwner, table } from "./layout";
 
@@ -237,7 +237,7 @@ async function enrolTotp(done: () => void): Promise<void> {
     h("p", {}, "Secret: ", h("code", { class: "secret" }, enrolment.secret)),
     field("Code from the app", code),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Turn on")),
+    dialogActions(() => box.close(), "Turn on"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

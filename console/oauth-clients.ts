@@ -1,5 +1,5 @@
 import { api, query } from "./api";
-import { confirmDialog, dialog, field, h, select, showError } from "./dom";
+import { confirmDialog, dialog, dialogActions, field, h, select, showError } from "./dom";
 import { time } from "./format";
 import { breadcrumbs, canWrite, empty, page, pager, statusBadge, table, type Page } from "./layout";
 import { CLIENT_TYPES } from "../src/authority/oauth";
@@ -55,7 +55,7 @@ function registerDialog(done: () => void): void {
     field("Redirect URIs", redirects, "One per line, matched exactly: https, or http on 127.0.0.1 or localhost."),
     field("Scopes it may be granted", scopes, "Separated by spaces; never * or keys:manage."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Register")),
+    dialogActions(() => box.close(), "Register", null),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -92,8 +92,13 @@ function revealSecret(client: NewClient): void {
 
 export function oauthClientPage(id: string, cursors: (string | undefined)[] = [undefined]): Promise<void> {
   return page("OAuth client", async () => {
-    const client = await api<Client>("GET", `/oauth-clients/${id}`);
-    const grants = await api<Page<Grant>>("GET", `/oauth-grants${query({ client_id: id, cursor: cursors.at(-1), limit: 20 })}`);
+    // Both asked at once; when both fail, the client's error is the one shown (as when asked in
+    // turn), not whichever came back first: Promise.all would pick by timing.
+    const clientLoaded = api<Client>("GET", `/oauth-clients/${id}`);
+    const grantsLoaded = api<Page<Grant>>("GET", `/oauth-grants${query({ client_id: id, cursor: cursors.at(-1), limit: 20 })}`);
+    grantsLoaded.catch(() => {}); // reported by its await below, unless the client's failure is first
+    const client = await clientLoaded;
+    const grants = await grantsLoaded;
     const reload = () => oauthClientPage(id, cursors);
     const grantRows = grants.data.map((grant) => [
       grant.subject ?? "— (client_credentials)",

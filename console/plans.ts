@@ -1,6 +1,6 @@
 import { api } from "./api";
-import { confirmDialog, dialog, field, h, select, showError } from "./dom";
-import { count, time } from "./format";
+import { confirmDialog, dialog, dialogActions, field, h, select, showError } from "./dom";
+import { capitalized, count, time } from "./format";
 import { canWrite } from "./layout";
 import { ENVIRONMENTS } from "../src/authority/key";
 import { CREDITS_LIMIT_NAME, MAX_ANCHOR_DAY, MAX_CREDITS, MAX_QUOTA, MAX_WINDOWS, PERIODS, QUOTA_LIMIT_NAME } from "../src/authority/plan";
@@ -140,7 +140,7 @@ export function limitsDialog(key: PlanKey, done: () => void): void {
     windows.element,
     credits.element,
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Save")),
+    dialogActions(() => box.close(), "Save"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -162,7 +162,7 @@ export function limitsDialog(key: PlanKey, done: () => void): void {
 export function quotaPanel(tenant: QuotaTenant, done: () => void): HTMLElement {
   const rows = ENVIRONMENTS.map((environment) => {
     const quota = tenant.quotas[environment] ?? null;
-    const label = `${environment.charAt(0).toUpperCase()}${environment.slice(1)} keys`;
+    const label = `${capitalized(environment)} keys`;
     const actions = canWrite()
       ? h(
           "div",
@@ -218,7 +218,7 @@ function quotaDialog(tenant: QuotaTenant, environment: string, quota: Quota | nu
     field("Resets", period),
     field("On day of month", anchor, "Months only; 31 is the last day of shorter months."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => box.close() }, "Cancel"), h("button", { type: "submit" }, "Save quota")),
+    dialogActions(() => box.close(), "Save quota"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -3,8 +3,7 @@
 // (and is tested, with --dry-run) in deploy.mjs and settings-checks.mjs.
 // wrangler finds the account itself: `wrangler login` on a workstation, CLOUDFLARE_API_TOKEN (and
 // CLOUDFLARE_ACCOUNT_ID) in CI. Without a terminal on stdin, wrangler never asks anything.
-import { spawn } from "node:child_process";
-import { nodeBinary, ROOT, WRANGLER_CLI, wranglerEnv } from "./local.mjs";
+import { ANSI_ESCAPES, spawnWrangler } from "./local.mjs";
 
 /**
  * Runs `wrangler <args> -c <config>` to completion and resolves with its standard output.
@@ -12,32 +11,12 @@ import { nodeBinary, ROOT, WRANGLER_CLI, wranglerEnv } from "./local.mjs";
  *   env:  more environment for wrangler (the secrets a deploy uploads: they never touch the disk)
  * Rejects with an error whose message is wrangler's own output, which says what went wrong.
  */
-export function wrangler(args, { config, show = false, env = {} }) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(nodeBinary(), [WRANGLER_CLI, ...args, "-c", config], {
-      cwd: ROOT,
-      env: wranglerEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      output += chunk;
-      if (show) process.stdout.write(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-      if (show) process.stderr.write(chunk);
-    });
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) return resolve(stdout);
-      // Quoted in a sentence, wrangler's colours are noise.
-      const plain = output.replace(/\x1b\[[0-9;]*m/g, "").trim();
-      reject(Object.assign(new Error(`\`wrangler ${args.join(" ")}\` failed:\n${plain}`), { output: plain }));
-    });
-  });
+export async function wrangler(args, { config, show = false, env = {} }) {
+  const { code, stdout, output } = await spawnWrangler([...args, "-c", config], { output: show ? "show" : "pipe", env });
+  if (code === 0) return stdout;
+  // Quoted in a sentence, wrangler's colours are noise.
+  const plain = output.replace(ANSI_ESCAPES, "").trim();
+  throw Object.assign(new Error(`\`wrangler ${args.join(" ")}\` failed:\n${plain}`), { output: plain });
 }
 
 /** wrangler's JSON answer, past any banner line it printed first. */

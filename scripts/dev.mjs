@@ -10,8 +10,8 @@
 //   --persist-to <dir>          the local state (default .wrangler/state)
 //   --dev-vars <file>           the secrets file (default .dev.vars)
 // With ORIGIN_URL set in .dev.vars (and no origin port given), keygate fronts that API instead of the demo.
-import { isAbsolute, relative } from "node:path";
-import { DEFAULT_PORT, DEV_VARS_PATH, parseCommandLine, runUntilStopped, startDev, StartRefused, watchDevVars } from "./local.mjs";
+import { DEFAULT_PORT, DEV_VARS_PATH, parseCommandLine, parsePort, runUntilStopped, startDev, watchDevVars } from "./local.mjs";
+import { displayPath } from "./settings-checks.mjs";
 
 const HOST = "127.0.0.1";
 const USAGE = "usage: npm run dev [-- --port <port>] [--origin-port <port>] [--persist-to <dir>] [--dev-vars <file>]";
@@ -52,12 +52,12 @@ await runUntilStopped("keygate", async ({ onStop, shutdown, isStopping }) => {
     shutdown(code || 1);
   });
 
-  printBanner(dev, shown(dev.devVarsPath), shown(dev.stateDir));
+  printBanner(dev, displayPath(dev.devVarsPath), displayPath(dev.stateDir));
 
   // wrangler dev read the file once, at start: say so the moment it no longer matches.
   onStop(
     watchDevVars(dev.devVarsPath, dev.vars, (names) => {
-      const file = shown(dev.devVarsPath);
+      const file = displayPath(dev.devVarsPath);
       if (names.length === 0) console.log(`keygate: ${file} matches the running keygate again.`);
       else console.log(`keygate: ${file} changed (${names.join(", ")}): restart to apply (Ctrl-C, then npm run dev). The running keygate still uses the values it started with.`);
     }),
@@ -65,16 +65,8 @@ await runUntilStopped("keygate", async ({ onStop, shutdown, isStopping }) => {
 });
 
 function envPort(name) {
-  if (process.env[name] === undefined) return undefined;
-  const port = Number(process.env[name]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`${name}=${process.env[name]} is not a port (1-65535).`);
-  return port;
-}
-
-/** A path as the user would type it from here: relative when inside this directory. */
-function shown(path) {
-  const fromHere = relative(process.cwd(), path);
-  return fromHere && !fromHere.startsWith("..") && !isAbsolute(fromHere) ? fromHere : path;
+  const text = process.env[name];
+  return text === undefined ? undefined : parsePort(text, `${name}=${text}`);
 }
 
 function printBanner({ url, ownOrigin, originUrl, vars, tenant, key, keyReused, consoleOwner, oauthDemo }, devVars, state) {

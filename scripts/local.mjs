@@ -82,23 +82,40 @@ export function freePort(host = "127.0.0.1") {
   });
 }
 
-/** Runs one wrangler command to completion; rejects with its output when it fails. */
-export function runWrangler(args, { quiet = true } = {}) {
+/**
+ * Runs `wrangler <args>` to completion and resolves with how it ended, whatever its exit code (each
+ * caller words its own failure); rejects only when it could not be started.
+ *   output: "pipe" collects what it prints; "show" collects it and also writes it to this terminal
+ *           as it comes; "inherit" leaves this terminal's output to wrangler and collects nothing
+ *   env:    more environment for wrangler (see wranglerEnv)
+ * Resolves { code, stdout, output }: its exit code, its standard output, and both its outputs as
+ * they came.
+ */
+export function spawnWrangler(args, { output: mode = "pipe", env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(nodeBinary(), [WRANGLER_CLI, ...args], {
-      cwd: ROOT,
-      env: wranglerEnv(),
-      stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
-    });
+    const piped = mode === "inherit" ? "inherit" : "pipe";
+    const child = spawn(nodeBinary(), [WRANGLER_CLI, ...args], { cwd: ROOT, env: wranglerEnv(env), stdio: ["ignore", piped, piped] });
+    let stdout = "";
     let output = "";
-    child.stdout?.on("data", (chunk) => (output += chunk));
-    child.stderr?.on("data", (chunk) => (output += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve(output);
-      else reject(new Error(`wrangler ${args.join(" ")} exited with ${code}\n${output}`));
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk;
+      output += chunk;
+      if (mode === "show") process.stdout.write(chunk);
     });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+      if (mode === "show") process.stderr.write(chunk);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, output }));
   });
+}
+
+/** Runs one wrangler command to completion; rejects with its output when it fails. */
+export async function runWrangler(args, { quiet = true } = {}) {
+  const { code, output } = await spawnWrangler(args, { output: quiet ? "pipe" : "inherit" });
+  if (code !== 0) throw new Error(`wrangler ${args.join(" ")} exited with ${code}\n${output}`);
+  return output;
 }
 
 /**
@@ -197,7 +214,7 @@ export async function startDev({
     // The owner first: values edited by hand that it refuses stop the start before anything is made.
     const consoleOwner = await ensureConsoleOwner(admin, devVarsPath, vars);
     const { tenant, key, keyReused } = await ensureDemoKey(admin, devVarsPath, vars);
-    const oauthDemo = consentUrl ? await ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl: wrangler.url, origin: demoOrigin }) : null;
+    const oauthDemo = consentUrl ? await ensureOAuthDemo(admin, devVarsPath, vars, { tenant, originUrl, keygateUrl: wrangler.url, origin: demoOrigin }) : null;
     return {
       url: wrangler.url,
       wrangler,
@@ -238,12 +255,11 @@ export async function checkLocalSettings({ vars, devVarsPath, originOverridden, 
  */
 async function ensureDemoKey(admin, devVarsPath, vars) {
   const stored = vars[DEMO_API_KEY_ID] ? await admin.getKey(vars[DEMO_API_KEY_ID]) : null;
-  if (stored?.status === "active" && vars[DEMO_API_KEY]) {
-    const tenant = await admin.getTenant(stored.tenant_id);
-    if (tenant) return { tenant, key: { ...stored, key: vars[DEMO_API_KEY] }, keyReused: true };
+  const storedTenant = stored ? await admin.getTenant(stored.tenant_id) : null;
+  if (stored?.status === "active" && vars[DEMO_API_KEY] && storedTenant) {
+    return { tenant: storedTenant, key: { ...stored, key: vars[DEMO_API_KEY] }, keyReused: true };
   }
-  const tenant =
-    (stored && (await admin.getTenant(stored.tenant_id))) ?? (await admin.findTenant(DEMO_TENANT_NAME)) ?? (await admin.createTenant(DEMO_TENANT_NAME));
+  const tenant = storedTenant ?? (await admin.findTenant(DEMO_TENANT_NAME)) ?? (await admin.createTenant(DEMO_TENANT_NAME));
   const key = await admin.createKey({ tenant_id: tenant.id, name: "Demo key" });
   setDevVars(devVarsPath, { [DEMO_API_KEY]: key.key, [DEMO_API_KEY_ID]: key.id }, "The demo tenant's key (npm run dev reuses it on every start while it works).");
   return { tenant, key, keyReused: false };
@@ -253,10 +269,9 @@ async function ensureDemoKey(admin, devVarsPath, vars) {
  * The OAuth demo on the demo origin (examples/oauth-consent/consent.mjs): an `authorizer` admin for
  * the consent page, a demo user of the demo tenant for it to sign in, and a public "Demo app"
  * client whose redirect URI is the demo origin's. Made once and reused, their secrets kept in the
- * dev vars.
+ * dev vars (`vars`, as startDev read them: nothing before this start-up step writes these names).
  */
-async function ensureOAuthDemo(admin, devVarsPath, { tenant, originUrl, keygateUrl, origin }) {
-  const vars = readDevVars(devVarsPath);
+async function ensureOAuthDemo(admin, devVarsPath, vars, { tenant, originUrl, keygateUrl, origin }) {
   const made = {};
   const secret = (name) => vars[name] || (made[name] = randomBytes(18).toString("base64url"));
   const authorizer = { email: OAUTH_DEMO_AUTHORIZER_EMAIL, password: secret(OAUTH_DEMO_AUTHORIZER_PASSWORD) };
@@ -431,19 +446,22 @@ function heldBy(holder, stateDir) {
  */
 export function parseCommandLine(argv, spec, usage) {
   const options = Object.fromEntries(Object.entries(spec).map(([name, option]) => [name, { ...option, type: option.type === "port" ? "string" : option.type }]));
-  let values;
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    for (const [name, option] of Object.entries(spec)) {
+      if (option.type === "port" && values[name] !== undefined) values[name] = parsePort(values[name], `--${name} ${values[name]}`);
+    }
+    return values;
   } catch (error) {
     throw new StartRefused(`${error.message}\n${usage}`);
   }
-  for (const [name, option] of Object.entries(spec)) {
-    if (option.type !== "port" || values[name] === undefined) continue;
-    const port = Number(values[name]);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`--${name} ${values[name]} is not a port (1-65535).\n${usage}`);
-    values[name] = port;
-  }
-  return values;
+}
+
+/** `text` as a port number; anything but a whole number from 1 to 65535 is refused, named as `given` ("--port 0", "PORT=0"). */
+export function parsePort(text, given) {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartRefused(`${given} is not a port (1-65535).`);
+  return port;
 }
 
 /**
@@ -562,7 +580,8 @@ export async function startWrangler({
   return instance;
 }
 
-const ANSI_ESCAPES = /\x1b\[[0-9;]*m/g;
+/** The colour codes in wrangler's output, to read or quote it as plain text. */
+export const ANSI_ESCAPES = /\x1b\[[0-9;]*m/g;
 
 /**
  * wrangler's local dev registry (where each `wrangler dev` session lists its workers, so that a
@@ -602,7 +621,8 @@ export async function waitForReady(url, child, timeoutMs = 120_000, ready = KEYG
   throw new Error(`wrangler dev was not ready on ${url} within ${timeoutMs} ms`);
 }
 
-function killGroup(child, signal) {
+/** `signal` to `child`'s whole process group (it must have been spawned detached); false if it is already gone. */
+export function killGroup(child, signal) {
   try {
     process.kill(-child.pid, signal);
     return true;

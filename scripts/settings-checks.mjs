@@ -1,7 +1,7 @@
 // What `npm run dev` and `npm run deploy` check before they start anything, each problem as one
 // plain sentence. The rules themselves are the worker's own (src/settings.ts, which Node runs with
 // its types stripped), so a setting the worker would refuse is refused here first.
-import { relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
 import { LENGTH_CHECKED_SECRETS, OPTIONAL_SECRET_NAMES, readOriginUrl, SECRET_NAMES, tooShortSecret, unreachableFromCloudflare, weakSecret } from "../src/settings.ts";
 
 export { SECRET_NAMES };
@@ -130,8 +130,11 @@ function originRefusals(vars, where) {
   return refusals;
 }
 
-/** `path` as the person running the command would type it: relative when under the current directory. */
+/**
+ * `path` as the person running the command would type it: relative when under the current
+ * directory. (relative() answers an absolute path only on Windows, for another drive.)
+ */
 export function displayPath(path) {
   const near = relative(process.cwd(), path);
-  return near && !near.startsWith("..") ? near : path;
+  return near && !near.startsWith("..") && !isAbsolute(near) ? near : path;
 }

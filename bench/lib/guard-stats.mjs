@@ -15,7 +15,7 @@ export const FLUSH_WAIT_MS = 9_500;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for the keys' objects to flush what the last requests left them to write (quick mode waits less: a smoke check). */
-export const waitForFlush = (ms = FLUSH_WAIT_MS) => sleep(ms);
+export const waitForFlush = (ms) => sleep(ms);
 
 /** Ids per request to the guard-stats worker, whose calls to the objects run in parallel. */
 const BATCH = 200;
@@ -68,7 +68,7 @@ function rowsWrittenBetween(before, after) {
  * Rows the keys' objects wrote during `pass()`: a reading before it and one after, each once the
  * objects have flushed what earlier requests left them to write.
  */
-export async function rowsWrittenDuring(urls, keyIds, pass, flushWaitMs = FLUSH_WAIT_MS) {
+export async function rowsWrittenDuring(urls, keyIds, pass, flushWaitMs) {
   await waitForFlush(flushWaitMs);
   const before = await readStorageStats(urls, keyIds);
   await pass();

@@ -178,11 +178,6 @@ export function buildRows(results) {
   return rows;
 }
 
-/** How many 5-second usage writes one key's object can make over a measured pass and its waits. */
-function usageWritesIn(settings) {
-  return Math.ceil((settings.warmup + settings.duration + 3) / 5) + 1;
-}
-
 export function evaluateTargets(results) {
   const t = results.throughput;
   const added = t.valid1.p50 - t.passThrough1.p50;

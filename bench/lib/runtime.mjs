@@ -173,6 +173,18 @@ function plainWorker(name, script, settings, originUrl, extra = {}) {
 
 const floorObject = { durableObjects: { FLOOR: { className: "Floor", useSQLite: true } } };
 
+/** floor-hardened (FLOOR_HARDENED): the floor's object, and the secret it signs for the origin with. */
+function floorHardenedWorker(settings, originUrl) {
+  return plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } });
+}
+
+/** Each worker's own direct socket, by its name, without a trailing slash. */
+async function directUrls(mf, workers) {
+  const urls = {};
+  for (const { name } of workers) urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
+  return urls;
+}
+
 function keygateWorker(name, script, settings, originUrl, overrides) {
   // An older build (bench/compare.mjs) may predate the usage forwarder or the quota object: bind only what it exports.
   const source = readFileSync(script, "utf8");
@@ -222,6 +234,24 @@ function keygateWorker(name, script, settings, originUrl, overrides) {
 export async function startRuntime({ root, script, originUrl, stateDir, onLog, inspect = false }) {
   const settings = wranglerSettings(root);
   const raised = { FAILED_AUTH_LIMIT: String(RAISED_FAILED_AUTH_LIMIT) };
+  const keygates = [
+    keygateWorker("keygate", script, settings, originUrl, raised),
+    keygateWorker("keygate-strict", script, settings, originUrl, {}),
+    keygateWorker("keygate-scale", script, settings, originUrl, raised),
+  ];
+  const workers = [
+    ...keygates,
+    plainWorker("pass", PASS_THROUGH, settings, originUrl),
+    plainWorker("floor-rpc", FLOOR_RPC, settings, originUrl, floorObject),
+    plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+    floorHardenedWorker(settings, originUrl),
+    plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
+      durableObjects: {
+        KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true },
+        QUOTA_GUARD: { className: "QuotaGuard", scriptName: "keygate", useSQLite: true },
+      },
+    }),
+  ];
   const options = convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
@@ -229,29 +259,12 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
     // bench/profile.mjs: workerd opens its DevTools inspector on a free port.
     ...(inspect ? { inspectorPort: 0 } : {}),
     handleStructuredLogs: onLog,
-    workers: [
-      keygateWorker("keygate", script, settings, originUrl, raised),
-      keygateWorker("keygate-strict", script, settings, originUrl, {}),
-      keygateWorker("keygate-scale", script, settings, originUrl, raised),
-      plainWorker("pass", PASS_THROUGH, settings, originUrl),
-      plainWorker("floor-rpc", FLOOR_RPC, settings, originUrl, floorObject),
-      plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
-      plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } }),
-      plainWorker("guard-stats", GUARD_STATS, settings, originUrl, {
-        durableObjects: {
-          KEY_GUARD: { className: "KeyGuard", scriptName: "keygate", useSQLite: true },
-          QUOTA_GUARD: { className: "QuotaGuard", scriptName: "keygate", useSQLite: true },
-        },
-      }),
-    ],
+    workers,
   });
   const mf = new Miniflare(options);
   await mf.ready;
-  const urls = {};
-  for (const name of ["keygate", "keygate-strict", "keygate-scale", "pass", "floor-rpc", "floor-row", "floor-hardened", "guard-stats"]) {
-    urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
-  }
-  for (const name of ["keygate", "keygate-strict", "keygate-scale"]) await applyMigrations(await mf.getD1Database("DB", name), root);
+  const urls = await directUrls(mf, workers);
+  for (const { name } of keygates) await applyMigrations(await mf.getD1Database("DB", name), root);
   return { mf, urls, settings };
 }
 
@@ -263,23 +276,23 @@ export async function startRuntime({ root, script, originUrl, stateDir, onLog, i
 export async function startComparison({ root, builds, originUrl, stateDir }) {
   const settings = wranglerSettings(root);
   const raised = { FAILED_AUTH_LIMIT: String(RAISED_FAILED_AUTH_LIMIT) };
+  const workers = [
+    plainWorker("pass", PASS_THROUGH, settings, originUrl),
+    plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
+    floorHardenedWorker(settings, originUrl),
+    ...builds.map((build) => keygateWorker(build.name, build.script, settings, originUrl, raised)),
+  ];
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
       resourcePersistencePath: stateDir,
       handleStructuredLogs: () => {},
-      workers: [
-        plainWorker("pass", PASS_THROUGH, settings, originUrl),
-        plainWorker("floor-row", FLOOR_ROW, settings, originUrl, floorObject),
-        plainWorker("floor-hardened", FLOOR_HARDENED, settings, originUrl, { ...floorObject, bindings: { ORIGIN_URL: originUrl, SIGNING_SECRET } }),
-        ...builds.map((build) => keygateWorker(build.name, build.script, settings, originUrl, raised)),
-      ],
+      workers,
     }),
   );
   await mf.ready;
-  const urls = {};
-  for (const name of ["pass", "floor-row", "floor-hardened", ...builds.map((b) => b.name)]) urls[name] = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
+  const urls = await directUrls(mf, workers);
   for (const build of builds) await applyMigrations(await mf.getD1Database("DB", build.name), build.root);
   return { mf, urls };
 }

@@ -1,20 +1,18 @@
 import { Option, type Command } from "commander";
 import { CLIENT_TYPES, GRANT_STATES } from "../../src/authority/oauth";
 import type { ApiResponse } from "../client";
-import { CliError, EXIT } from "../errors";
 import { details, rateLimit, say, table, text, time, writeOut } from "../output";
 import { collectRedirectUri, collectScope, idOf, parsePageSize, parseRateLimit, type RateLimit } from "../parse";
 import { confirmDestruction } from "../prompt";
 import { quietSession, Session } from "../session";
 import { addDestructive } from "./destructive";
+import { untilDone } from "./fanout";
 import { moreHint } from "./lists";
 
 const clientId = idOf("cli", "an OAuth client");
 const grantId = idOf("grt", "a grant");
 const tenantId = idOf("ten", "a tenant");
 const SHOWN_ONCE = "This is the only time the client secret is shown: store it now.";
-/** A call that changes many grants continues 500 at a time; this many rounds is 5 million grants. */
-const MAX_FANOUT_ROUNDS = 10_000;
 
 /** `keygate oauth-clients …` and `keygate oauth-grants …`: the apps acting for a tenant's users (docs/oauth.md). */
 export function registerOAuth(program: Command): void {
@@ -110,7 +108,7 @@ Examples:
       const session = new Session(command);
       const body = { name: options.name, redirect_uris: options.redirectUri, scopes: options.scope, rate_limit: options.limit };
       const client = await session.client();
-      const response = await untilDone(() => client.patch(`/oauth-clients/${id}`, body), `${id}'s grants`, session);
+      const response = await untilGrantsDone(() => client.patch(`/oauth-clients/${id}`, body), `${id}'s grants`, session);
       session.print(response, printClient);
       say(`Updated ${id}.`, session.json);
     });
@@ -138,7 +136,7 @@ Examples:
     },
     run: async (session, id) => {
       const client = await session.client();
-      await untilDone(() => client.delete(`/oauth-clients/${id}`), `${id}'s grants`, session);
+      await untilGrantsDone(() => client.delete(`/oauth-clients/${id}`), `${id}'s grants`, session);
       say(`Deleted ${id}; every grant it held is revoked.`, session.json);
     },
   });
@@ -207,7 +205,7 @@ function registerGrants(program: Command): void {
       await confirmDestruction(options.yes, `revoking ${options.subject}'s grants`, async () => `Revoke every grant of user ${options.subject} in ${options.tenant}?`);
       const client = await session.client();
       let revoked = 0;
-      const response = await untilDone(
+      const response = await untilGrantsDone(
         async () => {
           const round = await client.post("/oauth-grants/revoke", { tenant_id: options.tenant, subject: options.subject });
           revoked += round.body.revoked;
@@ -221,14 +219,12 @@ function registerGrants(program: Command): void {
     });
 }
 
-/** A call that answers 202 while grants remain, repeated until it is done (each repeat continues). */
-async function untilDone(call: () => Promise<ApiResponse>, what: string, session: Session): Promise<ApiResponse> {
-  for (let round = 0; round < MAX_FANOUT_ROUNDS; round++) {
-    const response = await call();
-    if (response.status !== 202) return response;
-    say(`Still writing to ${what}; continuing…`, session.json);
-  }
-  throw new CliError(`${what} are still being written; run the same command again.`, EXIT.refused);
+/** A call that answers 202 while grants remain, repeated until it is done. */
+function untilGrantsDone(call: () => Promise<ApiResponse>, what: string, session: Session): Promise<ApiResponse> {
+  return untilDone(call, session.json, {
+    progress: `Still writing to ${what}; continuing…`,
+    stuck: `${what} are still being written; run the same command again.`,
+  });
 }
 
 /** --json: the API's JSON (the secret is in it); --quiet: id and secret; else the client and its secret. */

@@ -2,16 +2,14 @@ import { Option, type Command } from "commander";
 import { ENVIRONMENTS } from "../../src/authority/key";
 import { PERIODS, type Period } from "../../src/authority/plan";
 import { TENANT_STATUSES, type TenantStatus } from "../../src/authority/tenant";
-import { CliError, EXIT } from "../errors";
 import { details, quota, say, table, time, writeOut } from "../output";
 import { idOf, parseAnchorDay, parsePageSize, parseQuotaLimit, withAnchorDay } from "../parse";
 import { quietSession, Session } from "../session";
 import { addDestructive } from "./destructive";
+import { untilDone } from "./fanout";
 import { moreHint } from "./lists";
 
 const tenantId = idOf("ten", "a tenant");
-/** A PATCH continues a large tenant's fan-out (a status, a quota) 500 keys at a time; this many rounds is 5 million keys. */
-const MAX_FANOUT_ROUNDS = 10_000;
 
 export function registerTenants(program: Command): void {
   const tenants = program
@@ -148,12 +146,10 @@ async function changeStatus(session: Session, id: string, status: TenantStatus, 
 /** keygate writes a status or a quota to at most 500 keys per call and answers 202 until all have it. */
 async function untilFannedOut(session: Session, id: string, body: object, what: string) {
   const client = await session.client();
-  for (let round = 0; round < MAX_FANOUT_ROUNDS; round++) {
-    const response = await client.patch(`/tenants/${id}`, body);
-    if (response.status !== 202) return response;
-    say(`Still writing ${what} to ${id}'s keys; continuing…`, session.json);
-  }
-  throw new CliError(`${what} of ${id} is still being written to its keys; run the same command again.`, EXIT.refused);
+  return untilDone(() => client.patch(`/tenants/${id}`, body), session.json, {
+    progress: `Still writing ${what} to ${id}'s keys; continuing…`,
+    stuck: `${what} of ${id} is still being written to its keys; run the same command again.`,
+  });
 }
 
 function printTenants(tenants: any[]): void {

@@ -13,6 +13,7 @@ import {
   applyMigrations,
   ensureDevVars,
   freePort,
+  killGroup,
   portInUse,
   randomSecret,
   readDevVars,
@@ -215,15 +216,8 @@ export function runNpm(script, args = [], { env = {} } = {}) {
     done = true;
     for (const listener of listeners) listener();
   });
-  const killGroup = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
   // A test that fails or times out must not leave a keygate running.
-  const killOnExit = () => killGroup("SIGKILL");
+  const killOnExit = () => killGroup(child, "SIGKILL");
   process.once("exit", killOnExit);
   exited.then(() => process.removeListener("exit", killOnExit));
   return {
@@ -249,12 +243,12 @@ export function runNpm(script, args = [], { env = {} } = {}) {
       }),
     /** Ctrl-C, then its exit status. */
     interrupt: async () => {
-      if (!done) killGroup("SIGINT");
+      if (!done) killGroup(child, "SIGINT");
       return exited;
     },
     /** kill -9 on the command (what it started itself, such as wrangler under its lifeline, is left to notice). */
     kill: async () => {
-      if (!done) killGroup("SIGKILL");
+      if (!done) killGroup(child, "SIGKILL");
       return exited;
     },
   };
