@@ -140,11 +140,13 @@ export function grantWindows(limit: number, windowSeconds: number): RateWindow[]
  * The grant's policy, as its object holds it: a grant never expires (its tokens do), counts in
  * one window (its client's rate limit), spends no credits, and spends its tenant's live quota.
  */
-export function grantPolicy(grant: Grant): KeyPolicy {
+export function grantPolicy(grant: GrantPolicyFields): KeyPolicy {
   const { scopes, limit, windowSeconds, tenantActive, quota } = grant;
-  const status = grant.revokedAt === null ? "active" : "revoked";
-  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota };
+  return { status: grantState(grant), tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota };
 }
+
+/** What of a grant its policy is made of: a grant not stored yet has them too. */
+export type GrantPolicyFields = Pick<Grant, "revokedAt" | "tenantActive" | "scopes" | "limit" | "windowSeconds" | "quota">;
 
 /** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */
 export function grantRecord(grant: Grant): KeyRecord {

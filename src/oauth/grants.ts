@@ -1,4 +1,4 @@
-import { quotaRef, type KeyPolicy } from "../authority/key";
+import { quotaRef } from "../authority/key";
 import { GRANT_ENVIRONMENT, grantPolicy, grantWindows, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
 import { FANOUT_BUDGET, inChunks } from "../guards/guard-client";
 import { ApiError } from "../http/errors";
@@ -40,15 +40,12 @@ export async function createGrant(services: Services, actor: Actor, grant: Omit<
   const { db } = services;
   const tenant = await getTenant(db, grant.tenantId);
   if (!tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-  const policy: KeyPolicy = {
-    status: "active",
+  const policy = grantPolicy({
+    ...grant,
+    revokedAt: null,
     tenantActive: tenant.status === "active",
-    expiresAt: null,
-    scopes: grant.scopes,
-    windows: grantWindows(grant.limit, grant.windowSeconds),
-    credits: null,
     quota: quotaRef(tenant.id, GRANT_ENVIRONMENT, quotasOf(tenant), tenant.updated_at),
-  };
+  });
   await services.guards.writePolicy(grant.id, policy, policy, tenant.updated_at);
   const now = services.clock.now();
   const created: NewGrant = { ...grant, createdAt: now };
