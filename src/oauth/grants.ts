@@ -67,11 +67,7 @@ function grantDetails(grant: NewGrant): Record<string, unknown> {
  * revocation repairs an object that missed it; D1 and the audit trail only record the first.
  */
 export async function endGrant(services: Services, actor: Actor, grant: Grant, reason: GrantEndReason): Promise<void> {
-  await services.guards.writePolicy(grant.id, { status: "revoked" }, grantPolicy(grant));
-  if (grant.revokedAt !== null) return;
-  const now = services.clock.now();
-  const { db } = services;
-  await db.batch([markGrantRevoked(db, grant.id, reason, now), auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true })]);
+  await revokeGrants(services, actor, [grant], reason);
 }
 
 /** What a bulk change did: how many grants, and whether more remain (the caller repeats the call). */
@@ -87,15 +83,26 @@ export interface FanoutResult {
  */
 export async function endGrants(services: Services, actor: Actor, filter: Omit<GrantFilter, "state">, reason: GrantEndReason): Promise<FanoutResult> {
   const grants = await liveGrants(services.db, filter, FANOUT_BUDGET);
+  await revokeGrants(services, actor, grants, reason);
+  return { count: grants.length, pending: grants.length === FANOUT_BUDGET };
+}
+
+/**
+ * What ending grants writes: every grant's object first, then, for those D1 does not yet say
+ * revoked, their rows and audit events in one batch.
+ */
+async function revokeGrants(services: Services, actor: Actor, grants: readonly Grant[], reason: GrantEndReason): Promise<void> {
   await inChunks(grants, (grant) => services.guards.writePolicy(grant.id, { status: "revoked" }, grantPolicy(grant)));
+  const live = grants.filter((grant) => grant.revokedAt === null);
+  if (live.length === 0) return;
   const now = services.clock.now();
   const { db } = services;
-  const statements = grants.flatMap((grant) => [
-    markGrantRevoked(db, grant.id, reason, now),
-    auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true }),
-  ]);
-  if (statements.length > 0) await db.batch(statements);
-  return { count: grants.length, pending: grants.length === FANOUT_BUDGET };
+  await db.batch(
+    live.flatMap((grant) => [
+      markGrantRevoked(db, grant.id, reason, now),
+      auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true }),
+    ]),
+  );
 }
 
 /**
