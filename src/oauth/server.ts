@@ -13,6 +13,7 @@ import {
   scopeList,
   scopesBeyond,
   type GrantType,
+  type OAuthClient,
 } from "../authority/oauth";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import type { Config } from "../config";
@@ -31,7 +32,7 @@ import { appActor } from "../store/audit-trail";
 import { redirectBack } from "./authorizations";
 import { authenticateClient } from "./client-auth";
 import { endGrant } from "./grants";
-import { formParams, required, singleParams } from "./params";
+import { formParams, required, singleParams, type OAuthParams } from "./params";
 import { readRegistration, registerClient } from "./registration";
 import { signRequest } from "./requests";
 import { describeOAuthServer } from "./server-docs";
@@ -164,6 +165,15 @@ oauthServer.get(AUTHORIZE, async (c) => {
   }
 });
 
+/**
+ * Runs `act` for the client that authenticates with `params` at the token or revocation endpoint.
+ * A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
+ */
+function asClient<T>(c: Context<OAuthEnv>, params: OAuthParams, act: (client: OAuthClient) => Promise<T>): Promise<T> {
+  const services = c.get("services");
+  return services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => act(await authenticateClient(services, c.req.raw.headers, params)));
+}
+
 const TOKEN_GRANTS: Record<GrantType, (request: TokenRequest) => Promise<TokenResponse>> = {
   authorization_code: exchangeCode,
   refresh_token: refreshTokens,
@@ -175,9 +185,7 @@ oauthServer.post(TOKEN, async (c) => {
   const params = await formParams(c.req.raw);
   const grantType = required(params, "grant_type");
   if (!isGrantType(grantType)) throw new OAuthError("unsupported_grant_type", `grant_type must be one of ${GRANT_TYPES.join(", ")}.`);
-  // A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
-  const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
-    const client = await authenticateClient(services, c.req.raw.headers, params);
+  const response = await asClient(c, params, async (client) => {
     // Before the grant reads its code, refresh token or scope: a refused grant type spends and stores nothing.
     if (!client.grantTypes.includes(grantType)) throw new OAuthError("unauthorized_client", `The client is not registered for ${grantType}.`);
     return TOKEN_GRANTS[grantType]({ services, client, params, requestId: c.get("requestId") });
@@ -194,8 +202,7 @@ oauthServer.post(REVOKE, async (c) => {
   const services = c.get("services");
   const params = await formParams(c.req.raw);
   const token = required(params, "token");
-  await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
-    const client = await authenticateClient(services, c.req.raw.headers, params);
+  await asClient(c, params, async (client) => {
     const { keyPrefix } = services.config;
     if (!isWellFormedToken(token, keyPrefix, "access") && !isWellFormedToken(token, keyPrefix, "refresh")) return;
     const stored = await getToken(services.db, await hashKey(token));
