@@ -262,6 +262,7 @@ export class ConfigurationError extends Error {
   }
 }
 
-function misconfigured(name: string, problem: string): ConfigurationError {
+/** `problem` completes "<name> …": "keygate is misconfigured: <name> <problem>." */
+export function misconfigured(name: string, problem: string): ConfigurationError {
   return new ConfigurationError(`keygate is misconfigured: ${name} ${problem}.`);
 }

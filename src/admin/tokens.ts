@@ -2,7 +2,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config";
 import { prefixedId } from "../keys/random";
 import { isAdminRole, type AdminRole } from "../authority/roles";
-import { signingKey } from "../identity/signing-key";
+import { ALGORITHM, signingKey } from "../identity/signing-key";
 import { invalidToken } from "./credentials";
 
 /**
@@ -12,7 +12,6 @@ import { invalidToken } from "./credentials";
  * passes as an admin token.
  */
 export const TOKEN_TTL_SECONDS = 3600;
-const ALGORITHM = "HS256";
 const ISSUER = "keygate";
 const AUDIENCE = "keygate-admin";
 const TYPE = "JWT";

@@ -1,6 +1,7 @@
 import type { Environment, KeyPolicy, KeyRecord, QuotaRef } from "./key";
 import { DEFAULT_WINDOW_NAME, type RateWindow } from "./plan";
 import { SELF_SERVICE_SCOPE } from "./scopes";
+import { isLoopbackHost } from "../settings";
 
 /**
  * The rules of OAuth in keygate, in one place: what a client is, what it may be given, how a
@@ -140,11 +141,13 @@ export function grantWindows(limit: number, windowSeconds: number): RateWindow[]
  * The grant's policy, as its object holds it: a grant never expires (its tokens do), counts in
  * one window (its client's rate limit), spends no credits, and spends its tenant's live quota.
  */
-export function grantPolicy(grant: Grant): KeyPolicy {
+export function grantPolicy(grant: GrantPolicyFields): KeyPolicy {
   const { scopes, limit, windowSeconds, tenantActive, quota } = grant;
-  const status = grant.revokedAt === null ? "active" : "revoked";
-  return { status, tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota };
+  return { status: grantState(grant), tenantActive, expiresAt: null, scopes, windows: grantWindows(limit, windowSeconds), credits: null, quota };
 }
+
+/** What of a grant its policy is made of: a grant not stored yet has them too. */
+export type GrantPolicyFields = Pick<Grant, "revokedAt" | "tenantActive" | "scopes" | "limit" | "windowSeconds" | "quota">;
 
 /** The grant as the gateway decides with it: a key's record whose id addresses the grant's object. */
 export function grantRecord(grant: Grant): KeyRecord {
@@ -167,7 +170,6 @@ export function delegationProblem(scope: string): string | null {
 
 export const MAX_REDIRECT_URIS = 10;
 export const MAX_REDIRECT_URI_LENGTH = 2000;
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 /**
  * OAuth 2.1 §2.3 and RFC 8252: an absolute URI without a fragment, served over https, or over http
@@ -185,7 +187,7 @@ export function redirectUriProblem(uri: string): string | null {
   if (uri.includes("#")) return "must not have a fragment";
   const scheme = url.protocol.slice(0, -1);
   if (scheme === "https") return url.host ? null : "must name a host";
-  if (scheme === "http") return LOOPBACK_HOSTS.has(url.hostname) ? null : "must use https (http only on 127.0.0.1, [::1] or localhost)";
+  if (scheme === "http") return isLoopbackHost(url.hostname) ? null : "must use https (http only on 127.0.0.1, [::1] or localhost)";
   if (/^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+$/.test(scheme)) return null;
   return "must use https, http on loopback, or an app's own scheme such as com.example.app";
 }

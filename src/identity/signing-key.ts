@@ -1,7 +1,10 @@
-import { ConfigurationError, type Config } from "../config";
+import { misconfigured, type Config } from "../config";
 import { MIN_SECRET_LENGTH, tooShortSecret } from "../settings";
 
 const encoder = new TextEncoder();
+
+/** What signs and verifies with JWT_SECRET: HMAC SHA-256 only, pinned on both sides (RFC 8725). */
+export const ALGORITHM = "HS256";
 
 /**
  * JWT_SECRET, which signs admin tokens and the OAuth consent page's requests (each with its own
@@ -10,7 +13,7 @@ const encoder = new TextEncoder();
 export function signingKey(config: Config): Uint8Array {
   const secret = config.jwtSecret;
   if (!secret || tooShortSecret(secret)) {
-    throw new ConfigurationError(`keygate is misconfigured: JWT_SECRET must be set, at least ${MIN_SECRET_LENGTH} characters.`);
+    throw misconfigured("JWT_SECRET", `must be set, at least ${MIN_SECRET_LENGTH} characters`);
   }
   return encoder.encode(secret);
 }

@@ -8,8 +8,10 @@ import { base62Fixed, randomBase62 } from "./random";
 
 export const MAX_KEY_LENGTH = 256;
 const BODY_LENGTH = 22;
-const CHECKSUM_LENGTH = 6;
-const TAIL_PATTERN = /^[0-9A-Za-z]+$/;
+/** Every credential keygate issues ends in a checksum this long (see withChecksum). */
+export const CHECKSUM_LENGTH = 6;
+/** What follows a credential's marker: its body and checksum, base62. */
+export const TAIL_PATTERN = /^[0-9A-Za-z]+$/;
 
 export interface ParsedKey {
   environment: Environment;

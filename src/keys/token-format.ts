@@ -1,4 +1,4 @@
-import { checksumHolds, withChecksum } from "./format";
+import { CHECKSUM_LENGTH, checksumHolds, TAIL_PATTERN, withChecksum } from "./format";
 import { randomBase62 } from "./random";
 
 // The OAuth credentials keygate issues, in the keys' own format with another marker in place of
@@ -18,8 +18,6 @@ export const TOKEN_MARKERS = {
 export type TokenKind = keyof typeof TOKEN_MARKERS;
 
 const BODY_LENGTH = 32;
-const CHECKSUM_LENGTH = 6;
-const TAIL_PATTERN = /^[0-9A-Za-z]+$/;
 
 export function generateToken(prefix: string, kind: TokenKind): string {
   return withChecksum(`${prefix}_${TOKEN_MARKERS[kind]}_${randomBase62(BODY_LENGTH)}`);

@@ -5,7 +5,7 @@ import { prefixedId } from "../keys/random";
 import { generateToken } from "../keys/token-format";
 import type { Services } from "../services";
 import { isUniqueViolation } from "../store/errors";
-import { getClient } from "../store/oauth-client-repo";
+import { getLiveClient } from "../store/oauth-client-repo";
 import { insertCode, pruneCodes } from "../store/oauth-token-repo";
 import { getTenant } from "../store/tenant-repo";
 import { auditStatement, type Actor } from "../store/audit-trail";
@@ -27,8 +27,8 @@ export async function completeAuthorization(services: Services, actor: Actor, to
       fields: [{ field: "request", message: "is not a valid, unexpired authorization request" }],
     });
   }
-  const client = await getClient(db, request.clientId);
-  if (!client || client.deletedAt !== null) throw new ApiError("conflict", "The app's registration was deleted meanwhile.");
+  const client = await getLiveClient(db, request.clientId);
+  if (!client) throw new ApiError("conflict", "The app's registration was deleted meanwhile.");
   if (!client.redirectUris.includes(request.redirectUri)) throw new ApiError("conflict", "The app's redirect URI was removed from its registration meanwhile.");
   const completed = { requestId: request.id, clientId: client.id, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, createdAt: now };
   if (decision.decision === "deny") {

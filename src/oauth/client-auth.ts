@@ -3,7 +3,7 @@ import { OAuthError } from "../http/errors";
 import { hashKey, secretsEqual } from "../keys/hash";
 import { isWellFormedToken } from "../keys/token-format";
 import type { Services } from "../services";
-import { getClient } from "../store/oauth-client-repo";
+import { getLiveClient } from "../store/oauth-client-repo";
 import type { OAuthParams } from "./params";
 
 const INVALID_CLIENT_CHALLENGE = { "www-authenticate": 'Basic realm="keygate"' };
@@ -28,8 +28,8 @@ export async function authenticateClient(services: Services, headers: Headers, p
   const clientId = basic?.id ?? bodyId;
   if (!clientId) throw invalidClient("The client is not identified: send client_id (and its secret, for a confidential client).");
   const secret = basic?.secret ?? bodySecret;
-  const client = await getClient(services.db, clientId);
-  if (!client || client.deletedAt !== null) throw invalidClient("Unknown client.");
+  const client = await getLiveClient(services.db, clientId);
+  if (!client) throw invalidClient("Unknown client.");
   if (client.type === "public") {
     if (secret !== null && secret !== "") throw invalidClient("A public client has no secret.");
     return client;

@@ -4,7 +4,7 @@ import { hashKey } from "../keys/hash";
 import { prefixedId } from "../keys/random";
 import { generateToken } from "../keys/token-format";
 import type { Services } from "../services";
-import { getClient, insertClient, markClientDeleted, updateClient, type ClientChange } from "../store/oauth-client-repo";
+import { getClient, getLiveClient, insertClient, markClientDeleted, updateClient, type ClientChange } from "../store/oauth-client-repo";
 import { getTenant } from "../store/tenant-repo";
 import { auditStatement, oauthClientResource, type Actor } from "../store/audit-trail";
 import { conformGrants, endGrants, type FanoutResult } from "./grants";
@@ -18,8 +18,8 @@ export type ClientSettings = Pick<OAuthClient, "tenantId" | "name" | "type" | "r
 
 /** A client that is not deleted; a deleted one reads as none. */
 export async function loadClient(services: Services, id: string): Promise<OAuthClient> {
-  const client = await getClient(services.db, id);
-  if (!client || client.deletedAt !== null) throw new ApiError("not_found", "No such OAuth client.");
+  const client = await getLiveClient(services.db, id);
+  if (!client) throw new ApiError("not_found", "No such OAuth client.");
   return client;
 }
 

@@ -1,4 +1,4 @@
-import { quotaRef, type KeyPolicy } from "../authority/key";
+import { quotaRef } from "../authority/key";
 import { GRANT_ENVIRONMENT, grantPolicy, grantWindows, type Grant, type GrantEndReason, type OAuthClient } from "../authority/oauth";
 import { FANOUT_BUDGET, inChunks } from "../guards/guard-client";
 import { ApiError } from "../http/errors";
@@ -40,15 +40,12 @@ export async function createGrant(services: Services, actor: Actor, grant: Omit<
   const { db } = services;
   const tenant = await getTenant(db, grant.tenantId);
   if (!tenant) throw new ApiError("not_found", "No such tenant.", { field: "tenant_id" });
-  const policy: KeyPolicy = {
-    status: "active",
+  const policy = grantPolicy({
+    ...grant,
+    revokedAt: null,
     tenantActive: tenant.status === "active",
-    expiresAt: null,
-    scopes: grant.scopes,
-    windows: grantWindows(grant.limit, grant.windowSeconds),
-    credits: null,
     quota: quotaRef(tenant.id, GRANT_ENVIRONMENT, quotasOf(tenant), tenant.updated_at),
-  };
+  });
   await services.guards.writePolicy(grant.id, policy, policy, tenant.updated_at);
   const now = services.clock.now();
   const created: NewGrant = { ...grant, createdAt: now };
@@ -70,11 +67,7 @@ function grantDetails(grant: NewGrant): Record<string, unknown> {
  * revocation repairs an object that missed it; D1 and the audit trail only record the first.
  */
 export async function endGrant(services: Services, actor: Actor, grant: Grant, reason: GrantEndReason): Promise<void> {
-  await services.guards.writePolicy(grant.id, { status: "revoked" }, grantPolicy(grant));
-  if (grant.revokedAt !== null) return;
-  const now = services.clock.now();
-  const { db } = services;
-  await db.batch([markGrantRevoked(db, grant.id, reason, now), auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true })]);
+  await revokeGrants(services, actor, [grant], reason);
 }
 
 /** What a bulk change did: how many grants, and whether more remain (the caller repeats the call). */
@@ -90,15 +83,26 @@ export interface FanoutResult {
  */
 export async function endGrants(services: Services, actor: Actor, filter: Omit<GrantFilter, "state">, reason: GrantEndReason): Promise<FanoutResult> {
   const grants = await liveGrants(services.db, filter, FANOUT_BUDGET);
+  await revokeGrants(services, actor, grants, reason);
+  return { count: grants.length, pending: grants.length === FANOUT_BUDGET };
+}
+
+/**
+ * What ending grants writes: every grant's object first, then, for those D1 does not yet say
+ * revoked, their rows and audit events in one batch.
+ */
+async function revokeGrants(services: Services, actor: Actor, grants: readonly Grant[], reason: GrantEndReason): Promise<void> {
   await inChunks(grants, (grant) => services.guards.writePolicy(grant.id, { status: "revoked" }, grantPolicy(grant)));
+  const live = grants.filter((grant) => grant.revokedAt === null);
+  if (live.length === 0) return;
   const now = services.clock.now();
   const { db } = services;
-  const statements = grants.flatMap((grant) => [
-    markGrantRevoked(db, grant.id, reason, now),
-    auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true }),
-  ]);
-  if (statements.length > 0) await db.batch(statements);
-  return { count: grants.length, pending: grants.length === FANOUT_BUDGET };
+  await db.batch(
+    live.flatMap((grant) => [
+      markGrantRevoked(db, grant.id, reason, now),
+      auditStatement(db, actor, "oauth_grant.revoked", grantResource(grant), now, { reason }, { ifChanged: true }),
+    ]),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@ import { jwtVerify, SignJWT } from "jose";
 import { REQUEST_TTL_SECONDS, scopeList, scopeParam } from "../authority/oauth";
 import type { Config } from "../config";
 import { prefixedId } from "../keys/random";
-import { signingKey } from "../identity/signing-key";
+import { ALGORITHM, signingKey } from "../identity/signing-key";
 
 /**
  * The authorization request keygate hands the consent page, signed (HS256 with JWT_SECRET) so the
@@ -13,7 +13,6 @@ import { signingKey } from "../identity/signing-key";
  */
 const AUDIENCE = "keygate-consent";
 const TYPE = "kg-consent+jwt";
-const ALGORITHM = "HS256";
 
 export interface AuthorizationRequest {
   id: string;

@@ -13,6 +13,7 @@ import {
   scopeList,
   scopesBeyond,
   type GrantType,
+  type OAuthClient,
 } from "../authority/oauth";
 import { DEFAULT_SCOPES } from "../authority/scopes";
 import type { Config } from "../config";
@@ -22,7 +23,7 @@ import { MAX_BODY_BYTES } from "../http/limits";
 import { toApiError } from "../http/on-error";
 import type { RequestVariables } from "../request-context";
 import { storedAddress } from "../usage/addresses";
-import { getClient } from "../store/oauth-client-repo";
+import { getLiveClient } from "../store/oauth-client-repo";
 import { getTenant } from "../store/tenant-repo";
 import { hashKey } from "../keys/hash";
 import { isWellFormedToken } from "../keys/token-format";
@@ -31,7 +32,7 @@ import { appActor } from "../store/audit-trail";
 import { redirectBack } from "./authorizations";
 import { authenticateClient } from "./client-auth";
 import { endGrant } from "./grants";
-import { formParams, required, singleParams } from "./params";
+import { formParams, required, singleParams, type OAuthParams } from "./params";
 import { readRegistration, registerClient } from "./registration";
 import { signRequest } from "./requests";
 import { describeOAuthServer } from "./server-docs";
@@ -133,8 +134,8 @@ oauthServer.get(AUTHORIZE, async (c) => {
   const { config } = services;
   const params = singleParams(new URL(c.req.url).searchParams);
   const clientId = required(params, "client_id");
-  const client = await getClient(services.db, clientId);
-  if (!client || client.deletedAt !== null) throw new OAuthError("invalid_request", "Unknown client_id.");
+  const client = await getLiveClient(services.db, clientId);
+  if (!client) throw new OAuthError("invalid_request", "Unknown client_id.");
   const redirectUri = required(params, "redirect_uri");
   if (!client.redirectUris.includes(redirectUri)) throw new OAuthError("invalid_request", "redirect_uri is not one the client registered (they are compared exactly).");
   const state = params.get("state");
@@ -164,6 +165,15 @@ oauthServer.get(AUTHORIZE, async (c) => {
   }
 });
 
+/**
+ * Runs `act` for the client that authenticates with `params` at the token or revocation endpoint.
+ * A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
+ */
+function asClient<T>(c: Context<OAuthEnv>, params: OAuthParams, act: (client: OAuthClient) => Promise<T>): Promise<T> {
+  const services = c.get("services");
+  return services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => act(await authenticateClient(services, c.req.raw.headers, params)));
+}
+
 const TOKEN_GRANTS: Record<GrantType, (request: TokenRequest) => Promise<TokenResponse>> = {
   authorization_code: exchangeCode,
   refresh_token: refreshTokens,
@@ -175,9 +185,7 @@ oauthServer.post(TOKEN, async (c) => {
   const params = await formParams(c.req.raw);
   const grantType = required(params, "grant_type");
   if (!isGrantType(grantType)) throw new OAuthError("unsupported_grant_type", `grant_type must be one of ${GRANT_TYPES.join(", ")}.`);
-  // A wrong secret, code or refresh token counts as a failed attempt of the caller, as a wrong key does.
-  const response = await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
-    const client = await authenticateClient(services, c.req.raw.headers, params);
+  const response = await asClient(c, params, async (client) => {
     // Before the grant reads its code, refresh token or scope: a refused grant type spends and stores nothing.
     if (!client.grantTypes.includes(grantType)) throw new OAuthError("unauthorized_client", `The client is not registered for ${grantType}.`);
     return TOKEN_GRANTS[grantType]({ services, client, params, requestId: c.get("requestId") });
@@ -194,8 +202,7 @@ oauthServer.post(REVOKE, async (c) => {
   const services = c.get("services");
   const params = await formParams(c.req.raw);
   const token = required(params, "token");
-  await services.throttle.guarded({ kind: "credential", ip: clientIp(c.req.raw.headers) }, async () => {
-    const client = await authenticateClient(services, c.req.raw.headers, params);
+  await asClient(c, params, async (client) => {
     const { keyPrefix } = services.config;
     if (!isWellFormedToken(token, keyPrefix, "access") && !isWellFormedToken(token, keyPrefix, "refresh")) return;
     const stored = await getToken(services.db, await hashKey(token));

@@ -1,5 +1,4 @@
-import type { KeyPolicy } from "../authority/key";
-import { CODE_VERIFIER, grantWindows, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
+import { CODE_VERIFIER, grantPolicy, scopeList, scopesBeyond, type Grant, type OAuthClient } from "../authority/oauth";
 import { isExpired } from "../authority/status";
 import { OAuthError } from "../http/errors";
 import { s256Challenge } from "../keys/base64url";
@@ -83,8 +82,8 @@ async function codeReused(services: Services, client: OAuthClient, stored: Store
   if (grant) {
     await endGrant(services, appActor(client.id, requestId), grant, "code_reused");
   } else {
-    const windows = grantWindows(client.limit, client.windowSeconds);
-    const policy: KeyPolicy = { status: "revoked", tenantActive: true, expiresAt: null, scopes: stored.scopes ?? [], windows, credits: null, quota: null };
+    const { limit, windowSeconds } = client;
+    const policy = grantPolicy({ revokedAt: services.clock.now(), tenantActive: true, scopes: stored.scopes ?? [], limit, windowSeconds, quota: null });
     await services.guards.writePolicy(stored.grantId!, policy, policy);
   }
   return invalidGrant("The code was already used; the grant it issued is revoked.");

@@ -45,6 +45,12 @@ export async function getClient(db: D1Database, id: string): Promise<OAuthClient
   return row ? clientFromRow(row) : null;
 }
 
+/** A client that is not deleted; null for a deleted one as for one that never was. */
+export async function getLiveClient(db: D1Database, id: string): Promise<OAuthClient | null> {
+  const client = await getClient(db, id);
+  return client && client.deletedAt === null ? client : null;
+}
+
 /** Clients that are not deleted, newest first. */
 export async function listClients(db: D1Database, filter: { tenantId?: string }, page: PageRequest): Promise<Page<OAuthClient>> {
   const where: Filter = { where: ["deleted_at IS NULL"], binds: [] };
