@@ -4,18 +4,17 @@ import { checkPassword, hasPassword } from "../identity/passwords";
 import { authenticationOptions, CHALLENGE_TTL_MS, relyingParty } from "../identity/passkeys";
 import { lastUsedAt, MAX_SESSION_SECONDS, STEP_UP_SECONDS } from "../identity/session-policy";
 import { signinSettings } from "../identity/signin-settings";
-import { endTokensOf, getAdmin, type AdminRow } from "../store/admin-repo";
+import { endTokensOf } from "../store/admin-repo";
 import { factorSummary, passkeysOf } from "../store/factor-repo";
 import { getSession, openSessionsOf, recordAuthentication, revokeSessionOf, revokeSessionsOf, type SessionRow } from "../store/session-repo";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
 import type { AdminEnv } from "./context";
-import { invalidToken } from "./credentials";
 import { deviceOf } from "./devices";
 import { Account, PasskeyOptions, Reauthentication, Session } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam } from "./schemas";
-import { accountOf, callerOf, signedInAdmin } from "./sessions";
+import { accountOf, callerOf, ownAdmin, signedInAdmin } from "./sessions";
 import { checkSecondFactor } from "./signin-flow";
 import { iso } from "./time";
 import { validationHook } from "./validation";
@@ -27,13 +26,6 @@ import { validationHook } from "./validation";
 export const accountRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
 
 export const SessionId = z.string().regex(/^ses_[0-9A-Za-z]{1,64}$/, "must be a session id (ses_…)");
-
-/** The caller's admin row: a token's admin may have been deleted since the token was checked. */
-export async function ownAdmin(c: Parameters<typeof accountOf>[0]): Promise<AdminRow> {
-  const admin = await getAdmin(c.var.services.db, accountOf(c).id);
-  if (!admin) throw invalidToken();
-  return admin;
-}
 
 export function passkeyView(row: { id: string; name: string; created_at: number; last_used_at: number | null }) {
   return { id: row.id, object: "passkey" as const, name: row.name, created_at: iso(row.created_at), last_used_at: iso(row.last_used_at) };
@@ -65,7 +57,7 @@ accountRoutes.openapi(
     responses: { 200: json(Account, "Your account"), ...guardedErrors(400) },
   }),
   async (c) => {
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const { session } = accountOf(c);
     const { db } = c.var.services;
     const [factors, passkeys] = await Promise.all([factorSummary(db, admin.id), passkeysOf(db, admin.id)]);
@@ -101,7 +93,7 @@ accountRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const { session } = accountOf(c);
     if (session.id === null) throw new ApiError("reauthentication_required", "This token belongs to no session: sign in again.", { methods: [] });
     const caller = callerOf(c);
@@ -138,7 +130,7 @@ accountRoutes.openapi(
     responses: { 200: json(PasskeyOptions, "Options for the browser"), ...guardedErrors(400) },
   }),
   async (c) => {
-    const options = await authenticationOptions(c.var.services, await ownAdmin(c), relyingParty(c.req.url), "step_up");
+    const options = await authenticationOptions(c.var.services, ownAdmin(c), relyingParty(c.req.url), "step_up");
     return c.json({ object: "passkey_options" as const, options: options as unknown as Record<string, unknown> }, 200);
   },
 );
@@ -173,7 +165,7 @@ accountRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const id = c.req.valid("param").id;
     const row = await getSession(services.db, id);
     if (!row || row.admin_id !== admin.id) throw new ApiError("not_found", "No such session.");
@@ -197,7 +189,7 @@ accountRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const now = services.clock.now();
     // The epoch also ends tokens issued without a session.
     await services.db.batch([

@@ -46,6 +46,7 @@ export const requireCaller: MiddlewareHandler<AdminEnv> = async (c, next) => {
         session: session
           ? { id: session.id, authenticatedAt: authenticatedAt(session), enrolmentOnly: session.enrolment_only === 1 }
           : { id: null, authenticatedAt: claims.auth_time * 1000, enrolmentOnly: false },
+        row: admin,
       };
     }
     if (isWellFormedKey(token, config.keyPrefix)) return "key";

@@ -1,11 +1,12 @@
 import type { Environment } from "../authority/key";
 import type { KeyAuthVariables } from "../gateway/key-auth";
 import type { AdminRole } from "../authority/roles";
+import type { AdminRow } from "../store/admin-repo";
 
 /** Who is calling the admin API. */
 export type Principal =
   | { kind: "root" } // the ADMIN_TOKEN secret
-  | { kind: "admin"; id: string; email: string; role: AdminRole; session: SessionFacts } // a signed-in admin's JWT
+  | { kind: "admin"; id: string; email: string; role: AdminRole; session: SessionFacts; row: AdminRow } // a signed-in admin's JWT; `row` as its check read it
   | { kind: "key"; keyId: string; tenantId: string; environment: Environment; scopes: string[] }; // tenant self-service
 
 export interface AdminEnv {

@@ -22,7 +22,7 @@ import {
   type FactorSummary,
 } from "../store/factor-repo";
 import { endEnrolmentOnly } from "../store/session-repo";
-import { ownAdmin, passkeyView } from "./account";
+import { passkeyView } from "./account";
 import { actorOf } from "./audit-trail";
 import { adminResource, auditStatement } from "../store/audit-trail";
 import { isUniqueViolation } from "../store/errors";
@@ -30,7 +30,7 @@ import type { AdminEnv } from "./context";
 import { Code, PasskeyCreated, PasskeyOptions, PasskeyRegistration, RecoveryCodes, TotpEnrolment } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam } from "./schemas";
-import { signedInAdmin } from "./sessions";
+import { ownAdmin, signedInAdmin } from "./sessions";
 import { stepUp } from "./step-up";
 import { assertTokensConfigured } from "./tokens";
 import { validationHook } from "./validation";
@@ -106,7 +106,7 @@ factorRoutes.openapi(
   async (c) => {
     const { services } = c.var;
     assertTokensConfigured(services.config);
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     if ((await getTotp(services.db, admin.id))?.confirmed_at != null) {
       throw new ApiError("conflict", "An authenticator app is already in force: remove it first (DELETE /account/totp).");
     }
@@ -134,7 +134,7 @@ factorRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const { code } = c.req.valid("json");
     const totp = await getTotp(services.db, admin.id);
     if (!totp || totp.confirmed_at !== null) throw new ApiError("conflict", "There is no authenticator waiting to be confirmed: start with POST /account/totp.");
@@ -162,7 +162,7 @@ factorRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const noTotp = async () => (await getTotp(services.db, admin.id)) === null;
     if (await noTotp()) throw new ApiError("not_found", "You have no authenticator app.");
     if (!(await removeFactor(c, admin, (keepAFactor) => removeTotp(services.db, admin.id, keepAFactor), "admin.totp_removed"))) {
@@ -185,7 +185,7 @@ factorRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const factors = await factorSummary(services.db, admin.id);
     if (!factors.totp && factors.passkeys === 0) throw new ApiError("conflict", "Recovery codes come with a second factor: enrol one first.");
     const codes = newRecoveryCodes();
@@ -209,7 +209,7 @@ factorRoutes.openapi(
     responses: { 200: json(PasskeyOptions, "Options for the browser"), ...guardedErrors(400) },
   }),
   async (c) => {
-    const options = await registrationOptions(c.var.services, await ownAdmin(c), relyingParty(c.req.url));
+    const options = await registrationOptions(c.var.services, ownAdmin(c), relyingParty(c.req.url));
     return c.json({ object: "passkey_options" as const, options: options as unknown as Record<string, unknown> }, 200);
   },
 );
@@ -228,7 +228,7 @@ factorRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const { name, response } = c.req.valid("json");
     const before = await factorSummary(services.db, admin.id);
     const result = await verifyRegistration(services, admin, response as Parameters<typeof verifyRegistration>[2], name, relyingParty(c.req.url));
@@ -261,7 +261,7 @@ factorRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const admin = await ownAdmin(c);
+    const admin = ownAdmin(c);
     const id = c.req.valid("param").id;
     const notOwn = async () => (await getPasskey(services.db, id))?.admin_id !== admin.id;
     if (await notOwn()) throw new ApiError("not_found", "No such passkey.");

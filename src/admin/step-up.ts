@@ -4,7 +4,7 @@ import { hasPassword } from "../identity/passwords";
 import { STEP_UP_SECONDS, stepUpNeeded } from "../identity/session-policy";
 import { signinSettings } from "../identity/signin-settings";
 import type { Services } from "../services";
-import { getAdmin, type AdminRow } from "../store/admin-repo";
+import type { AdminRow } from "../store/admin-repo";
 import { factorSummary } from "../store/factor-repo";
 import type { AdminEnv } from "./context";
 
@@ -34,11 +34,10 @@ export async function assertRecentAuthentication(c: Context<AdminEnv>): Promise<
   if (principal.kind !== "admin") return;
   const { services } = c.var;
   if (!stepUpNeeded(principal.session.authenticatedAt, services.clock.now())) return;
-  const row = await getAdmin(services.db, principal.id);
   throw new ApiError(
     "reauthentication_required",
     `This action needs you to have confirmed who you are in the last ${STEP_UP_SECONDS / 60} minutes: POST /account/reauthenticate with your password, a code or a passkey, then repeat it.`,
-    { methods: row ? await reauthenticationMethods(services, row) : [], within_seconds: STEP_UP_SECONDS },
+    { methods: await reauthenticationMethods(services, principal.row), within_seconds: STEP_UP_SECONDS },
   );
 }
 
