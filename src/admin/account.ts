@@ -14,8 +14,8 @@ import { deviceOf } from "./devices";
 import { Account, PasskeyOptions, Reauthentication, Session } from "./identity-schemas";
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam } from "./schemas";
-import { accountOf, callerOf, ownAdmin, signedInAdmin } from "./sessions";
-import { checkSecondFactor } from "./signin-flow";
+import { accountOf, ownAdmin, signedInAdmin } from "./sessions";
+import { attemptOf, callerOf, checkSecondFactor } from "./signin-flow";
 import { iso } from "./time";
 import { validationHook } from "./validation";
 
@@ -96,8 +96,7 @@ accountRoutes.openapi(
     const admin = ownAdmin(c);
     const { session } = accountOf(c);
     if (session.id === null) throw new ApiError("reauthentication_required", "This token belongs to no session: sign in again.", { methods: [] });
-    const caller = callerOf(c);
-    const attempt = { email: admin.email, admin, client: caller, check: "step_up" as const };
+    const attempt = attemptOf(admin, callerOf(c), "step_up");
     let method: string;
     if (body.password !== undefined) {
       if (!(await signinSettings(services.db)).passwordSignin) {

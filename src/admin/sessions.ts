@@ -18,7 +18,7 @@ import { invalidToken, sessionEnded } from "./credentials";
 import { PasskeyOptions } from "./identity-schemas";
 import { errors, guardedErrors, json, jsonBody } from "./responses";
 import { AccessToken, Admin, PasswordChange, SessionSignin } from "./schemas";
-import { MFA_TOKEN_TTL_SECONDS, pendingSigninAdmin, passkeyStep, passwordStep, secondFactorStep, type Caller } from "./signin-flow";
+import { attemptOf, callerOf, MFA_TOKEN_TTL_SECONDS, pendingSigninAdmin, passkeyStep, passwordStep, secondFactorStep } from "./signin-flow";
 import { tokenBody, tokenOf } from "./signins";
 import { assertTokensConfigured } from "./tokens";
 import { validationHook } from "./validation";
@@ -118,11 +118,6 @@ sessionRoutes.openapi(
     return c.json(await tokenBody(services, tokenOf(signedIn)), 200);
   },
 );
-
-/** What a sign-in knows of its request. */
-export function callerOf(c: Context<AdminEnv>): Caller {
-  return { headers: c.req.raw.headers, requestId: c.var.requestId, url: c.req.url };
-}
 
 sessionRoutes.openapi(
   createRoute({
@@ -226,8 +221,7 @@ sessionRoutes.openapi(
     const { current_password, new_password } = c.req.valid("json");
     const { services } = c.var;
     const current = ownAdmin(c);
-    const client = { headers: c.req.raw.headers, requestId: c.var.requestId };
-    if (!(await checkPassword(services, { email: current.email, admin: current, client, check: "password_change" }, current_password))) {
+    if (!(await checkPassword(services, attemptOf(current, callerOf(c), "password_change"), current_password))) {
       throw new ApiError("invalid_request", "The current password is not correct.", { fields: [{ field: "current_password", message: "is not correct" }] });
     }
     const now = services.clock.now();

@@ -1,4 +1,5 @@
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
+import type { Context } from "hono";
 import { clientIp } from "../guards/throttle";
 import { ApiError, RejectedCredential } from "../http/errors";
 import { guardedCheck, type Attempt, type Factor } from "../identity/attempts";
@@ -16,6 +17,7 @@ import { factorSummary } from "../store/factor-repo";
 import { insertSession, pruneSessions, type SessionKind, type SessionRow } from "../store/session-repo";
 import { storedAddress } from "../usage/addresses";
 import { adminResource, auditStatement } from "../store/audit-trail";
+import type { AdminEnv } from "./context";
 import { invalidToken } from "./credentials";
 
 /**
@@ -32,6 +34,11 @@ export interface Caller {
   headers: Headers;
   requestId: string;
   url: string;
+}
+
+/** What a sign-in knows of its request. */
+export function callerOf(c: Context<AdminEnv>): Caller {
+  return { headers: c.req.raw.headers, requestId: c.var.requestId, url: c.req.url };
 }
 
 /** A first step that succeeded: who, and how (amr values); `multiFactor` when it was two factors in one. */
@@ -59,7 +66,8 @@ interface PendingSignin {
   methods: string[];
 }
 
-const attemptOf = (admin: AdminRow, caller: Caller, check: Attempt["check"]): Attempt => ({ email: admin.email, admin, client: caller, check });
+/** A known admin's secret, given in the request of `caller`, for `check`. */
+export const attemptOf = (admin: AdminRow, caller: Caller, check: Attempt["check"]): Attempt => ({ email: admin.email, admin, client: caller, check });
 
 /** Refused before any password is checked: the switch is the same for every email, so it tells nothing. */
 async function assertPasswordSigninOn(services: Services): Promise<void> {

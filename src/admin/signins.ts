@@ -7,7 +7,7 @@ import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
-import { MFA_TOKEN_TTL_SECONDS, passwordStep, secondFactorStep, type Caller, type SignedIn } from "./signin-flow";
+import { callerOf, MFA_TOKEN_TTL_SECONDS, passwordStep, secondFactorStep, type Caller, type SignedIn } from "./signin-flow";
 import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
@@ -37,7 +37,7 @@ signinRoutes.openapi(
     const body = c.req.valid("json");
     const { services } = c.var;
     assertTokensConfigured(services.config);
-    const caller: Caller = { headers: c.req.raw.headers, requestId: c.var.requestId, url: c.req.url };
+    const caller = callerOf(c);
     const grant =
       body.grant_type === "password"
         ? tokenOf(await passwordStep(services, caller, body.email, body.password, "api"))

@@ -16,8 +16,8 @@ import { isUniqueViolation } from "../store/errors";
 import { CONSOLE_PATH } from "./console";
 import type { AdminEnv } from "./context";
 import { errors } from "./responses";
-import { callerOf, sessionCookie } from "./sessions";
-import { continueSignin, type Caller } from "./signin-flow";
+import { sessionCookie } from "./sessions";
+import { callerOf, continueSignin, type Caller } from "./signin-flow";
 import { validationHook } from "./validation";
 
 /**
