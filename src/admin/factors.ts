@@ -107,11 +107,9 @@ factorRoutes.openapi(
     const { services } = c.var;
     assertTokensConfigured(services.config);
     const admin = ownAdmin(c);
-    if ((await getTotp(services.db, admin.id))?.confirmed_at != null) {
-      throw new ApiError("conflict", "An authenticator app is already in force: remove it first (DELETE /account/totp).");
-    }
     const secret = newTotpSecret();
     const result = await putPendingTotp(services.db, admin.id, await sealTotpSecret(services.config, admin.id, secret), services.clock.now()).run();
+    // The upsert leaves an authenticator in force untouched (0 rows changed).
     if (result.meta.changes !== 1) throw new ApiError("conflict", "An authenticator app is already in force: remove it first (DELETE /account/totp).");
     return c.json({ object: "totp_enrolment" as const, secret, otpauth_uri: otpauthUri(secret, issuerFor(c.req.url), admin.email), confirmed: false as const }, 200);
   },
