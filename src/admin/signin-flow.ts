@@ -12,7 +12,7 @@ import { hashKey } from "../keys/hash";
 import { randomBase62 } from "../keys/random";
 import type { Services } from "../services";
 import { getAdmin, getAdminByEmail, markSignedIn, type AdminRow } from "../store/admin-repo";
-import { insertChallenge, peekChallenge, pruneChallenges, takeChallenge } from "../store/challenge-repo";
+import { peekChallenge, storeChallenge, takeChallenge } from "../store/challenge-repo";
 import { factorSummary } from "../store/factor-repo";
 import { insertSession, pruneSessions, type SessionKind, type SessionRow } from "../store/session-repo";
 import { storedAddress } from "../usage/addresses";
@@ -109,17 +109,11 @@ async function mfaRequired(
   const token = randomBase62(43);
   const now = services.clock.now();
   const pending: PendingSignin = { epoch: first.admin.session_epoch, methods: first.methods };
-  await services.db.batch([
-    insertChallenge(services.db, {
-      id: await hashKey(token),
-      kind: "mfa",
-      admin_id: first.admin.id,
-      data: JSON.stringify(pending),
-      created_at: now,
-      expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000,
-    }),
-    pruneChallenges(services.db, now),
-  ]);
+  await storeChallenge(
+    services.db,
+    { id: await hashKey(token), kind: "mfa", admin_id: first.admin.id, data: JSON.stringify(pending), expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000 },
+    now,
+  );
   const methods = [...(factors.totp ? ["totp"] : []), ...(factors.passkeys > 0 ? ["passkey"] : []), ...(factors.recoveryCodesLeft > 0 ? ["recovery_code"] : [])];
   const passkey = factors.passkeys > 0 ? await authenticationOptions(services, first.admin, relyingParty(caller.url), "mfa") : undefined;
   return new ApiError(

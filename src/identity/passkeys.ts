@@ -13,7 +13,7 @@ import { fromBase64Url, toBase64Url } from "../keys/base64url";
 import { hashKey } from "../keys/hash";
 import type { Services } from "../services";
 import type { AdminRow } from "../store/admin-repo";
-import { insertChallenge, pruneChallenges, takeChallenge } from "../store/challenge-repo";
+import { storeChallenge, takeChallenge } from "../store/challenge-repo";
 import { getPasskey, passkeysOf, recordPasskeyUse, type PasskeyRow } from "../store/factor-repo";
 
 /**
@@ -44,14 +44,10 @@ interface ChallengeData {
   purpose: PasskeyPurpose;
 }
 
-async function storeChallenge(services: Services, challenge: string, adminId: string | null, purpose: PasskeyPurpose): Promise<void> {
+async function storePasskeyChallenge(services: Services, challenge: string, adminId: string | null, purpose: PasskeyPurpose): Promise<void> {
   const now = services.clock.now();
   const data: ChallengeData = { purpose };
-  // Expired challenges go as new ones come, so the table holds at most a few minutes' worth.
-  await services.db.batch([
-    insertChallenge(services.db, { id: await hashKey(challenge), kind: "passkey", admin_id: adminId, data: JSON.stringify(data), created_at: now, expires_at: now + CHALLENGE_TTL_MS }),
-    pruneChallenges(services.db, now),
-  ]);
+  await storeChallenge(services.db, { id: await hashKey(challenge), kind: "passkey", admin_id: adminId, data: JSON.stringify(data), expires_at: now + CHALLENGE_TTL_MS }, now);
 }
 
 /** The challenge a browser signed, read from its clientDataJSON; null when there is none. */
@@ -92,7 +88,7 @@ export async function registrationOptions(services: Services, admin: AdminRow, r
     authenticatorSelection: { residentKey: "required", userVerification: "required" },
     timeout: CHALLENGE_TTL_MS,
   });
-  await storeChallenge(services, options.challenge, admin.id, "register");
+  await storePasskeyChallenge(services, options.challenge, admin.id, "register");
   return options;
 }
 
@@ -149,7 +145,7 @@ export async function authenticationOptions(
     userVerification: purpose === "signin" ? "required" : "preferred",
     timeout: CHALLENGE_TTL_MS,
   });
-  await storeChallenge(services, options.challenge, admin?.id ?? null, purpose);
+  await storePasskeyChallenge(services, options.challenge, admin?.id ?? null, purpose);
   return options;
 }
 

@@ -5,7 +5,7 @@ import { hashKey } from "../keys/hash";
 import { randomBase62 } from "../keys/random";
 import type { Services } from "../services";
 import { isLoopbackHost } from "../settings";
-import { insertChallenge, pruneChallenges, takeChallenge } from "../store/challenge-repo";
+import { storeChallenge, takeChallenge } from "../store/challenge-repo";
 
 /**
  * Single sign-on with an OpenID Connect provider (Google, Microsoft Entra, Okta, Auth0, Keycloak…):
@@ -121,10 +121,7 @@ export async function beginSso(services: Services, sso: SsoConfig, redirectUri: 
   const binding = randomBase62(43);
   const now = services.clock.now();
   const pending: PendingSso = { nonce, verifier, binding: await hashKey(binding), returnTo, redirectUri };
-  await services.db.batch([
-    insertChallenge(services.db, { id: await hashKey(state), kind: "sso", admin_id: null, data: JSON.stringify(pending), created_at: now, expires_at: now + SSO_STATE_TTL_MS }),
-    pruneChallenges(services.db, now),
-  ]);
+  await storeChallenge(services.db, { id: await hashKey(state), kind: "sso", admin_id: null, data: JSON.stringify(pending), expires_at: now + SSO_STATE_TTL_MS }, now);
   const url = new URL(discovery.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: "code",

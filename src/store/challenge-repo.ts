@@ -15,7 +15,15 @@ export interface ChallengeRow {
   used_at: number | null;
 }
 
-export function insertChallenge(db: D1Database, row: Omit<ChallengeRow, "used_at">): D1PreparedStatement {
+/**
+ * Stores a new challenge, made `now`. Expired challenges go in the same batch as new ones come,
+ * so the table holds at most a few minutes' worth.
+ */
+export async function storeChallenge(db: D1Database, row: Omit<ChallengeRow, "used_at" | "created_at">, now: number): Promise<void> {
+  await db.batch([insertChallenge(db, { ...row, created_at: now }), pruneChallenges(db, now)]);
+}
+
+function insertChallenge(db: D1Database, row: Omit<ChallengeRow, "used_at">): D1PreparedStatement {
   return db
     .prepare("INSERT INTO auth_challenges (id, kind, admin_id, data, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, NULL)")
     .bind(row.id, row.kind, row.admin_id, row.data, row.created_at, row.expires_at);
@@ -38,6 +46,6 @@ export function takeChallenge(db: D1Database, id: string, kind: ChallengeKind, n
 }
 
 /** Removes challenges that have expired (spent or not): none can be used any more. */
-export function pruneChallenges(db: D1Database, now: number): D1PreparedStatement {
+function pruneChallenges(db: D1Database, now: number): D1PreparedStatement {
   return db.prepare("DELETE FROM auth_challenges WHERE expires_at <= ?").bind(now);
 }
