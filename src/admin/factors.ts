@@ -13,6 +13,7 @@ import {
   factorSummary,
   getPasskey,
   getTotp,
+  hasSecondFactor,
   insertPasskey,
   putPendingTotp,
   removePasskey,
@@ -56,7 +57,7 @@ function issuerFor(url: string): string {
  * keeps their codes.
  */
 async function firstFactorExtras(services: Services, admin: AdminRow, before: FactorSummary, now: number) {
-  const first = !before.totp && before.passkeys === 0;
+  const first = !hasSecondFactor(before);
   if (!first) return { statements: [endEnrolmentOnly(services.db, admin.id)], codes: undefined };
   const codes = newRecoveryCodes();
   const hashes = await Promise.all(codes.map(hashRecoveryCode));
@@ -185,7 +186,7 @@ factorRoutes.openapi(
     const { services } = c.var;
     const admin = ownAdmin(c);
     const factors = await factorSummary(services.db, admin.id);
-    if (!factors.totp && factors.passkeys === 0) throw new ApiError("conflict", "Recovery codes come with a second factor: enrol one first.");
+    if (!hasSecondFactor(factors)) throw new ApiError("conflict", "Recovery codes come with a second factor: enrol one first.");
     const codes = newRecoveryCodes();
     const now = services.clock.now();
     await services.db.batch([

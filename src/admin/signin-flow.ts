@@ -13,7 +13,7 @@ import { randomBase62 } from "../keys/random";
 import type { Services } from "../services";
 import { getAdmin, getAdminByEmail, markSignedIn, type AdminRow } from "../store/admin-repo";
 import { peekChallenge, storeChallenge, takeChallenge } from "../store/challenge-repo";
-import { factorSummary } from "../store/factor-repo";
+import { factorMethods, factorSummary, hasSecondFactor, type FactorSummary } from "../store/factor-repo";
 import { insertSession, pruneSessions, type SessionKind, type SessionRow } from "../store/session-repo";
 import { storedAddress } from "../usage/addresses";
 import { adminResource, auditStatement } from "../store/audit-trail";
@@ -93,19 +93,14 @@ export async function passwordStep(services: Services, caller: Caller, email: st
 export async function continueSignin(services: Services, caller: Caller, first: FirstStep, kind: SessionKind): Promise<SignedIn> {
   const { admin } = first;
   const factors = await factorSummary(services.db, admin.id);
-  const hasFactor = factors.totp || factors.passkeys > 0;
+  const hasFactor = hasSecondFactor(factors);
   if (!first.multiFactor && hasFactor) throw await mfaRequired(services, caller, first, factors);
   const enrolmentOnly = !first.multiFactor && !hasFactor && (await signinSettings(services.db)).secondFactorRequired;
   return completeSignin(services, caller, admin, { kind, methods: first.methods, enrolmentOnly });
 }
 
 /** 401 mfa_required: a single-use mfa_token for the second step, and the factors the admin can give. */
-async function mfaRequired(
-  services: Services,
-  caller: Caller,
-  first: FirstStep,
-  factors: { totp: boolean; passkeys: number; recoveryCodesLeft: number },
-): Promise<ApiError> {
+async function mfaRequired(services: Services, caller: Caller, first: FirstStep, factors: FactorSummary): Promise<ApiError> {
   const token = randomBase62(43);
   const now = services.clock.now();
   const pending: PendingSignin = { epoch: first.admin.session_epoch, methods: first.methods };
@@ -114,12 +109,11 @@ async function mfaRequired(
     { id: await hashKey(token), kind: "mfa", admin_id: first.admin.id, data: JSON.stringify(pending), expires_at: now + MFA_TOKEN_TTL_SECONDS * 1000 },
     now,
   );
-  const methods = [...(factors.totp ? ["totp"] : []), ...(factors.passkeys > 0 ? ["passkey"] : []), ...(factors.recoveryCodesLeft > 0 ? ["recovery_code"] : [])];
   const passkey = factors.passkeys > 0 ? await authenticationOptions(services, first.admin, relyingParty(caller.url), "mfa") : undefined;
   return new ApiError(
     "mfa_required",
     `A second factor is needed: send grant_type "mfa" with this mfa_token and a code from your authenticator app or a recovery code${passkey ? ", or your passkey's answer to passkey_options" : ""}, within ${MFA_TOKEN_TTL_SECONDS / 60} minutes.`,
-    { mfa_token: token, expires_in: MFA_TOKEN_TTL_SECONDS, methods, ...(passkey ? { passkey_options: passkey } : {}) },
+    { mfa_token: token, expires_in: MFA_TOKEN_TTL_SECONDS, methods: factorMethods(factors), ...(passkey ? { passkey_options: passkey } : {}) },
   );
 }
 

@@ -5,7 +5,7 @@ import { STEP_UP_SECONDS, stepUpNeeded } from "../identity/session-policy";
 import { signinSettings } from "../identity/signin-settings";
 import type { Services } from "../services";
 import type { AdminRow } from "../store/admin-repo";
-import { factorSummary } from "../store/factor-repo";
+import { factorMethods, factorSummary } from "../store/factor-repo";
 import type { AdminEnv } from "./context";
 
 /**
@@ -20,9 +20,7 @@ export async function reauthenticationMethods(services: Services, admin: AdminRo
   const [factors, settings] = await Promise.all([factorSummary(services.db, admin.id), signinSettings(services.db)]);
   return [
     ...(hasPassword(admin) && settings.passwordSignin ? ["password"] : []),
-    ...(factors.totp ? ["totp"] : []),
-    ...(factors.passkeys > 0 ? ["passkey"] : []),
-    ...(factors.recoveryCodesLeft > 0 ? ["recovery_code"] : []),
+    ...factorMethods(factors),
     // Single sign-on cannot answer in place: signing in again through it is a fresh authentication.
     ...(services.config.sso ? ["sso"] : []),
   ];

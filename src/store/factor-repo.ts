@@ -30,6 +30,16 @@ export interface FactorSummary {
   recoveryCodesLeft: number;
 }
 
+/** A factor in force: an authenticator or a passkey (recovery codes only stand in for one). */
+export function hasSecondFactor(factors: FactorSummary): boolean {
+  return factors.totp || factors.passkeys > 0;
+}
+
+/** The second factors the admin can give now, as the API names them. */
+export function factorMethods(factors: FactorSummary): string[] {
+  return [...(factors.totp ? ["totp"] : []), ...(factors.passkeys > 0 ? ["passkey"] : []), ...(factors.recoveryCodesLeft > 0 ? ["recovery_code"] : [])];
+}
+
 export function getTotp(db: D1Database, adminId: string): Promise<TotpRow | null> {
   return db.prepare("SELECT * FROM admin_totp WHERE admin_id = ?").bind(adminId).first<TotpRow>();
 }
