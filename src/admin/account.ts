@@ -15,7 +15,7 @@ import { Account, PasskeyOptions, Reauthentication, Session } from "./identity-s
 import { guardedErrors, json, jsonBody } from "./responses";
 import { IdParam } from "./schemas";
 import { accountOf, ownAdmin, signedInAdmin } from "./sessions";
-import { attemptOf, callerOf, checkSecondFactor } from "./signin-flow";
+import { attemptOf, callerOf, checkSecondFactor, proofOf } from "./signin-flow";
 import { iso } from "./time";
 import { validationHook } from "./validation";
 
@@ -105,8 +105,7 @@ accountRoutes.openapi(
       if (!(await checkPassword(services, attempt, body.password))) throw new ApiError("invalid_credentials", "The password is not correct.");
       method = "password";
     } else {
-      const proof = body.code !== undefined ? { code: body.code } : { passkey: body.passkey! };
-      const factor = await checkSecondFactor(services, attempt, proof, relyingParty(c.req.url), "step_up");
+      const factor = await checkSecondFactor(services, attempt, proofOf(body), relyingParty(c.req.url), "step_up");
       if (factor === null) throw new ApiError("invalid_credentials", "The code or passkey is not correct.");
       method = factor;
     }

@@ -18,7 +18,7 @@ import { invalidToken, sessionEnded } from "./credentials";
 import { PasskeyOptions } from "./identity-schemas";
 import { errors, guardedErrors, json, jsonBody } from "./responses";
 import { AccessToken, Admin, PasswordChange, SessionSignin } from "./schemas";
-import { attemptOf, callerOf, MFA_TOKEN_TTL_SECONDS, pendingSigninAdmin, passkeyStep, passwordStep, secondFactorStep } from "./signin-flow";
+import { attemptOf, callerOf, MFA_TOKEN_TTL_SECONDS, pendingSigninAdmin, passkeyStep, passwordStep, proofOf, secondFactorStep } from "./signin-flow";
 import { tokenBody, tokenOf } from "./signins";
 import { assertTokensConfigured } from "./tokens";
 import { validationHook } from "./validation";
@@ -112,7 +112,7 @@ sessionRoutes.openapi(
       "password" in body
         ? await passwordStep(services, caller, body.email, body.password, "console")
         : "mfa_token" in body
-          ? await secondFactorStep(services, caller, body.mfa_token, body.code !== undefined ? { code: body.code } : { passkey: body.passkey! }, "console")
+          ? await secondFactorStep(services, caller, body.mfa_token, proofOf(body), "console")
           : await passkeyStep(services, caller, body.passkey, "console");
     sessionCookie(c, signedIn.secret);
     return c.json(await tokenBody(services, tokenOf(signedIn)), 200);

@@ -61,6 +61,11 @@ export const MFA_TOKEN_TTL_SECONDS = 300;
 /** A second factor: a code (TOTP or recovery), or a passkey's answer to a challenge. */
 export type SecondFactorProof = { code: string } | { passkey: AuthenticationResponseJSON };
 
+/** The second factor a validated body gives: its code, else its passkey's answer (the schemas let exactly one through). */
+export function proofOf(body: { code?: string; passkey?: AuthenticationResponseJSON }): SecondFactorProof {
+  return body.code !== undefined ? { code: body.code } : { passkey: body.passkey! };
+}
+
 interface PendingSignin {
   epoch: number;
   methods: string[];

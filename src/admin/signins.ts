@@ -7,7 +7,7 @@ import type { AdminEnv } from "./context";
 import { bearerToken, invalidToken, looksLikeJwt, sessionEnded } from "./credentials";
 import { errors, json, jsonBody } from "./responses";
 import { AccessToken, Signin } from "./schemas";
-import { callerOf, MFA_TOKEN_TTL_SECONDS, passwordStep, secondFactorStep, type Caller, type SignedIn } from "./signin-flow";
+import { callerOf, MFA_TOKEN_TTL_SECONDS, passwordStep, proofOf, secondFactorStep, type Caller, type SignedIn } from "./signin-flow";
 import { assertTokensConfigured, issueToken, TOKEN_TTL_SECONDS, type TokenSubject } from "./tokens";
 import { validationHook } from "./validation";
 
@@ -42,7 +42,7 @@ signinRoutes.openapi(
       body.grant_type === "password"
         ? tokenOf(await passwordStep(services, caller, body.email, body.password, "api"))
         : body.grant_type === "mfa"
-          ? tokenOf(await secondFactorStep(services, caller, body.mfa_token, body.code !== undefined ? { code: body.code } : { passkey: body.passkey! }, "api"))
+          ? tokenOf(await secondFactorStep(services, caller, body.mfa_token, proofOf(body), "api"))
           : await refreshGrant(services, caller);
     return c.json(await tokenBody(services, grant), 200);
   },
