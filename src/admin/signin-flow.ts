@@ -7,7 +7,7 @@ import { authenticationOptions, passkeyNamed, relyingParty, verifyPasskey, type 
 import { checkPassword } from "../identity/passwords";
 import { AMR, checkCode } from "../identity/second-factor";
 import { startSession } from "../identity/session-policy";
-import { signinSettings } from "../identity/signin-settings";
+import { signinSettings, type SigninSettings } from "../identity/signin-settings";
 import { hashKey } from "../keys/hash";
 import { randomBase62 } from "../keys/random";
 import type { Services } from "../services";
@@ -74,11 +74,16 @@ interface PendingSignin {
 /** A known admin's secret, given in the request of `caller`, for `check`. */
 export const attemptOf = (admin: AdminRow, caller: Caller, check: Attempt["check"]): Attempt => ({ email: admin.email, admin, client: caller, check });
 
-/** Refused before any password is checked: the switch is the same for every email, so it tells nothing. */
-async function assertPasswordSigninOn(services: Services): Promise<void> {
-  if (!(await signinSettings(services.db)).passwordSignin) {
+/**
+ * Refused before any password is checked: the switch is the same for every email, so it tells
+ * nothing. The settings it read, for the rest of the sign-in.
+ */
+async function assertPasswordSigninOn(services: Services): Promise<SigninSettings> {
+  const settings = await signinSettings(services.db);
+  if (!settings.passwordSignin) {
     throw new ApiError("password_signin_disabled", "Password sign-in is turned off for this keygate: sign in with single sign-on or a passkey.");
   }
+  return settings;
 }
 
 /**
@@ -87,20 +92,23 @@ async function assertPasswordSigninOn(services: Services): Promise<void> {
  * email get the same answer.
  */
 export async function passwordStep(services: Services, caller: Caller, email: string, password: string, kind: SessionKind): Promise<SignedIn> {
-  await assertPasswordSigninOn(services);
+  const settings = await assertPasswordSigninOn(services);
   const admin = await getAdminByEmail(services.db, email);
   const valid = await checkPassword(services, { email, admin, client: caller, check: "sign_in" }, password);
   if (!valid || !admin) throw new ApiError("invalid_credentials", "The email or password is not correct.");
-  return continueSignin(services, caller, { admin, methods: [AMR.password], multiFactor: false }, kind);
+  return continueSignin(services, caller, { admin, methods: [AMR.password], multiFactor: false }, kind, settings);
 }
 
-/** After a first step: on to the second factor, or signed in (possibly to enrol one). */
-export async function continueSignin(services: Services, caller: Caller, first: FirstStep, kind: SessionKind): Promise<SignedIn> {
+/**
+ * After a first step: on to the second factor, or signed in (possibly to enrol one). `settings`
+ * when the first step read them already; otherwise they are read if needed.
+ */
+export async function continueSignin(services: Services, caller: Caller, first: FirstStep, kind: SessionKind, settings?: SigninSettings): Promise<SignedIn> {
   const { admin } = first;
   const factors = await factorSummary(services.db, admin.id);
   const hasFactor = hasSecondFactor(factors);
   if (!first.multiFactor && hasFactor) throw await mfaRequired(services, caller, first, factors);
-  const enrolmentOnly = !first.multiFactor && !hasFactor && (await signinSettings(services.db)).secondFactorRequired;
+  const enrolmentOnly = !first.multiFactor && !hasFactor && (settings ?? (await signinSettings(services.db))).secondFactorRequired;
   return completeSignin(services, caller, admin, { kind, methods: first.methods, enrolmentOnly });
 }
 
