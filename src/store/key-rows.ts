@@ -1,7 +1,8 @@
 import { quotaRef, type Environment, type Key } from "../authority/key";
-import { DEFAULT_WINDOW_NAME, type CreditPlan, type RateWindow, type TenantQuotas } from "../authority/plan";
+import { DEFAULT_WINDOW_NAME, type CreditPlan, type RateWindow } from "../authority/plan";
 import { statusFromTimes } from "../authority/status";
 import type { TenantStatus } from "../authority/tenant";
+import { quotasOf } from "./tenant-repo";
 
 /** An `api_keys` row joined with its tenant's status and version, as D1 returns it. */
 export interface KeyRow {
@@ -47,6 +48,7 @@ export function windowsFromRow(row: Pick<KeyRow, "rate_limits" | "rate_limit" | 
 
 /** The one place a row becomes a Key: snake_case stays in SQL. */
 export function keyFromRow(row: KeyRow): Key {
+  const credits = row.credits ? (JSON.parse(row.credits) as StoredCredits) : null;
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -57,9 +59,9 @@ export function keyFromRow(row: KeyRow): Key {
     expiresAt: row.expires_at,
     scopes: JSON.parse(row.scopes) as string[],
     windows: windowsFromRow(row),
-    credits: row.credits ? { refill: (JSON.parse(row.credits) as StoredCredits).refill ?? null } : null,
-    creditsSet: row.credits ? (JSON.parse(row.credits) as StoredCredits).remaining : null,
-    quota: quotaRef(row.tenant_id, row.environment, row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : null, row.tenant_version),
+    credits: credits ? { refill: credits.refill ?? null } : null,
+    creditsSet: credits ? credits.remaining : null,
+    quota: quotaRef(row.tenant_id, row.environment, quotasOf({ quotas: row.tenant_quotas }), row.tenant_version),
     hash: row.key_hash,
     display: row.display,
     name: row.name,

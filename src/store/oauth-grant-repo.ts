@@ -1,8 +1,8 @@
 import { quotaRef } from "../authority/key";
-import type { TenantQuotas } from "../authority/plan";
 import { GRANT_ENVIRONMENT, type Grant, type GrantEndReason, type GrantState, type OAuthClient } from "../authority/oauth";
 import type { TenantStatus } from "../authority/tenant";
 import { fetchPage, type Filter, type Page, type PageRequest } from "./page";
+import { quotasOf } from "./tenant-repo";
 
 /** An `oauth_grants` row joined with its tenant's status, quotas and version, as D1 returns it. */
 export interface GrantRow {
@@ -44,7 +44,7 @@ export function grantFromRow(row: GrantRow): Grant {
     revokedReason: row.revoked_reason,
     tenantActive: row.tenant_status === "active",
     tenantVersion: row.tenant_version,
-    quota: quotaRef(row.tenant_id, GRANT_ENVIRONMENT, row.tenant_quotas ? (JSON.parse(row.tenant_quotas) as TenantQuotas) : null, row.tenant_version),
+    quota: quotaRef(row.tenant_id, GRANT_ENVIRONMENT, quotasOf({ quotas: row.tenant_quotas }), row.tenant_version),
   };
 }
 
