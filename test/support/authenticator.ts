@@ -4,13 +4,9 @@
  * so the server's checks run on real signatures. The browser journeys use Chromium's own virtual
  * authenticator instead (test/e2e).
  */
-const encoder = new TextEncoder();
+import { fromBase64Url, toBase64Url } from "../../src/keys/base64url";
 
-function b64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+const encoder = new TextEncoder();
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -75,16 +71,15 @@ export class SoftAuthenticator {
     const rpId = overrides.rpId ?? options.rp.id;
     const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
     const jwk = (await crypto.subtle.exportKey("jwk", keys.publicKey)) as JsonWebKey;
-    const fromB64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
     const cose = new Map<Cbor, Cbor>([
       [1, 2],
       [3, -7],
       [-1, 1],
-      [-2, fromB64(jwk.x!)],
-      [-3, fromB64(jwk.y!)],
+      [-2, fromBase64Url(jwk.x!)],
+      [-3, fromBase64Url(jwk.y!)],
     ]);
     const idBytes = crypto.getRandomValues(new Uint8Array(16));
-    const credential: SoftCredential = { id: b64url(idBytes), keys, rpId, counter: 0 };
+    const credential: SoftCredential = { id: toBase64Url(idBytes), keys, rpId, counter: 0 };
     const authData = concat(
       await sha256(encoder.encode(rpId)),
       Uint8Array.of(0x45), // user present, user verified, attested credential data
@@ -100,7 +95,7 @@ export class SoftAuthenticator {
       id: credential.id,
       rawId: credential.id,
       type: "public-key",
-      response: { clientDataJSON: b64url(this.clientData("webauthn.create", options.challenge, overrides.origin)), attestationObject: b64url(attestationObject), transports: ["usb"] },
+      response: { clientDataJSON: toBase64Url(this.clientData("webauthn.create", options.challenge, overrides.origin)), attestationObject: toBase64Url(attestationObject), transports: ["usb"] },
       clientExtensionResults: {},
     };
   }
@@ -121,7 +116,7 @@ export class SoftAuthenticator {
       id: credential.id,
       rawId: credential.id,
       type: "public-key",
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(derSignature(raw)) },
+      response: { clientDataJSON: toBase64Url(clientDataJSON), authenticatorData: toBase64Url(authData), signature: toBase64Url(derSignature(raw)) },
       clientExtensionResults: {},
     };
   }
