@@ -4,7 +4,9 @@ import { endGrant, endGrants, loadGrant } from "../oauth/grants";
 import { completeAuthorization } from "../oauth/authorizations";
 import { listGrants } from "../store/oauth-grant-repo";
 import { lastUsedAt, lastUsedOf } from "../store/usage-repo";
+import type { Grant } from "../authority/oauth";
 import { rolesGranted } from "../authority/roles";
+import type { Services } from "../services";
 import { actorOf } from "./audit-trail";
 import type { AdminEnv } from "./context";
 import { listOf, ListEnvelope, pageParams, pageRequest } from "./pagination";
@@ -17,6 +19,11 @@ import { grantView } from "./views";
 
 /** What users let apps do (grants), and the consent page's completion of an authorization. */
 export const oauthGrantRoutes = new OpenAPIHono<AdminEnv>({ defaultHook: validationHook });
+
+/** A grant as the API shows it, with its last use as of now. */
+async function grantViewNow(services: Services, grant: Grant) {
+  return grantView(grant, await lastUsedAt(services.db, grant.id));
+}
 
 oauthGrantRoutes.openapi(
   createRoute({
@@ -80,8 +87,7 @@ oauthGrantRoutes.openapi(
   }),
   async (c) => {
     const { services } = c.var;
-    const grant = await loadGrant(services, c.req.valid("param").id);
-    return c.json(grantView(grant, await lastUsedAt(services.db, grant.id)), 200);
+    return c.json(await grantViewNow(services, await loadGrant(services, c.req.valid("param").id)), 200);
   },
 );
 
@@ -99,7 +105,7 @@ oauthGrantRoutes.openapi(
     const { services } = c.var;
     const id = c.req.valid("param").id;
     await endGrant(services, actorOf(c), await loadGrant(services, id), "revoked");
-    return c.json(grantView(await loadGrant(services, id), await lastUsedAt(services.db, id)), 200);
+    return c.json(await grantViewNow(services, await loadGrant(services, id)), 200);
   },
 );
 
