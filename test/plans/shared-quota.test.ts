@@ -68,6 +68,16 @@ async function load(keys: PlanKeyBody[], during?: { at: number[]; run: () => Pro
   return { admitted: Object.entries(statuses).reduce((sum, [outcome, n]) => sum + (ADMITTED.has(outcome) ? n : 0), 0), statuses };
 }
 
+/**
+ * What reached the origin against what keygate admitted: every request answered 200, and of those
+ * whose origin call keygate gave up on (504 origin_timeout, which a loaded machine produces) any
+ * number, as such a request may never have got there. With no timeout: exactly what was admitted.
+ */
+function expectAtOrigin(atOrigin: number, run: Run): void {
+  expect(atOrigin).toBeGreaterThanOrEqual(run.statuses.ok ?? 0);
+  expect(atOrigin).toBeLessThanOrEqual(run.admitted);
+}
+
 async function atOrigin(keys: PlanKeyBody[]): Promise<number> {
   const counts = await originCounts();
   return keys.reduce((sum, key) => sum + (counts[key.id] ?? 0), 0);
@@ -106,13 +116,11 @@ describe(`${KEYS} keys of one tenant, a quota of ${QUOTA}, ${REQUESTS} requests 
   it(`admits at most ${QUOTA} to the origin, and at least ${QUOTA} - ${END_BOUND}`, async () => {
     const { tenantId, keys } = await keysOfOneTenant();
     const run = await load(keys);
-    const admitted = await atOrigin(keys);
-    expect(admitted).toBe(run.admitted);
-    expect(admitted).toBeLessThanOrEqual(QUOTA);
-    expect(admitted).toBeGreaterThanOrEqual(QUOTA - END_BOUND);
-    const { ok = 0, origin_timeout = 0, ...refused } = run.statuses;
-    expect(ok + origin_timeout).toBe(admitted);
-    expect(refused).toEqual({ quota_exceeded: REQUESTS - admitted });
+    expectAtOrigin(await atOrigin(keys), run);
+    expect(run.admitted).toBeLessThanOrEqual(QUOTA);
+    expect(run.admitted).toBeGreaterThanOrEqual(QUOTA - END_BOUND);
+    const { ok: _ok, origin_timeout: _timedOut, ...refused } = run.statuses;
+    expect(refused).toEqual({ quota_exceeded: REQUESTS - run.admitted });
     // The quota object counts everything admitted, and units still out in leases, as used.
     const quota = (await getTenantBody(tenantId)).quotas.live!;
     expect(quota.used).toBeGreaterThanOrEqual(run.admitted);
@@ -138,10 +146,9 @@ describe(`${KEYS} keys of one tenant, a quota of ${QUOTA}, ${REQUESTS} requests 
     expect(costs).toHaveLength(2);
     const restartBound = costs[0]! + costs[1]!;
 
-    const admitted = await atOrigin(keys);
-    expect(admitted).toBe(run.admitted);
-    expect(admitted).toBeLessThanOrEqual(QUOTA);
-    expect(admitted).toBeGreaterThanOrEqual(QUOTA - END_BOUND - restartBound);
+    expectAtOrigin(await atOrigin(keys), run);
+    expect(run.admitted).toBeLessThanOrEqual(QUOTA);
+    expect(run.admitted).toBeGreaterThanOrEqual(QUOTA - END_BOUND - restartBound);
     // A request in flight in a restarted object is asked again of the restarted one (as a deploy
     // restarts objects under calls in flight): no request fails, every refusal is the quota's.
     const { ok = 0, origin_timeout = 0, ...refused } = run.statuses;
